@@ -1,0 +1,3 @@
+"""cxhub: an open-source customer-experience hub."""
+
+__version__ = "0.1.0"

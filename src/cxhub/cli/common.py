@@ -1,0 +1,47 @@
+"""What every command shares: settings, opening the warehouse, printing errors."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+
+from cxhub.domain.errors import CxhubError
+from cxhub.settings import Settings
+from cxhub.warehouse import Warehouse
+
+console = Console(stderr=True)
+out = Console()
+
+
+def settings_from(ctx: click.Context) -> Settings:
+    home = ctx.find_root().params.get("home")
+    return Settings(home=Path(home)) if home else Settings()
+
+
+@contextmanager
+def open_warehouse(ctx: click.Context) -> Iterator[Warehouse]:
+    settings = settings_from(ctx)
+    try:
+        wh = Warehouse.open(settings.warehouse_path)
+    except CxhubError as exc:
+        fail(str(exc))
+    try:
+        yield wh
+    finally:
+        wh.close()
+
+
+def fail(message: str, code: int = 2) -> None:
+    console.print(f"[bold red]error:[/] {message}", highlight=False)
+    sys.exit(code)
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")

@@ -1,0 +1,113 @@
+"""`cxhub ingest FORMAT PATH...`"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from pathlib import Path
+
+import click
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from cxhub.cli.common import console, open_warehouse, out, print_json
+from cxhub.ingest.mapping import builtin_formats
+from cxhub.services.ingest import IngestReport, ingest_paths
+
+
+@click.command()
+@click.argument("format")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--source", help="Name of the system the records come from (e.g. crm, billing).")
+@click.option("--kind", help="For the generic format: the record kind (contacts, surveys ...).")
+@click.option("--encoding", help="The files' encoding when it is not UTF-8 (e.g. latin-1).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.pass_context
+def ingest(
+    ctx: click.Context,
+    format: str,
+    paths: tuple[Path, ...],
+    source: str | None,
+    kind: str | None,
+    encoding: str | None,
+    as_json: bool,
+) -> None:
+    """Load files (CSV, Parquet, JSON Lines) into the warehouse.
+
+    FORMAT is a built-in format (cfpb, twcs, anonymous-bank, febrl, cdnow, generic) or the path
+    of your own mapping YAML (see docs/mappings.md). Bad rows are kept in quarantine with file,
+    line, field and reason; the good rows load. Loading the same file again changes nothing.
+    Exits with 2 when a file could not be read at all.
+    """
+    with open_warehouse(ctx) as wh:
+        report = _run_with_progress(
+            lambda on_file, on_phase: ingest_paths(
+                wh, format, list(paths), source=source, kind=kind, encoding=encoding,
+                on_file=on_file, on_phase=on_phase,
+            ),
+            wh.writer.progress,
+            quiet=as_json,
+        )
+    if as_json:
+        print_json(report.to_dict())
+    else:
+        _print_report(report)
+    if report.failed:
+        sys.exit(2)
+
+
+def _run_with_progress(run, progress_of, *, quiet: bool) -> IngestReport:  # type: ignore[no-untyped-def]
+    """Run the load in a thread; show which file and phase, and DuckDB's own percentage."""
+    state = {"file": "", "phase": "starting"}
+    result: dict[str, object] = {}
+
+    def target() -> None:
+        try:
+            result["report"] = run(
+                lambda p: state.update(file=p.name, phase="reading"),
+                lambda ph: state.update(phase=ph),
+            )
+        except BaseException as exc:  # re-raised in the main thread
+            result["error"] = exc
+
+    thread = threading.Thread(target=target, daemon=True)
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+               TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True, disable=quiet) as bar:
+        task = bar.add_task("loading", total=100)
+        thread.start()
+        while thread.is_alive():
+            pct = progress_of()
+            bar.update(task, description=f"{state['file']}: {state['phase']}",
+                       completed=max(pct, 0))
+            time.sleep(0.1)
+    if "error" in result:
+        raise result["error"]  # type: ignore[misc]
+    return result["report"]  # type: ignore[return-value]
+
+
+def _print_report(report: IngestReport) -> None:
+    table = Table(title="cxhub ingest", show_lines=False)
+    for col in ("file", "kind", "source", "read", "loaded", "already present", "quarantined"):
+        table.add_column(col, justify="right" if col not in ("file", "kind", "source") else "left")
+    for f in report.files:
+        table.add_row(Path(f.path).name, f.kind, f.source, f"{f.rows_read:,}", f"{f.loaded:,}",
+                      f"{f.existing:,}", f"{f.quarantined:,}")
+    if report.files:
+        out.print(table)
+    reasons = report.top_reasons
+    if reasons:
+        out.print("[bold]Most common reasons for quarantine:[/]")
+        for reason, n in reasons:
+            out.print(f"  {n:>7,}  {reason}", highlight=False)
+        for f in report.files:
+            for example in f.examples[:3]:
+                out.print(f"  e.g. {example}", highlight=False, markup=False)
+        out.print("See them all with `cxhub quarantine`.")
+    for path, why in report.failed.items():
+        console.print(f"[bold red]not loaded:[/] {why}", highlight=False)
+
+
+def formats_help() -> str:
+    return ", ".join(builtin_formats())

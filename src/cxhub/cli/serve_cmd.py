@@ -1,0 +1,29 @@
+"""`cxhub serve`"""
+
+from __future__ import annotations
+
+import click
+
+from cxhub.cli.common import console, settings_from
+
+
+@click.command()
+@click.option("--host", help="Address to listen on (default 127.0.0.1).")
+@click.option("--port", type=int, help="Port (default 8000).")
+@click.pass_context
+def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
+    """Serve the REST API (OpenAPI at /docs) and the web pages."""
+    import uvicorn
+
+    from cxhub.web.app import create_app
+
+    settings = settings_from(ctx)
+    if host:
+        settings.host = host
+    if port:
+        settings.port = port
+    app = create_app(settings)
+    console.print(f"cxhub serving on http://{settings.host}:{settings.port}  "
+                  f"(API docs: http://{settings.host}:{settings.port}/docs)")
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning",
+                access_log=False)

@@ -1,0 +1,77 @@
+"""Request models of the REST API, generated from the canonical record kinds.
+
+One model per kind, so a field added to `canonical.py` is accepted by the API at once. Values
+are checked here as in file ingestion: times not in the future (and not before the contact was
+created), durations not negative, survey scores in range for their survey type.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
+
+from cxhub.domain.canonical import RECORD_KINDS, FieldType, RecordKind
+
+SURVEY_RANGES = {"csat": (1, 5), "nps": (0, 10), "ces": (1, 7)}
+_LIFECYCLE = ("queued_at", "answered_at", "first_response_at", "resolved_at", "abandoned_at")
+_TYPES: dict[FieldType, Any] = {
+    FieldType.TEXT: Annotated[str, Field(max_length=100_000)],
+    FieldType.INT: int,
+    FieldType.FLOAT: float,
+    FieldType.BOOL: bool,
+    FieldType.DATE: date,
+    FieldType.TIMESTAMP: datetime,
+    FieldType.DURATION: Annotated[float, Field(ge=0)],
+    FieldType.JSON: dict[str, Any],
+}
+
+
+class RecordIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _times(cls, value: Any) -> Any:
+        if isinstance(value, datetime):
+            if value.tzinfo is not None:
+                value = value.astimezone(UTC).replace(tzinfo=None)
+            if value > datetime.now(UTC).replace(tzinfo=None) + timedelta(days=1):
+                raise ValueError("in the future")
+        elif isinstance(value, date) and value > date.today() + timedelta(days=1):
+            raise ValueError("in the future")
+        return value
+
+    @model_validator(mode="after")
+    def _cross_field(self) -> RecordIn:
+        data = self.__dict__
+        created = data.get("created_at")
+        if created is not None and "channel" in data:
+            for name in _LIFECYCLE:
+                t = data.get(name)
+                if t is not None and t < created - timedelta(minutes=1):
+                    raise ValueError(f"{name} is before created_at (negative duration)")
+        kind, score = data.get("survey_type"), data.get("score")
+        if kind in SURVEY_RANGES and score is not None:
+            lo, hi = SURVEY_RANGES[kind]
+            if not lo <= score <= hi:
+                raise ValueError(f"score {score} out of range for {kind} ({lo}-{hi})")
+        return self
+
+
+def _model(kind: RecordKind) -> type[RecordIn]:
+    fields: dict[str, Any] = {}
+    for f in kind.fields:
+        py: Any = Literal[f.choices] if f.choices else _TYPES[f.type]  # type: ignore[valid-type]
+        if f.name in ("source", "external_id"):
+            py = Annotated[str, Field(min_length=1, max_length=200)]
+        if f.required:
+            fields[f.name] = (py, Field(..., description=f.description))
+        else:
+            fields[f.name] = (py | None, Field(None, description=f.description))
+    name = "".join(p.title() for p in kind.table.split("_")) + "In"
+    return create_model(name, __base__=RecordIn, __doc__=kind.description, **fields)
+
+
+MODELS: dict[str, type[RecordIn]] = {name: _model(kind) for name, kind in RECORD_KINDS.items()}

@@ -1,0 +1,23 @@
+"""Errors users see. Each message names what to fix: the file, the line, the field."""
+
+from __future__ import annotations
+
+
+class CxhubError(Exception):
+    """Base for errors shown to users without a traceback."""
+
+
+class IngestError(CxhubError):
+    """A file could not be read at all (missing, unreadable, wrong columns)."""
+
+
+class MappingError(CxhubError):
+    """A mapping YAML is invalid."""
+
+
+class WarehouseBusyError(CxhubError):
+    """The warehouse file is held by another process."""
+
+
+class NotFoundError(CxhubError):
+    pass

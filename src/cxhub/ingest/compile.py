@@ -1,0 +1,225 @@
+"""Compile a mapping into SQL: for each canonical field, a value expression and a check.
+
+The value expression parses the raw column into the canonical type; the check yields NULL when
+the value is good and otherwise a short reason ("not a valid date (expected %Y/%m/%d)",
+"in the future", "negative duration" ...). Both run inside DuckDB, so validation costs one
+vectorised pass over the file, not a Python loop per row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from cxhub.domain.canonical import FieldType
+from cxhub.ingest.mapping import FieldSpec, Mapping
+from cxhub.ingest.readers import lit
+from cxhub.warehouse.schema import SQL_TYPES, quote
+
+_TRUE = ("yes", "y", "true", "t", "1")
+_FALSE = ("no", "n", "false", "f", "0")
+# Scores per survey type: a CSAT of 9 is an error, an NPS of 9 is not.
+_SURVEY_RANGES = {"csat": (1, 5), "nps": (0, 10), "ces": (1, 7)}
+_LIFECYCLE = ("queued_at", "answered_at", "first_response_at", "resolved_at", "abandoned_at")
+
+
+@dataclass
+class CompiledField:
+    """`value` and `raw` are SQL over the file's relation; `checks` are `WHEN cond THEN reason`
+    clauses over the compiled columns (`"name"` and its raw text `"_raw_name"`)."""
+
+    name: str
+    value: str
+    raw: str
+    checks: list[str] = field(default_factory=list)
+
+    @property
+    def raw_column(self) -> str:
+        return quote("_raw_" + self.name)
+
+    @property
+    def check(self) -> str | None:
+        return "(CASE " + " ".join(self.checks) + " END)" if self.checks else None
+
+
+def compile_fields(
+    mapping: Mapping, columns: dict[str, str], *, source: str | None
+) -> list[CompiledField]:
+    out: list[CompiledField] = []
+    values: dict[str, str] = {}
+    for spec in mapping.fields:
+        if spec.name == "source" and source:
+            out.append(CompiledField("source", lit(source), lit(source)))
+            continue
+        cf = _field(spec, mapping, columns, values)
+        values[spec.name] = cf.value
+        out.append(cf)
+    names = {f.name for f in out}
+    if "source" not in names:
+        out.insert(0, CompiledField("source", lit(source or ""), lit(source or "")))
+    attrs = _attributes(mapping, columns)
+    if attrs and "attributes" not in names:
+        out.append(CompiledField("attributes", attrs, "NULL"))
+    _add_record_checks(mapping, out)
+    return out
+
+
+def _raw(col: str, columns: dict[str, str], nulls: tuple[str, ...]) -> str:
+    if columns.get(col, "VARCHAR") != "VARCHAR":
+        return quote(col)
+    r = f"trim({quote(col)})"
+    listed = ", ".join(lit(v) for v in nulls if v != "")
+    if listed:
+        return f"(CASE WHEN {r} = '' OR {r} IN ({listed}) THEN NULL ELSE {r} END)"
+    return f"nullif({r}, '')"
+
+
+def _field(
+    spec: FieldSpec, mapping: Mapping, columns: dict[str, str], values: dict[str, str]
+) -> CompiledField:
+    nulls = mapping.null_values + spec.null_values
+    if spec.value is not None:
+        v = spec.value
+        value = lit(str(v).lower() if isinstance(v, bool) else v)
+        return CompiledField(spec.name, _cast_const(value, spec.type), value)
+    if spec.occurrence_of:
+        keys = ", ".join(_raw(c, columns, nulls) for c in spec.occurrence_of)
+        value = (
+            f"concat_ws('|', {keys}, row_number() OVER "
+            f"(PARTITION BY {keys} ORDER BY _row)::VARCHAR)"
+        )
+        return CompiledField(spec.name, value, value)
+    if spec.columns and spec.type == FieldType.JSON:
+        pairs = ", ".join(f"{lit(c)}, {_raw(c, columns, nulls)}" for c in spec.columns)
+        return CompiledField(spec.name, f"json_object({pairs})", "NULL")
+    if spec.columns:
+        parts = ", ".join(_raw(c, columns, nulls) for c in spec.columns)
+        raw = f"nullif(concat_ws({lit(spec.separator)}, {parts}), '')"
+        src_type = "VARCHAR"
+    else:
+        assert spec.column is not None
+        raw = _raw(spec.column, columns, nulls)
+        src_type = columns.get(spec.column, "VARCHAR")
+    if spec.time_column:
+        raw = f"({raw} || ' ' || {_raw(spec.time_column, columns, nulls)})"
+    value = _convert(spec, raw, src_type)
+    if spec.rollover_after and spec.rollover_after in values:
+        other = values[spec.rollover_after]
+        value = f"(CASE WHEN {value} < {other} THEN {value} + INTERVAL 1 DAY ELSE {value} END)"
+    raw_text = raw if src_type == "VARCHAR" else f"CAST({raw} AS VARCHAR)"
+    if spec.only_if:
+        col, allowed = spec.only_if
+        cond = f"{_raw(col, columns, nulls)} IN ({', '.join(lit(a) for a in allowed)})"
+        value = f"(CASE WHEN {cond} THEN {value} END)"
+        raw_text = f"(CASE WHEN {cond} THEN {raw_text} END)"
+    cf = CompiledField(spec.name, value, raw_text)
+    cf.checks = _checks(spec, cf)
+    return cf
+
+
+def _cast_const(value: str, ftype: FieldType) -> str:
+    if ftype in (FieldType.TEXT, FieldType.JSON):
+        return value
+    return f"CAST({value} AS {SQL_TYPES[ftype]})"
+
+
+def _convert(spec: FieldSpec, raw: str, src_type: str) -> str:
+    t = spec.type
+    if spec.map is not None:
+        whens = " ".join(f"WHEN {lit(k)} THEN {lit(v)}" for k, v in spec.map.items())
+        default = lit(spec.default) if spec.default is not None else "NULL"
+        return f"(CASE lower({raw}) {whens} ELSE {default} END)"
+    if src_type != "VARCHAR":
+        if t == FieldType.TEXT:
+            return f"CAST({raw} AS VARCHAR)"
+        return f"TRY_CAST({raw} AS {SQL_TYPES[t]})"
+    if t == FieldType.TEXT:
+        return f"({lit(spec.prefix)} || {raw})" if spec.prefix else raw
+    if t == FieldType.INT:
+        return f"TRY_CAST({raw} AS BIGINT)"
+    if t in (FieldType.FLOAT, FieldType.DURATION):
+        return f"TRY_CAST({raw} AS DOUBLE)"
+    if t == FieldType.BOOL:
+        yes, no = ", ".join(map(lit, _TRUE)), ", ".join(map(lit, _FALSE))
+        return (
+            f"(CASE WHEN lower({raw}) IN ({yes}) THEN true "
+            f"WHEN lower({raw}) IN ({no}) THEN false END)"
+        )
+    if t == FieldType.JSON:
+        return f"TRY_CAST({raw} AS JSON)"
+    fmt = spec.format
+    if spec.time_column and fmt:
+        fmt = fmt + " %H:%M:%S"
+    if t == FieldType.DATE:
+        if fmt:
+            return f"CAST(TRY_STRPTIME({raw}, {lit(fmt)}) AS DATE)"
+        return f"TRY_CAST({raw} AS DATE)"
+    if fmt:
+        return f"CAST(TRY_STRPTIME({raw}, {lit(fmt)}) AS TIMESTAMP)"
+    return f"CAST(TRY_CAST({raw} AS TIMESTAMPTZ) AS TIMESTAMP)"
+
+
+def _checks(spec: FieldSpec, cf: CompiledField) -> list[str]:
+    t, v, r = spec.type, quote(spec.name), cf.raw_column
+    whens = []
+    if spec.required:
+        whens.append(f"WHEN {r} IS NULL THEN 'missing value'")
+    if spec.map is not None and spec.default is None:
+        allowed = ", ".join(sorted(set(spec.map)))
+        reason = lit("unknown value; expected one of: " + allowed)
+        whens.append(f"WHEN {r} IS NOT NULL AND {v} IS NULL THEN {reason}")
+    elif t != FieldType.TEXT and spec.map is None:
+        expected = f" (expected {spec.format})" if spec.format else ""
+        reason = lit(f"not a valid {t.value}{expected}")
+        whens.append(f"WHEN {r} IS NOT NULL AND {v} IS NULL THEN {reason}")
+    if t in (FieldType.DATE, FieldType.TIMESTAMP):
+        whens.append(f"WHEN {v} > current_timestamp::TIMESTAMP + INTERVAL 1 DAY THEN 'in the future'")
+        whens.append(f"WHEN {v} < DATE '1850-01-01' THEN 'implausible date (before 1850)'")
+    if t == FieldType.DURATION:
+        whens.append(f"WHEN {v} < 0 THEN 'negative duration'")
+    return whens
+
+
+def _attributes(mapping: Mapping, columns: dict[str, str]) -> str | None:
+    if not mapping.extra_columns_to_attributes:
+        return None
+    used = set(mapping.used_columns) | {"source"}
+    extra = [c for c in columns if c not in used and c != "attributes"]
+    if not extra:
+        if "attributes" in columns:
+            return f"TRY_CAST({_raw('attributes', columns, ('',))} AS JSON)"
+        return None
+    pairs = ", ".join(f"{lit(c)}, {_raw(c, columns, ('',))}" for c in extra)
+    return f"json_object({pairs})"
+
+
+def _add_record_checks(mapping: Mapping, fields: list[CompiledField]) -> None:
+    """Checks that involve two fields or the kind's vocabulary: score ranges by survey type,
+    lifecycle times not before creation, channels and categories from the known lists."""
+    by_name = {f.name: f for f in fields}
+    kind = mapping.kind.table
+    if kind == "surveys" and "score" in by_name and "survey_type" in by_name:
+        for t, (lo, hi) in _SURVEY_RANGES.items():
+            by_name["score"].checks.append(
+                f"WHEN \"survey_type\" = {lit(t)} AND \"score\" NOT BETWEEN {lo} AND {hi} "
+                f"THEN {lit(f'out of range for {t} ({lo}-{hi})')}"
+            )
+    if kind == "contacts" and "created_at" in by_name:
+        for name in _LIFECYCLE:
+            if name in by_name:
+                by_name[name].checks.append(
+                    f"WHEN {quote(name)} < \"created_at\" - INTERVAL 1 MINUTE "
+                    "THEN 'before created_at (negative duration)'"
+                )
+    for name, f in by_name.items():
+        if f.raw == "NULL" or name == "source":
+            continue
+        try:
+            choices = mapping.kind.field(name).choices
+        except KeyError:
+            continue
+        if choices:
+            allowed = ", ".join(lit(c) for c in choices)
+            f.checks.append(
+                f"WHEN {quote(name)} NOT IN ({allowed}) THEN "
+                + lit("not one of: " + ", ".join(choices))
+            )

@@ -1,0 +1,32 @@
+"""One typed settings object, read from the environment (prefix CXHUB_) and passed explicitly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """cxhub's settings. Every field can be set as an environment variable, e.g. CXHUB_HOME."""
+
+    model_config = SettingsConfigDict(env_prefix="CXHUB_", extra="ignore")
+
+    home: Path = Field(Path("cxhub-data"), description="folder holding the warehouse file")
+    host: str = Field("127.0.0.1", description="address `cxhub serve` listens on")
+    port: int = Field(8000, description="port `cxhub serve` listens on")
+    engine_url: str | None = Field(
+        None, description="analytics engine: duckdb (default) or pyspark://local[2]"
+    )
+    max_body_bytes: int = Field(
+        32 * 1024 * 1024, description="largest API request body accepted; larger ones get 413"
+    )
+    max_batch: int = Field(10_000, description="largest number of records in one API batch")
+    min_public_count: int = Field(
+        10, description="figures built from fewer contacts are suppressed on public pages"
+    )
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.home / "cxhub.duckdb"

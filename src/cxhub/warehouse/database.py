@@ -1,0 +1,89 @@
+"""The warehouse: one DuckDB file, migrated on open, written by one writer, read by many."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from cxhub.domain.errors import WarehouseBusyError
+from cxhub.warehouse.schema import LATEST, current_version, migrate
+from cxhub.warehouse.writer import Writer, WriteJob, T
+
+
+class Warehouse:
+    """Open with `Warehouse.open(path)`; close with `close()` or use as a context manager.
+
+    Writes: `writer.run(fn)` / `writer.submit(fn)`. Reads: `read(sql, params)` or `cursor()`,
+    which run concurrently with the writer on their own connections.
+    """
+
+    def __init__(self, path: Path, con: duckdb.DuckDBPyConnection) -> None:
+        self.path = path
+        self._con = con
+        self.writer = Writer(con)
+        self._local = threading.local()
+
+    @classmethod
+    def open(cls, path: Path | str, *, read_only: bool = False) -> Warehouse:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        con = connect(path, read_only=read_only)
+        if not read_only:
+            migrate(con)
+        elif current_version(con) < LATEST:
+            con.close()
+            raise WarehouseBusyError(
+                f"{path} was made by an older cxhub; open it once read-write to upgrade it"
+            )
+        return cls(path, con)
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A read connection for the calling thread (DuckDB connections are not thread-safe)."""
+        cur = getattr(self._local, "cursor", None)
+        if cur is None:
+            cur = self._con.cursor()
+            self._local.cursor = cur
+        return cur
+
+    def read(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+        return self.cursor().execute(sql, params or []).fetchall()
+
+    def read_one(self, sql: str, params: list[Any] | None = None) -> tuple[Any, ...] | None:
+        return self.cursor().execute(sql, params or []).fetchone()
+
+    def write(self, fn: WriteJob[T], *, groupable: bool = True) -> T:
+        return self.writer.run(fn, groupable=groupable)
+
+    @property
+    def version(self) -> int:
+        row = self.read_one("SELECT max(version) FROM schema_migrations")
+        return int(row[0]) if row and row[0] is not None else 0
+
+    def close(self) -> None:
+        self.writer.close()
+        self._con.close()
+
+    def __enter__(self) -> Warehouse:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def connect(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with cxhub's session settings (UTC, no progress bar on stdout)."""
+    try:
+        con = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise WarehouseBusyError(
+                f"{path} is open in another cxhub process (is `cxhub serve` running?). "
+                "Stop it, or send data through the REST API instead."
+            ) from None
+        raise
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = false")
+    return con

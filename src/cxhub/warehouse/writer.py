@@ -1,0 +1,128 @@
+"""The single writer: one thread owns DuckDB's write connection; every write is a job on its queue.
+
+DuckDB allows one writer per file. Sending writes through one thread keeps them ordered and
+lets small writes share a transaction (group commit): the writer takes every job waiting in the
+queue, runs them in one transaction and commits once. If any job in a group fails, the group is
+rolled back and each job is run again alone, so one bad request never fails another.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import duckdb
+
+T = TypeVar("T")
+WriteJob = Callable[[duckdb.DuckDBPyConnection], T]
+
+_MAX_GROUP = 256
+
+
+@dataclass
+class _Job:
+    fn: Callable[[duckdb.DuckDBPyConnection], Any]
+    future: Future[Any] = field(default_factory=Future)
+    groupable: bool = True
+
+
+class Writer:
+    def __init__(self, con: duckdb.DuckDBPyConnection, name: str = "cxhub-writer") -> None:
+        self._con = con
+        self._queue: queue.Queue[_Job | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._closed = False
+        self._thread.start()
+
+    def submit(self, fn: WriteJob[T], *, groupable: bool = True) -> Future[T]:
+        """Queue `fn(connection)` to run in a transaction; the future holds its result.
+
+        Jobs that are slow (bulk loads) should pass groupable=False so that they run alone.
+        """
+        if self._closed:
+            raise RuntimeError("the warehouse writer is closed")
+        job = _Job(fn, groupable=groupable)
+        self._queue.put(job)
+        return job.future
+
+    def run(self, fn: WriteJob[T], *, groupable: bool = True) -> T:
+        return self.submit(fn, groupable=groupable).result()
+
+    def progress(self) -> float:
+        """Percent done of the statement the writer is running now (-1 when idle)."""
+        try:
+            return float(self._con.query_progress())
+        except duckdb.Error:
+            return -1.0
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._queue.put(None)
+            self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            job = self._queue.get()
+            if job is None:
+                return
+            group = [job]
+            while job.groupable and len(group) < _MAX_GROUP:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None or not nxt.groupable:
+                    self._run_group(group)
+                    group = []
+                    if nxt is None:
+                        return
+                    self._run_group([nxt])
+                    break
+                group.append(nxt)
+            if group:
+                self._run_group(group)
+
+    def _run_group(self, group: list[_Job]) -> None:
+        if len(group) == 1:
+            self._run_alone(group[0])
+            return
+        con = self._con
+        results: list[Any] = []
+        try:
+            con.execute("BEGIN TRANSACTION")
+            for job in group:
+                results.append(job.fn(con))
+            con.execute("COMMIT")
+        except BaseException:
+            _rollback(con)
+            for job in group:
+                self._run_alone(job)
+            return
+        for job, result in zip(group, results, strict=True):
+            job.future.set_result(result)
+
+    def _run_alone(self, job: _Job) -> None:
+        con = self._con
+        if not job.future.set_running_or_notify_cancel():
+            return
+        try:
+            con.execute("BEGIN TRANSACTION")
+            result = job.fn(con)
+            con.execute("COMMIT")
+        except BaseException as exc:  # the caller gets the error through the future
+            _rollback(con)
+            job.future.set_exception(exc)
+            return
+        job.future.set_result(result)
+
+
+def _rollback(con: duckdb.DuckDBPyConnection) -> None:
+    try:
+        con.execute("ROLLBACK")
+    except duckdb.Error:
+        pass  # no transaction was open

@@ -1,0 +1,1 @@
+"""The web app: REST API, public transparency pages, internal dashboard."""

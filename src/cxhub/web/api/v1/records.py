@@ -1,0 +1,108 @@
+"""POST endpoints for records from outside: one object, or a list of up to `max_batch`.
+
+Idempotent by (source, external_id): a retried POST returns the same id and writes nothing.
+201 when something new was written, 200 when everything was already there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from pydantic import TypeAdapter, ValidationError
+
+from cxhub.domain.api_models import MODELS
+from cxhub.domain.canonical import RECORD_KINDS
+from cxhub.web.deps import SettingsDep, SinkDep, require_scope
+
+router = APIRouter(prefix="/api/v1", tags=["ingest"])
+
+# URL path -> record kind
+ENDPOINTS = {
+    "contacts": "contacts",
+    "contact-events": "contact_events",
+    "surveys": "surveys",
+    "mentions": "mentions",
+    "touchpoints": "touchpoints",
+    "source-records": "source_records",
+    "transactions": "transactions",
+    "holdings": "holdings",
+    "offer-decisions": "offer_decisions",
+}
+
+
+def _endpoint(path: str, kind: str) -> None:
+    model = MODELS[kind]
+    one = TypeAdapter(model)
+    many = TypeAdapter(list[model])  # type: ignore[valid-type]
+    schema = {
+        "oneOf": [
+            {"$ref": f"#/components/schemas/{model.__name__}"},
+            {"type": "array", "items": {"$ref": f"#/components/schemas/{model.__name__}"}},
+        ]
+    }
+
+    async def post(request: Request, sink: SinkDep, settings: SettingsDep) -> Response:
+        body = await request.body()
+        try:
+            data = orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            raise RequestValidationError(
+                [{"loc": ["body"], "msg": f"invalid JSON: {exc}", "type": "json_invalid"}]
+            ) from None
+        batch = isinstance(data, list)
+        if batch and len(data) > settings.max_batch:
+            raise RequestValidationError([{
+                "loc": ["body"], "type": "too_long",
+                "msg": f"a batch holds at most {settings.max_batch} records; got {len(data)}",
+            }])
+        try:
+            records = many.validate_python(data) if batch else [one.validate_python(data)]
+        except ValidationError as exc:
+            raise RequestValidationError(_errors(exc)) from None
+        rows = [r.model_dump() for r in records]
+        written = await asyncio.wrap_future(sink.submit(kind, rows)) if rows else []
+        created = sum(w.created for w in written)
+        status = 201 if created else 200
+        if batch:
+            content: dict[str, Any] = {
+                "ids": [w.id for w in written], "created": created,
+                "existing": len(written) - created,
+            }
+        else:
+            content = {"id": written[0].id, "created": bool(created)}
+        return Response(orjson.dumps(content), status_code=status, media_type="application/json")
+
+    post.__name__ = f"post_{kind}"
+    router.add_api_route(
+        f"/{path}",
+        post,
+        methods=["POST"],
+        summary=f"Add {kind.replace('_', ' ')} (one, or a list of up to 10,000)",
+        description=RECORD_KINDS[kind].description,
+        dependencies=[require_scope("ingest")],
+        openapi_extra={
+            "requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}
+        },
+        responses={201: {"description": "written"}, 200: {"description": "already present"},
+                   413: {"description": "body too large"}},
+    )
+
+
+def _errors(exc: ValidationError) -> list[dict[str, Any]]:
+    """Pydantic's errors, located in the body, with the field named in the message."""
+    out = []
+    for e in exc.errors(include_url=False):
+        loc = ["body", *e["loc"]]
+        field = next((str(p) for p in reversed(e["loc"]) if isinstance(p, str)), None)
+        msg = e["msg"].removeprefix("Value error, ")
+        out.append({"loc": loc, "msg": f"{field}: {msg}" if field else msg, "type": e["type"]})
+    return out
+
+
+for _path, _kind in ENDPOINTS.items():
+    _endpoint(_path, _kind)

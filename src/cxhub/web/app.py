@@ -1,0 +1,54 @@
+"""`create_app(settings)`: the FastAPI application. Nothing is built at import time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse
+
+from cxhub import __version__
+from cxhub.services.records import RecordSink
+from cxhub.settings import Settings
+from cxhub.warehouse import Warehouse
+from cxhub.web.api.v1 import read, records
+from cxhub.web.limits import BodySizeLimit
+
+
+def create_app(settings: Settings | None = None, warehouse: Warehouse | None = None) -> FastAPI:
+    """The app. Opens the warehouse at start-up unless one is given (tests share theirs)."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        wh = warehouse or Warehouse.open(settings.warehouse_path)
+        app.state.warehouse = wh
+        app.state.sink = RecordSink(wh)
+        app.state.key_cache = {}
+        try:
+            yield
+        finally:
+            if warehouse is None:
+                wh.close()
+
+    app = FastAPI(title="cxhub", version=__version__, lifespan=lifespan,
+                  description="The customer-experience hub's REST API. Keys: `cxhub keys create`.")
+    app.state.settings = settings
+    app.include_router(records.router)
+    app.include_router(read.router)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/", include_in_schema=False, response_class=HTMLResponse)
+    def index() -> str:
+        return (
+            "<!doctype html><html lang=en><meta charset=utf-8><title>cxhub</title>"
+            "<h1>cxhub</h1><p>The customer-experience hub is running.</p>"
+            "<ul><li><a href=/docs>REST API (OpenAPI)</a></li></ul></html>"
+        )
+
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    return app

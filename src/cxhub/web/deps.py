@@ -1,0 +1,65 @@
+"""Dependencies shared by the routers: the warehouse, the record sink, API-key scopes."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+
+from cxhub.services.keys import scopes_for_token
+from cxhub.services.records import RecordSink
+from cxhub.settings import Settings
+from cxhub.warehouse import Warehouse
+
+_KEY_TTL = 5.0  # seconds a checked key is trusted before it is looked up again (revocation)
+
+
+def get_warehouse(request: Request) -> Warehouse:
+    return request.app.state.warehouse  # type: ignore[no-any-return]
+
+
+def get_sink(request: Request) -> RecordSink:
+    return request.app.state.sink  # type: ignore[no-any-return]
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+WarehouseDep = Annotated[Warehouse, Depends(get_warehouse)]
+SinkDep = Annotated[RecordSink, Depends(get_sink)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def _token(request: Request) -> str | None:
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip() or None
+    return request.headers.get("x-api-key") or None
+
+
+def require_scope(scope: str):  # type: ignore[no-untyped-def]
+    """401 without a valid key, 403 when the key lacks `scope`."""
+
+    def check(request: Request) -> None:
+        token = _token(request)
+        if token is None:
+            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "an API key is required",
+                                headers={"WWW-Authenticate": "Bearer"})
+        cache: dict[str, tuple[float, tuple[str, ...] | None]] = request.app.state.key_cache
+        now = time.monotonic()
+        hit = cache.get(token)
+        if hit is None or hit[0] < now:
+            scopes = scopes_for_token(request.app.state.warehouse, token)
+            cache[token] = (now + _KEY_TTL, scopes)
+        else:
+            scopes = hit[1]
+        if scopes is None:
+            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown or revoked API key",
+                                headers={"WWW-Authenticate": "Bearer"})
+        if scope not in scopes:
+            raise HTTPException(status.HTTP_403_FORBIDDEN,
+                                f"this key lacks the {scope!r} scope")
+
+    return Depends(check)
