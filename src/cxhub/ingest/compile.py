@@ -88,6 +88,11 @@ def _field(
             f"(PARTITION BY {keys} ORDER BY _row)::VARCHAR)"
         )
         return CompiledField(spec.name, value, value)
+    data_columns = (spec.column,) if spec.column else spec.columns
+    if data_columns and not any(c in columns for c in data_columns):
+        # An optional column the file does not have (required ones were checked on opening):
+        # the field stays empty rather than failing the file.
+        return CompiledField(spec.name, f"CAST(NULL AS {SQL_TYPES[spec.type]})", "NULL")
     if spec.columns and spec.type == FieldType.JSON:
         pairs = ", ".join(f"{lit(c)}, {_raw(c, columns, nulls)}" for c in spec.columns)
         return CompiledField(spec.name, f"json_object({pairs})", "NULL")

@@ -86,6 +86,35 @@ _V2_ACCESS = [
 ]
 
 
+_V3_PUBLISHING_AND_CUSTOMERS = [
+    """CREATE TABLE reports (
+        report_date DATE NOT NULL, revision INTEGER NOT NULL, published_at TIMESTAMP,
+        note VARCHAR, figures JSON, PRIMARY KEY (report_date, revision))""",
+    """CREATE TABLE users (
+        user_id BIGINT PRIMARY KEY, username VARCHAR NOT NULL UNIQUE, password_hash VARCHAR,
+        role VARCHAR NOT NULL, created_at TIMESTAMP DEFAULT current_timestamp::TIMESTAMP,
+        disabled_at TIMESTAMP)""",
+    """CREATE TABLE user_sessions (
+        session_hash VARCHAR PRIMARY KEY, user_id BIGINT NOT NULL, created_at TIMESTAMP,
+        expires_at TIMESTAMP)""",
+    """CREATE TABLE customer_segments (
+        customer_id BIGINT NOT NULL, computed_at TIMESTAMP, recency_days DOUBLE,
+        frequency DOUBLE, monetary DOUBLE, rfm_score VARCHAR, rfm_segment VARCHAR,
+        expected_purchases DOUBLE, p_alive DOUBLE, clv DOUBLE, portfolio VARCHAR,
+        contact_intensity VARCHAR, persona VARCHAR, segment VARCHAR)""",
+    """CREATE TABLE identity_runs (
+        run_id BIGINT PRIMARY KEY, started_at TIMESTAMP, finished_at TIMESTAMP,
+        records BIGINT, customers BIGINT, merges BIGINT, splits BIGINT, settings JSON)""",
+    """CREATE TABLE identity_changes (
+        run_id BIGINT, change VARCHAR, customer_id BIGINT, other_customer_id BIGINT,
+        detail VARCHAR)""",
+    """CREATE TABLE identity_reviews (
+        source_l VARCHAR, external_id_l VARCHAR, source_r VARCHAR, external_id_r VARCHAR,
+        match_probability DOUBLE, status VARCHAR DEFAULT 'open', decided_by VARCHAR,
+        decided_at TIMESTAMP)""",
+]
+
+
 def _v1(con: duckdb.DuckDBPyConnection) -> None:
     for kind in RECORD_KINDS.values():
         con.execute(record_table_ddl(kind))
@@ -105,9 +134,15 @@ class Migration:
     apply: Callable[[duckdb.DuckDBPyConnection], None]
 
 
+def _v3(con: duckdb.DuckDBPyConnection) -> None:
+    for ddl in _V3_PUBLISHING_AND_CUSTOMERS:
+        con.execute(ddl)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "canonical record tables, quarantine, batches, customers, labels, problems", _v1),
     Migration(2, "API keys", _v2),
+    Migration(3, "daily reports, users and sessions, customer segments, identity runs", _v3),
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -1,0 +1,46 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Everything else is installed here.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+SYSTEM_STAMP := $(VENV)/.system-installed
+CXHUB_HOME ?= cxhub-data
+DEMO_DIR ?= demo-data
+export CXHUB_HOME
+
+.PHONY: demo test install system bench lint clean
+
+install: $(STAMP) $(SYSTEM_STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[spark,test]'
+	touch $(STAMP)
+
+# Debian packages: Java for the Spark engine, chromium for browser tests, wrk for benchmarks.
+$(SYSTEM_STAMP):
+	@missing=""; \
+	command -v java >/dev/null || missing="$$missing openjdk-17-jre-headless"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v wrk >/dev/null || missing="$$missing wrk"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+	@mkdir -p $(VENV) && touch $(SYSTEM_STAMP)
+
+demo: install
+	$(PY) -m cxhub demo --data $(DEMO_DIR)
+
+test: install
+	$(PY) -m pytest -q -p no:cacheprovider
+
+bench: install
+	$(PY) bench/run_all.py
+
+lint: install
+	$(PY) -m ruff check src tests bench
+
+clean:
+	rm -rf $(VENV) cxhub-data demo-data .pytest_cache

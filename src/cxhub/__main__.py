@@ -1,0 +1,3 @@
+from cxhub.cli.main import main
+
+main()

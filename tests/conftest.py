@@ -1,0 +1,47 @@
+"""Fixtures shared by every test folder: a fresh warehouse file, the shared data, the CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from cxhub.warehouse import Warehouse
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture
+def warehouse(tmp_path: Path) -> Iterator[Warehouse]:
+    """A new, migrated warehouse file for this test only."""
+    wh = Warehouse.open(tmp_path / "cxhub.duckdb")
+    try:
+        yield wh
+    finally:
+        wh.close()
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """The real public data sets beside the repository; tests skip where they are absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real data folder {SHARED_DATA} is absent (it sits beside the repo in CI)")
+    return SHARED_DATA
+
+
+def run_cli(*args: str, home: Path, check: bool = True, timeout: float = 300,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run `cxhub ARGS` as a user would, in its own process."""
+    full_env = {**os.environ, "CXHUB_HOME": str(home), **(env or {})}
+    proc = subprocess.run(
+        [sys.executable, "-m", "cxhub", *args], capture_output=True, text=True,
+        env=full_env, timeout=timeout,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"cxhub {' '.join(args)} exited {proc.returncode}:\n{proc.stderr}")
+    return proc
