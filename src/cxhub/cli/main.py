@@ -6,6 +6,7 @@ import click
 
 from cxhub import __version__
 from cxhub.cli.admin_cmd import keys, quarantine, status
+from cxhub.cli.demo_cmd import demo
 from cxhub.cli.ingest_cmd import ingest
 from cxhub.cli.serve_cmd import serve
 
@@ -18,5 +19,5 @@ def main(home: str | None) -> None:
     """cxhub: one place where every customer and every contact is known, heard and measured."""
 
 
-for command in (ingest, keys, status, quarantine, serve):
+for command in (ingest, keys, status, quarantine, serve, demo):
     main.add_command(command)

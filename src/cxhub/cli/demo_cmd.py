@@ -1,0 +1,55 @@
+"""`cxhub demo`: what `make demo` runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from cxhub.cli.common import console, fail, settings_from
+from cxhub.domain.errors import CxhubError
+
+
+@click.command()
+@click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("demo-data"), show_default=True,
+              help="Where the simulated company's files are written (cached).")
+@click.option("--customers", type=int, default=50_000, show_default=True)
+@click.option("--days", type=int, default=365, show_default=True)
+@click.option("--seed", type=int, default=42, show_default=True)
+@click.option("--no-serve", is_flag=True, help="Prepare everything, then exit.")
+@click.pass_context
+def demo(ctx: click.Context, data_dir: Path, customers: int, days: int, seed: int,
+         no_serve: bool) -> None:
+    """Simulate the demo company (once), load it, compute everything, serve the web app."""
+    from cxhub.services.demo import DemoParams, load_once, simulate_once
+    from cxhub.warehouse import Warehouse
+
+    settings = settings_from(ctx)
+
+    def say(msg: str) -> None:
+        console.print(f"[cyan]demo[/] {msg}", highlight=False)
+
+    try:
+        manifest = simulate_once(data_dir, DemoParams(customers, days, seed), say)
+        with Warehouse.open(settings.warehouse_path) as wh:
+            report, pipeline = load_once(wh, manifest, settings, say)
+    except CxhubError as exc:
+        fail(str(exc))
+        return
+    if report is not None:
+        t = report.totals
+        say(f"loaded {t['loaded']:,} rows ({t['quarantined']:,} quarantined, "
+            f"{t['existing']:,} already present)")
+        for path, why in report.failed.items():
+            console.print(f"[red]not loaded:[/] {path}: {why}")
+    if pipeline is not None:
+        for step in pipeline.steps:
+            say(f"{step.name}: {step.seconds:.1f} s")
+    if no_serve:
+        return
+    base = f"http://{settings.host}:{settings.port}"
+    say(f"public page  {base}/")
+    say(f"dashboard    {base}/app")
+    say(f"API docs     {base}/docs")
+    ctx.invoke(ctx.find_root().command.commands["serve"])

@@ -1,0 +1,40 @@
+"""The documentation names every canonical field and every CLI command: it cannot drift."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from cxhub.cli.main import main
+from cxhub.domain.canonical import RECORD_KINDS
+from cxhub.ingest.mapping import builtin_formats
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def test_every_canonical_field_is_documented() -> None:
+    text = (DOCS / "mappings.md").read_text()
+    block = text.split("<!-- canonical-fields:start -->")[1].split("<!-- canonical-fields:end -->")[0]
+    for kind in RECORD_KINDS.values():
+        section = block.split(f"### `{kind.table}`")[1].split("### ")[0]
+        documented = set(re.findall(r"^\| `([a-z_0-9]+)` \|", section, re.M))
+        assert documented == set(kind.field_names), kind.table
+
+
+def test_every_builtin_format_is_documented() -> None:
+    text = (DOCS / "mappings.md").read_text()
+    for fmt in builtin_formats():
+        assert f"| `{fmt}` |" in text, fmt
+
+
+def test_every_command_has_help_and_is_in_the_readme() -> None:
+    readme = README.read_text()
+    runner = CliRunner()
+    for name, command in main.commands.items():
+        assert command.help, f"cxhub {name} has no help text"
+        result = runner.invoke(main, [name, "--help"])
+        assert result.exit_code == 0, result.output
+        assert f"cxhub {name}" in readme, f"README does not mention `cxhub {name}`"
