@@ -27,6 +27,10 @@ class Settings(BaseSettings):
         10, description="figures built from fewer contacts are suppressed on public pages"
     )
 
+    demo_live_feed: bool = Field(
+        False, description="simulate live contacts arriving (what `cxhub demo` turns on)"
+    )
+
     @property
     def warehouse_path(self) -> Path:
         return self.home / "cxhub.duckdb"

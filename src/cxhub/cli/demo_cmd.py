@@ -18,9 +18,11 @@ from cxhub.domain.errors import CxhubError
 @click.option("--days", type=int, default=365, show_default=True)
 @click.option("--seed", type=int, default=42, show_default=True)
 @click.option("--no-serve", is_flag=True, help="Prepare everything, then exit.")
+@click.option("--live/--no-live", default=True, show_default=True,
+              help="Keep the company working: new contacts arrive while you watch.")
 @click.pass_context
 def demo(ctx: click.Context, data_dir: Path, customers: int, days: int, seed: int,
-         no_serve: bool) -> None:
+         no_serve: bool, live: bool) -> None:
     """Simulate the demo company (once), load it, compute everything, serve the web app."""
     from cxhub.services.demo import DemoParams, load_once, simulate_once
     from cxhub.warehouse import Warehouse
@@ -52,4 +54,7 @@ def demo(ctx: click.Context, data_dir: Path, customers: int, days: int, seed: in
     say(f"public page  {base}/")
     say(f"dashboard    {base}/app")
     say(f"API docs     {base}/docs")
-    ctx.invoke(ctx.find_root().command.commands["serve"])
+    from cxhub.cli.serve_cmd import run_server
+
+    settings.demo_live_feed = live
+    run_server(settings)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from cxhub.cli.common import console, settings_from
+from cxhub.settings import Settings
 
 
 @click.command()
@@ -13,15 +14,19 @@ from cxhub.cli.common import console, settings_from
 @click.pass_context
 def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     """Serve the REST API (OpenAPI at /docs) and the web pages."""
-    import uvicorn
-
-    from cxhub.web.app import create_app
-
     settings = settings_from(ctx)
     if host:
         settings.host = host
     if port:
         settings.port = port
+    run_server(settings)
+
+
+def run_server(settings: Settings) -> None:
+    import uvicorn
+
+    from cxhub.web.app import create_app
+
     app = create_app(settings)
     console.print(f"cxhub serving on http://{settings.host}:{settings.port}  "
                   f"(API docs: http://{settings.host}:{settings.port}/docs)")

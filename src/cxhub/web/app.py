@@ -26,9 +26,17 @@ def create_app(settings: Settings | None = None, warehouse: Warehouse | None = N
         app.state.warehouse = wh
         app.state.sink = RecordSink(wh)
         app.state.key_cache = {}
+        feed = None
+        if settings.demo_live_feed:
+            from cxhub.services.live_feed import LiveFeed
+
+            feed = LiveFeed(app.state.sink)
+            feed.start()
         try:
             yield
         finally:
+            if feed is not None:
+                feed.stop()
             if warehouse is None:
                 wh.close()
 

@@ -1,0 +1,98 @@
+"""The demo company keeps working while you watch: new contacts arrive, wait, get answered.
+
+Only `cxhub demo` starts this. Every few seconds it creates contacts at the demo company's
+rate for the current hour (the arrival shape measured from a real call centre), queues them,
+and answers, resolves or abandons them with the measured service times and patience, all
+through the same record sink as the REST API. Contacts carry source `demo-live`.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from cxhub.services.records import RecordSink
+from cxhub.simulate import calibration as cal
+
+_CHANNEL_MIX = {"phone": 0.55, "chat": 0.2, "email": 0.15, "web": 0.05, "social": 0.05}
+
+
+@dataclass
+class _Waiting:
+    external_id: str
+    channel: str
+    created: datetime
+    answer_at: datetime
+    abandons: bool
+
+
+class LiveFeed:
+    def __init__(self, sink: RecordSink, *, contacts_per_day: float = 800.0,
+                 tick_seconds: float = 3.0, seed: int | None = None) -> None:
+        self._sink = sink
+        self._per_day = contacts_per_day
+        self._tick = tick_seconds
+        self._rng = random.Random(seed)
+        self._waiting: list[_Waiting] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="cxhub-live-feed", daemon=True)
+        self._n = 0
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._tick):
+            try:
+                self.step(datetime.now(UTC).replace(tzinfo=None, microsecond=0))
+            except Exception:  # a failed tick must not stop the demo; the next one retries
+                continue
+
+    def _poisson(self, mean: float) -> int:
+        # Knuth's method is fine for the small means of one tick.
+        limit, k, p = math.exp(-mean), 0, 1.0
+        while True:
+            p *= self._rng.random()
+            if p <= limit:
+                return k
+            k += 1
+
+    def step(self, now: datetime) -> None:
+        weight = cal.HOUR_SHAPE[now.hour] * 7 * cal.WEEKDAY_SHAPE[now.weekday()]
+        mean = self._per_day * weight * self._tick / 3600
+        contacts, events = [], []
+        for _ in range(self._poisson(mean)):
+            self._n += 1
+            ext = f"live-{now:%Y%m%d%H%M%S}-{self._n}"
+            channel = self._rng.choices(list(_CHANNEL_MIX), list(_CHANNEL_MIX.values()))[0]
+            wait = self._rng.expovariate(1 / cal.VIRTUAL_WAIT_MEAN_S)
+            patience = self._rng.expovariate(1 / cal.PATIENCE_MEAN_S)
+            abandons = channel in ("phone", "chat") and patience < wait
+            delay = patience if abandons else wait
+            if channel not in ("phone", "chat"):
+                delay = self._rng.uniform(60, 900)  # written channels: first reply in minutes
+            contacts.append({"source": "demo-live", "external_id": ext, "channel": channel,
+                             "created_at": now, "queued_at": now, "queue": channel})
+            self._waiting.append(_Waiting(ext, channel, now, now + timedelta(seconds=delay),
+                                          abandons))
+        due = [w for w in self._waiting if w.answer_at <= now]
+        self._waiting = [w for w in self._waiting if w.answer_at > now]
+        for w in due:
+            kinds = ["abandoned"] if w.abandons else (
+                ["answered", "resolved"] if w.channel in ("phone", "chat")
+                else ["first_response", "resolved"])
+            for kind in kinds:
+                events.append({"source": "demo-live", "external_id": f"{w.external_id}-{kind}",
+                               "contact_external_id": w.external_id, "event_type": kind,
+                               "occurred_at": now, "team": "front office"})
+        if contacts:
+            self._sink.submit("contacts", contacts).result(timeout=30)
+        if events:
+            self._sink.submit("contact_events", events).result(timeout=30)
