@@ -10,17 +10,19 @@ from cxhub.warehouse import Warehouse
 
 
 def test_live_feed_creates_queues_and_answers(warehouse: Warehouse) -> None:
-    feed = LiveFeed(RecordSink(warehouse), contacts_per_day=20_000, seed=7)
+    feed = LiveFeed(RecordSink(warehouse), contacts_per_day=100_000, seed=7)
     start = datetime(2026, 11, 24, 10, 0, 0)  # a Tuesday morning: a busy hour
-    for i in range(600):  # 30 minutes of 3-second ticks
+    for i in range(100):  # 5 minutes of 3-second ticks
         feed.step(start + timedelta(seconds=3 * i))
     n, answered, abandoned, written, bad_order, waits = warehouse.read_one(
         "SELECT count(*), count(answered_at), count(abandoned_at), count(first_response_at), "
         "count(*) FILTER (WHERE coalesce(answered_at, abandoned_at, first_response_at) "
         "< created_at), avg(wait_seconds) FROM contacts WHERE source = 'demo-live'"
     )
-    # 20,000 a day x this hour's share of the measured arrival shape, over half an hour.
-    assert 100 < n < 600
+    # 100,000 a day x this hour's share of the measured arrival shape (0.084 of the day's
+    # calls at 10:00, x 7 x 0.1919 for a Tuesday) over 5 minutes: 940 expected.
+    expected = 100_000 * 0.084 * 7 * 0.1919 * 300 / 3600
+    assert abs(n - expected) < 0.15 * expected
     assert answered > abandoned > 0
     assert written > 0
     assert bad_order == 0
