@@ -9,6 +9,7 @@ from cxhub.cli.admin_cmd import keys, quarantine, status
 from cxhub.cli.demo_cmd import demo
 from cxhub.cli.ingest_cmd import ingest
 from cxhub.cli.serve_cmd import serve
+from cxhub.cli.simulate_cmd import simulate
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -19,5 +20,5 @@ def main(home: str | None) -> None:
     """cxhub: one place where every customer and every contact is known, heard and measured."""
 
 
-for command in (ingest, keys, status, quarantine, serve, demo):
+for command in (ingest, keys, status, quarantine, serve, demo, simulate):
     main.add_command(command)

@@ -109,7 +109,12 @@ def _field(
     value = _convert(spec, raw, src_type)
     if spec.rollover_after and spec.rollover_after in values:
         other = values[spec.rollover_after]
-        value = f"(CASE WHEN {value} < {other} THEN {value} + INTERVAL 1 DAY ELSE {value} END)"
+        # Next day only when that is nearer: clocks of two systems (VRU and queue) disagree by
+        # a minute or so, and that must not move a call by a day.
+        value = (
+            f"(CASE WHEN {value} < {other} - INTERVAL 12 HOUR "
+            f"THEN {value} + INTERVAL 1 DAY ELSE {value} END)"
+        )
     raw_text = raw if src_type == "VARCHAR" else f"CAST({raw} AS VARCHAR)"
     if spec.only_if:
         col, allowed = spec.only_if
@@ -212,7 +217,9 @@ def _add_record_checks(mapping: Mapping, fields: list[CompiledField]) -> None:
         for name in _LIFECYCLE:
             if name in by_name:
                 by_name[name].checks.append(
-                    f"WHEN {quote(name)} < \"created_at\" - INTERVAL 1 MINUTE "
+                    # Tolerance for clock skew between systems (Anonymous Bank logs queue
+                    # starts up to about 3 minutes before the VRU entry of the same call).
+                    f"WHEN {quote(name)} < \"created_at\" - INTERVAL 5 MINUTE "
                     "THEN 'before created_at (negative duration)'"
                 )
     for name, f in by_name.items():

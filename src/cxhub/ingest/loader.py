@@ -20,7 +20,7 @@ from cxhub.domain.errors import IngestError
 from cxhub.ingest.compile import CompiledField, compile_fields
 from cxhub.ingest.derive import run_steps
 from cxhub.ingest.mapping import Mapping
-from cxhub.ingest.readers import Source, collect_rejects, lit, open_source
+from cxhub.ingest.readers import Source, collect_rejects, lit, open_source, record_bound
 from cxhub.ingest.upsert import insert_new, next_batch_id
 from cxhub.warehouse import Warehouse
 from cxhub.warehouse.schema import quote
@@ -78,7 +78,7 @@ def _load(
 ) -> FileResult:
     started = datetime.now(UTC).replace(tzinfo=None)
     phase("reading")
-    src = open_source(con, mapping, path, encoding=encoding)
+    src = open_source(con, mapping, path, encoding=encoding, source=source)
     try:
         result = _load_source(con, mapping, src, source, started, phase)
     except duckdb.Error as exc:
@@ -107,9 +107,20 @@ def _load_source(
     checked = _checked_sql(src.relation, fields)
     bad = _bad_condition(fields)
 
-    phase("validating")
-    total, bad_rows = _scan(con, checked, bad, fields)
-    collect_rejects(con, src, total)
+    # Insert first: when every record the file can hold went in, none was bad, repeated or
+    # already present, and the validation pass (a second read of the whole file) is skipped.
+    # Otherwise that pass finds the bad rows as before; they were not inserted either way.
+    phase("writing")
+    columns = [f.name for f in fields]
+    result.loaded = insert_new(
+        con, kind, f"SELECT * FROM ({checked}) WHERE NOT ({bad})", columns, batch_id=batch_id
+    )
+    if result.loaded and result.loaded == record_bound(con, src):
+        total, bad_rows = result.loaded, []
+    else:
+        phase("validating")
+        total, bad_rows = _scan(con, checked, bad, fields)
+        collect_rejects(con, src, total)
     result.rows_read = total + len(src.rejects)
 
     phase("quarantining")
@@ -123,11 +134,6 @@ def _load_source(
     ]
     _store_quarantine(con, batch_id, kind.table, src_name or "", src.path, entries)
 
-    phase("writing")
-    columns = [f.name for f in fields]
-    result.loaded = insert_new(
-        con, kind, f"SELECT * FROM ({checked}) WHERE NOT ({bad})", columns, batch_id=batch_id
-    )
     result.existing = max(total - len({r[0] for r in bad_rows}) - result.loaded, 0)
     for s in _sources_in_batch(con, kind.table, batch_id, src_name):
         run_steps(con, kind.table, mapping.derive, batch_id, s)
@@ -164,7 +170,13 @@ def _bad_condition(fields: list[CompiledField]) -> str:
 def _scan(
     con: duckdb.DuckDBPyConnection, checked: str, bad: str, fields: list[CompiledField]
 ) -> tuple[int, list[tuple[int, str, str | None, str]]]:
-    """One pass: count the rows and list (record, field, raw value, reason) of the bad ones."""
+    """One pass: count the rows and list (record, field, raw value, reason) of the bad ones.
+
+    Every column is touched: DuckDB decodes (and rejects) only the columns a query reads, and a
+    row it rejects later, in the insert, would be lost without a trace."""
+    touch = "max(hash(" + ", ".join(
+        f"{quote(f.name)}, {f.raw_column}" for f in fields
+    ) + "))"
     structs = ", ".join(
         f"struct_pack(f := {lit(f.name)}, v := {f.raw_column}::VARCHAR, "
         f"r := {quote('_chk_' + f.name)})"
@@ -172,11 +184,11 @@ def _scan(
         if f.check
     )
     if not structs:
-        row = con.execute(f"SELECT count(*) FROM ({checked})").fetchone()
+        row = con.execute(f"SELECT count(*), {touch} FROM ({checked})").fetchone()
         return (int(row[0]) if row else 0), []
     row = con.execute(
         f"SELECT count(*), list(struct_pack(n := _row, e := list_filter([{structs}], lambda x: "
-        f"x.r IS NOT NULL))) FILTER (WHERE {bad}) FROM ({checked})"
+        f"x.r IS NOT NULL))) FILTER (WHERE {bad}), {touch} FROM ({checked})"
     ).fetchone()
     assert row is not None
     bad_rows = []
@@ -203,7 +215,7 @@ def _quarantine_entries(
     entries = [
         (src.line(n), fld, val, why, records.get(n, "{}")) for n, fld, val, why in bad_rows
     ]
-    entries += [(r.line, None, r.text[:500], r.reason, json.dumps({"line": r.text[:2000]}))
+    entries += [(r.line, r.column, r.text[:500], r.reason, json.dumps({"line": r.text[:2000]}))
                 for r in src.rejects]
     entries.sort(key=lambda e: e[0])
     return entries

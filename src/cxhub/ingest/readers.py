@@ -12,8 +12,10 @@ import csv
 import json
 import re
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 
 import duckdb
 
@@ -27,6 +29,7 @@ class Reject:
     line: int
     reason: str
     text: str
+    column: str | None = None  # the source column, where the error is in one
 
 
 @dataclass
@@ -41,6 +44,7 @@ class Source:
     cleanup: list[str] = field(default_factory=list)
     rejects_table: str | None = None
     csv_options: tuple[str, str, bool] = (",", "utf-8", True)
+    reader: str = ""  # csv, parquet ...: which reader made it, where that matters
 
     def line(self, record: int) -> int:
         return self.line_of.get(record, record + self.first_line - 1)
@@ -51,8 +55,14 @@ def lit(value: str) -> str:
 
 
 def open_source(
-    con: duckdb.DuckDBPyConnection, mapping: Mapping, path: Path, *, encoding: str | None = None
+    con: duckdb.DuckDBPyConnection,
+    mapping: Mapping,
+    path: Path,
+    *,
+    encoding: str | None = None,
+    source: str | None = None,
 ) -> Source:
+    """`source` is the --source given by the user: it stands in for a `source` column."""
     if not path.exists():
         raise IngestError(f"{path}: no such file")
     if path.is_dir():
@@ -67,7 +77,7 @@ def open_source(
         src = _whitespace(con, mapping, path)
     else:
         src = _csv(con, mapping, path, encoding or reader.encoding)
-    _check_columns(mapping, src)
+    _check_columns(mapping, src, given_source=source)
     return src
 
 
@@ -86,11 +96,15 @@ def _first_line(exc: Exception) -> str:
 def _csv(con: duckdb.DuckDBPyConnection, mapping: Mapping, path: Path, encoding: str) -> Source:
     reader = mapping.reader
     rejects = f"_rejects_{uuid.uuid4().hex[:12]}"
+    # Strict parsing rejects rows with too many columns or text after a closing quote (the
+    # lenient parser silently drops what is extra), but it gives up on a whole file whose lines
+    # end in both CR and LF: such files are read leniently, and their broken rows still found.
+    strict = not _has_bare_cr(path)
     opts = (
         f"delim={lit(reader.delimiter)}, quote='\"', "
         f"escape='\"', all_varchar=true, encoding={lit(encoding)}, store_rejects=true, "
         f"rejects_table={lit(rejects)}, rejects_scan={lit(rejects + '_scan')}, "
-        "null_padding=false, auto_detect=false, strict_mode=false"
+        f"null_padding=false, auto_detect=false, strict_mode={str(strict).lower()}"
     )
     if reader.header:
         header = _header(path, reader.delimiter, encoding)
@@ -104,18 +118,38 @@ def _csv(con: duckdb.DuckDBPyConnection, mapping: Mapping, path: Path, encoding:
     src.cleanup += [rejects, rejects + "_scan"]
     src.rejects_table = rejects
     src.csv_options = (reader.delimiter, encoding, reader.header)
+    src.reader = "csv"
     return src
 
 
+_BARE_CR = re.compile(rb"\r(?!\n)")
+
+
+def _has_bare_cr(path: Path) -> bool:
+    carry = b""
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 22), b""):
+            data = carry + chunk
+            # A CR at the very end of a chunk may be the first half of a CRLF.
+            if any(m.start() < len(data) - 1 for m in _BARE_CR.finditer(data)):
+                return True
+            carry = data[-1:] if data.endswith(b"\r") else b""
+    return carry == b"\r"
+
+
 def _header(path: Path, delim: str, encoding: str) -> list[str]:
+    # Undecodable bytes further down are rows for quarantine, not a reason to refuse the file:
+    # decode leniently and look only at the header for them.
     try:
-        with open(path, encoding=encoding, newline="") as fh:
+        with open(path, encoding=encoding, errors="surrogateescape", newline="") as fh:
             row = next(csv.reader(fh, delimiter=delim), None)
-    except UnicodeDecodeError:
+    except LookupError:
+        raise IngestError(f"{path}: unknown encoding {encoding!r}") from None
+    if row and any("\udc80" <= ch <= "\udcff" for name in row for ch in name):
         raise IngestError(
             f"{path}: line 1: the header is not valid {encoding}; "
             "pass --encoding latin-1 (or the file's real encoding)"
-        ) from None
+        )
     if not row:
         raise IngestError(f"{path}: the file is empty; expected a header line")
     names = [c.strip().lstrip("\ufeff") for c in row]
@@ -141,35 +175,64 @@ def collect_rejects(con: duckdb.DuckDBPyConnection, src: Source, rows: int) -> N
     if src.rejects_table is None:
         return
     first_scan = f"(SELECT min(scan_id) FROM {src.rejects_table})"
-    # DuckDB may report several errors for one line; keep the first of each line.
-    for line, etype, csv_line, msg in con.execute(
-        f"SELECT line, first(error_type ORDER BY column_idx), first(csv_line), "
-        f"first(error_message ORDER BY column_idx) FROM {src.rejects_table} "
-        f"WHERE scan_id = {first_scan} GROUP BY line ORDER BY line"
-    ).fetchall():
-        src.rejects.append(Reject(int(line), _reject_reason(etype, msg), csv_line or ""))
+    # DuckDB may report several errors for one line; keep the first of each line. Its `line`
+    # counts records (a quoted newline does not start a line, a bare CR does), so it is turned
+    # into the file's own line number below.
+    found = [
+        Reject(
+            int(line), _reject_reason(etype, msg), (csv_line or "").lstrip("\r\n"),
+            column if etype == "INVALID ENCODING" else None,
+        )
+        for line, etype, csv_line, msg, column in con.execute(
+            f"SELECT line, first(error_type ORDER BY column_idx), first(csv_line), "
+            f"first(error_message ORDER BY column_idx), first(column_name ORDER BY column_idx) "
+            f"FROM {src.rejects_table} WHERE scan_id = {first_scan} GROUP BY line ORDER BY line"
+        ).fetchall()
+    ]
     delim, encoding, header = src.csv_options
-    _map_lines(src, delim, encoding, header, rows)
+    lines = _map_lines(src, delim, encoding, header, rows, {r.line for r in found})
+    # Pieces of one record split by bare CRs share a line: one broken record, one reject.
+    seen: set[int] = set()
+    for r in found:
+        r.line = lines.get(r.line, r.line)
+        if r.line not in seen:
+            seen.add(r.line)
+            src.rejects.append(r)
 
 
-def _map_lines(src: Source, delim: str, encoding: str, header: bool, rows: int) -> None:
+def _map_lines(
+    src: Source, delim: str, encoding: str, header: bool, rows: int, rejected: set[int]
+) -> dict[int, int]:
     """Where a record spans several lines (quoted newlines) or lines were rejected, record
-    numbers and line numbers differ; walk the file once with Python's csv to map them."""
+    numbers and line numbers differ; walk the file once with Python's csv to map them.
+
+    Python's csv yields one row per DuckDB "line" (blank ones included), so the rows with the
+    numbers in `rejected` are the rejected ones; returns their line numbers in the file."""
     with open(src.path, "rb") as fh:
         newlines = sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
-    expected = rows + len(src.rejects) + (1 if header else 0)
-    if not src.rejects and newlines in (expected, expected - 1):
-        return
-    rejected = {r.line for r in src.rejects}
+    expected = rows + (1 if header else 0)
+    if not rejected and newlines in (expected, expected - 1):
+        return {}
+    consumed = 0  # newlines in the text the csv reader has taken so far
+
+    def counted(fh: TextIO) -> Iterator[str]:
+        nonlocal consumed
+        for text in fh:
+            consumed += text.count("\n")
+            yield text
+
+    found: dict[int, int] = {}
     record = 0
     with open(src.path, encoding=encoding, errors="replace", newline="") as fh:
-        reader = csv.reader(fh, delimiter=delim)
         start = 1
-        for i, _ in enumerate(reader):
-            if not (header and i == 0) and start not in rejected:
+        for number, row in enumerate(csv.reader(counted(fh), delimiter=delim), start=1):
+            if number in rejected:
+                found[number] = start
+            elif row and not (header and number == 1):
                 record += 1
                 src.line_of[record] = start
-            start = reader.line_num + 1
+            start = consumed + 1
+    return found
 
 
 def _parquet(con: duckdb.DuckDBPyConnection, path: Path) -> Source:
@@ -177,32 +240,67 @@ def _parquet(con: duckdb.DuckDBPyConnection, path: Path) -> Source:
         "(SELECT file_row_number + 1 AS _row, * EXCLUDE (file_row_number) "
         f"FROM read_parquet({lit(str(path))}, file_row_number=true))"
     )
-    return Source(path, rel, _describe(con, rel, path), first_line=1)
+    src = Source(path, rel, _describe(con, rel, path), first_line=1)
+    src.reader = "parquet"
+    return src
+
+
+def record_bound(con: duckdb.DuckDBPyConnection, src: Source) -> int | None:
+    """At most how many records the file holds, known without parsing it: the row count in a
+    Parquet footer, or the lines of a CSV after its header (a record takes at least one line).
+    None where no such bound is cheap or certain (other readers, CSVs with bare CRs)."""
+    if src.reader == "parquet":
+        row = con.execute(
+            f"SELECT sum(num_rows) FROM parquet_file_metadata({lit(str(src.path))})"
+        ).fetchall()
+        return int(row[0][0]) if row and row[0][0] is not None else None
+    if src.reader != "csv":
+        return None
+    lf = cr = crlf = 0
+    last = b""
+    with open(src.path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 22), b""):
+            lf += chunk.count(b"\n")
+            n_cr = chunk.count(b"\r")
+            if n_cr or last == b"\r":  # most files have no CR: no third pass over them
+                cr += n_cr
+                crlf += chunk.count(b"\r\n") + (last == b"\r" and chunk[:1] == b"\n")
+            last = chunk[-1:]
+    if cr != crlf:
+        return None
+    lines = lf + (1 if last not in (b"", b"\n") else 0)
+    return max(lines - (1 if src.csv_options[2] else 0), 0)
 
 
 def _jsonl(con: duckdb.DuckDBPyConnection, path: Path) -> Source:
+    # DuckDB gives one row per non-blank line, a row of NULLs where a line is not valid JSON:
+    # Python finds those lines, and their rows are left out of the relation.
     rejects: list[Reject] = []
-    with open(path, encoding="utf-8", errors="replace") as fh:
+    line_of: dict[int, int] = {}
+    bad_records: list[int] = []
+    record = 0
+    with open(path, encoding="utf-8", errors="replace", newline="\n") as fh:
         for n, line in enumerate(fh, start=1):
-            if line.strip():
-                try:
-                    if not isinstance(json.loads(line), dict):
-                        rejects.append(Reject(n, "not a JSON object", line[:200]))
-                except json.JSONDecodeError as exc:
-                    rejects.append(Reject(n, f"invalid JSON: {exc.msg}", line[:200]))
+            if not line.strip():
+                continue
+            record += 1
+            if record != n:
+                line_of[record] = n
+            try:
+                if not isinstance(json.loads(line), dict):
+                    rejects.append(Reject(n, "not a JSON object", line[:200]))
+                    bad_records.append(record)
+            except json.JSONDecodeError as exc:
+                rejects.append(Reject(n, f"invalid JSON: {exc.msg}", line[:200]))
+                bad_records.append(record)
     rel = (
         f"(SELECT row_number() OVER () AS _row, * FROM read_json({lit(str(path))}, "
         "format='newline_delimited', records=true, ignore_errors=true))"
     )
+    if bad_records:
+        rel = f"(SELECT * FROM {rel} WHERE _row NOT IN ({', '.join(map(str, bad_records))}))"
     src = Source(path, rel, _describe(con, rel, path), first_line=1, rejects=rejects)
-    if rejects:
-        bad = {r.line for r in rejects}
-        record = 0
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            for n, line in enumerate(fh, start=1):
-                if line.strip() and n not in bad:
-                    record += 1
-                    src.line_of[record] = n
+    src.line_of = line_of
     return src
 
 
@@ -226,25 +324,34 @@ def _whitespace(con: duckdb.DuckDBPyConnection, mapping: Mapping, path: Path) ->
         f"columns={{'_line': 'VARCHAR'}}, auto_detect=false, skip={skip})"
     )
     rel = (
-        f"(SELECT _row, {parts}, len(_p) AS _ncols FROM (SELECT row_number() OVER () AS _row, "
+        f"(SELECT _row, {parts}, len(_p) AS _ncols, array_to_string(_p, ' ') AS _text FROM "
+        f"(SELECT row_number() OVER () AS _row, "
         f"string_split_regex(trim(_line), '\\s+') AS _p FROM {scan} WHERE trim(_line) <> ''))"
     )
     src = Source(path, rel, _describe(con, rel, path), first_line=skip + 1)
     src.columns.pop("_ncols", None)
+    src.columns.pop("_text", None)
     src.source_name = mapping.reader.layout_sources.get(len(names))
-    bad = con.execute(f"SELECT _row, _ncols FROM {rel} WHERE _ncols <> {len(names)}").fetchall()
-    for row, n in bad:
-        src.rejects.append(Reject(src.line(row), f"{n} columns, expected {len(names)}", ""))
+    bad = con.execute(
+        f"SELECT _row, _ncols, _text FROM {rel} WHERE _ncols <> {len(names)}"
+    ).fetchall()
+    for row, n, text in bad:
+        src.rejects.append(Reject(src.line(row), f"{n} columns, expected {len(names)}", text))
     if bad:
-        src.relation = f"(SELECT * EXCLUDE (_ncols) FROM {rel} WHERE _ncols = {len(names)})"
+        src.relation = (
+            f"(SELECT * EXCLUDE (_ncols, _text) FROM {rel} WHERE _ncols = {len(names)})"
+        )
     else:
-        src.relation = f"(SELECT * EXCLUDE (_ncols) FROM {rel})"
+        src.relation = f"(SELECT * EXCLUDE (_ncols, _text) FROM {rel})"
     return src
 
 
-def _check_columns(mapping: Mapping, src: Source) -> None:
+def _check_columns(mapping: Mapping, src: Source, *, given_source: str | None = None) -> None:
     present = set(src.columns)
-    missing = [c for c in mapping.required_columns if c not in present]
+    missing = [
+        c for c in mapping.required_columns
+        if c not in present and not (c == "source" and given_source)
+    ]
     if not missing:
         return
     hint = ""

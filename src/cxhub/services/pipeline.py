@@ -41,7 +41,7 @@ def _steps() -> list[tuple[str, StepFn]]:
     try:
         from cxhub.services import segments
 
-        steps.append(("segments", lambda wh: segments.refresh(wh)))
+        steps.append(("segments", lambda wh: segments.refresh_segments(wh)))
     except ImportError:
         pass
     return steps

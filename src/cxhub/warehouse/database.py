@@ -52,7 +52,8 @@ class Warehouse:
         return self.cursor().execute(sql, params or []).fetchall()
 
     def read_one(self, sql: str, params: list[Any] | None = None) -> tuple[Any, ...] | None:
-        return self.cursor().execute(sql, params or []).fetchone()
+        rows = self.cursor().execute(sql, params or []).fetchall()
+        return rows[0] if rows else None
 
     def write(self, fn: WriteJob[T], *, groupable: bool = True) -> T:
         return self.writer.run(fn, groupable=groupable)

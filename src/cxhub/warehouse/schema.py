@@ -139,25 +139,49 @@ def _v3(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(ddl)
 
 
+# Review decisions are addressed by a short id (`cxhub review decide 12 --match`), and an open
+# pair remembers the run that last scored it.
+_V4_IDENTITY_REVIEWS = [
+    "ALTER TABLE identity_reviews ADD COLUMN review_id BIGINT",
+    "ALTER TABLE identity_reviews ADD COLUMN run_id BIGINT",
+    "ALTER TABLE identity_reviews ADD COLUMN created_at TIMESTAMP",
+    "ALTER TABLE identity_runs ADD COLUMN links BIGINT",
+    "ALTER TABLE identity_runs ADD COLUMN reviews BIGINT",
+]
+
+
+def _v4(con: duckdb.DuckDBPyConnection) -> None:
+    for ddl in _V4_IDENTITY_REVIEWS:
+        con.execute(ddl)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "canonical record tables, quarantine, batches, customers, labels, problems", _v1),
     Migration(2, "API keys", _v2),
     Migration(3, "daily reports, users and sessions, customer segments, identity runs", _v3),
+    Migration(4, "identity review ids, runs' link and review counts", _v4),
 )
 LATEST = MIGRATIONS[-1].version
 
 
 def current_version(con: duckdb.DuckDBPyConnection) -> int:
-    con.execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations ("
-        "version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMP)"
-    )
+    # Reads only: a read-only connection may not even run CREATE TABLE IF NOT EXISTS.
+    found = con.execute(
+        "SELECT count(*) FROM information_schema.tables "
+        "WHERE table_name = 'schema_migrations' AND table_catalog = current_database()"
+    ).fetchone()
+    if not found or not found[0]:
+        return 0
     row = con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()
     return int(row[0]) if row else 0
 
 
 def migrate(con: duckdb.DuckDBPyConnection, target: int = LATEST) -> list[int]:
     """Apply every migration above the file's version up to `target`; return those applied."""
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        "version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMP)"
+    )
     applied = []
     version = current_version(con)
     for m in MIGRATIONS:

@@ -17,7 +17,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from cxhub.domain.api_models import MODELS
 from cxhub.domain.canonical import RECORD_KINDS
-from cxhub.web.deps import SettingsDep, SinkDep, require_scope
+from cxhub.web.deps import get_settings, get_sink, require_scope
 
 router = APIRouter(prefix="/api/v1", tags=["ingest"])
 
@@ -39,14 +39,15 @@ def _endpoint(path: str, kind: str) -> None:
     model = MODELS[kind]
     one = TypeAdapter(model)
     many = TypeAdapter(list[model])  # type: ignore[valid-type]
-    schema = {
-        "oneOf": [
-            {"$ref": f"#/components/schemas/{model.__name__}"},
-            {"type": "array", "items": {"$ref": f"#/components/schemas/{model.__name__}"}},
-        ]
-    }
+    # The body is read raw (one object or a list), so FastAPI does not register the model in
+    # the OpenAPI components; the schema is given inline, where a $ref would dangle.
+    item = model.model_json_schema()
+    schema = {"oneOf": [item, {"type": "array", "items": item}]}
 
-    async def post(request: Request, sink: SinkDep, settings: SettingsDep) -> Response:
+    async def post(request: Request) -> Response:
+        # Plain calls, not Depends(): FastAPI runs a sync dependency in a worker thread, and
+        # two thread hops cost more than the rest of a single-record request.
+        sink, settings = get_sink(request), get_settings(request)
         body = await request.body()
         try:
             data = orjson.loads(body)
@@ -64,7 +65,9 @@ def _endpoint(path: str, kind: str) -> None:
             records = many.validate_python(data) if batch else [one.validate_python(data)]
         except ValidationError as exc:
             raise RequestValidationError(_errors(exc)) from None
-        rows = [r.model_dump() for r in records]
+        # The validated models are flat and read only by the writer, so their own field dicts
+        # serve as rows: model_dump() would copy each one (a third of a batch's cost here).
+        rows = [vars(r) for r in records]
         written = await asyncio.wrap_future(sink.submit(kind, rows)) if rows else []
         created = sum(w.created for w in written)
         status = 201 if created else 200

@@ -1,0 +1,1 @@
+"""Analytics capabilities: pure algorithms and plans over warehouse tables, one folder each."""

@@ -1,0 +1,144 @@
+"""The review queue: pairs the model is unsure of, and the decisions people make on them.
+
+A pair scored in [review_low, review_high) is put in `identity_reviews` as `open`. A person
+decides `match` or `non_match`; decided rows are never replaced by a later run, and every run
+obeys them: a match links the two records whatever their score, a non_match keeps them apart
+even when other records would join them (see clusters.py). Open rows keep their review id while
+the pair stays uncertain, so a queue being worked through does not renumber under a person.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from cxhub.analytics.identity.clusters import Pair
+
+DECISIONS = ("match", "non_match")
+
+# Pairs keyed by (source, external_id) on each side, the smaller key on the left, so one pair
+# is one row whichever way round it was scored or decided.
+_ORDERED_PAIRS = """
+    SELECT CASE WHEN swap THEN sr ELSE sl END AS source_l,
+           CASE WHEN swap THEN er ELSE el END AS external_id_l,
+           CASE WHEN swap THEN sl ELSE sr END AS source_r,
+           CASE WHEN swap THEN el ELSE er END AS external_id_r,
+           match_probability
+    FROM (SELECT a.source AS sl, a.external_id AS el, b.source AS sr, b.external_id AS er,
+                 (a.source, a.external_id) > (b.source, b.external_id) AS swap,
+                 c.match_probability
+          FROM {candidates} c
+          JOIN source_records a ON a.record_id = c.record_id_l
+          JOIN source_records b ON b.record_id = c.record_id_r)
+"""
+_SAME_PAIR = (
+    "r.source_l = c.source_l AND r.external_id_l = c.external_id_l "
+    "AND r.source_r = c.source_r AND r.external_id_r = c.external_id_r"
+)
+
+
+def decided_pairs(cur: duckdb.DuckDBPyConnection) -> tuple[list[Pair], list[Pair]]:
+    """Record-id pairs people said are the same customer, and those they said are not."""
+    rows = cur.execute(
+        """
+        SELECT a.record_id, b.record_id, r.status FROM identity_reviews r
+        JOIN source_records a ON a.source = r.source_l AND a.external_id = r.external_id_l
+        JOIN source_records b ON b.source = r.source_r AND b.external_id = r.external_id_r
+        WHERE r.status IN ('match', 'non_match')
+        """
+    ).fetchall()
+    must = [(int(a), int(b)) for a, b, s in rows if s == "match"]
+    cannot = [(int(a), int(b)) for a, b, s in rows if s == "non_match"]
+    return must, cannot
+
+
+def uncertain_pairs(pairs: pa.Table, low: float, high: float) -> pa.Table:
+    """The scored pairs in [low, high): the ones worth a person's look."""
+    p = pairs.column("match_probability")
+    mask = pc.and_(pc.greater_equal(p, low), pc.less(p, high))
+    return pairs.filter(mask).select(["record_id_l", "record_id_r", "match_probability"])
+
+
+def store_open_reviews(
+    con: duckdb.DuckDBPyConnection, candidates: pa.Table, run_id: int
+) -> int:
+    """Make the open queue the given candidates; decided pairs stay as they are. Runs in the
+    writer's transaction. Returns the number of open reviews."""
+    con.register("_review_candidates", candidates)
+    try:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _reviews_now AS "
+            + _ORDERED_PAIRS.format(candidates="_review_candidates")
+        )
+    finally:
+        con.unregister("_review_candidates")
+    con.execute(
+        f"""
+        UPDATE identity_reviews AS r SET match_probability = c.match_probability, run_id = ?
+        FROM _reviews_now c WHERE r.status = 'open' AND {_SAME_PAIR}
+        """,
+        [run_id],
+    )
+    con.execute(
+        f"""
+        DELETE FROM identity_reviews r WHERE r.status = 'open'
+          AND NOT EXISTS (SELECT 1 FROM _reviews_now c WHERE {_SAME_PAIR})
+        """
+    )
+    con.execute(
+        f"""
+        INSERT INTO identity_reviews (review_id, source_l, external_id_l, source_r, external_id_r,
+                                      match_probability, status, run_id, created_at)
+        SELECT (SELECT coalesce(max(review_id), 0) FROM identity_reviews)
+                 + row_number() OVER (ORDER BY c.match_probability DESC, c.source_l,
+                                      c.external_id_l, c.source_r, c.external_id_r),
+               c.source_l, c.external_id_l, c.source_r, c.external_id_r, c.match_probability,
+               'open', ?, current_timestamp::TIMESTAMP
+        FROM _reviews_now c
+        WHERE NOT EXISTS (SELECT 1 FROM identity_reviews r WHERE {_SAME_PAIR})
+        """,
+        [run_id],
+    )
+    con.execute("DROP TABLE _reviews_now")
+    (count,) = con.execute(
+        "SELECT count(*) FROM identity_reviews WHERE status = 'open'"
+    ).fetchall()[0]
+    return int(count)
+
+
+def record_decision(
+    con: duckdb.DuckDBPyConnection,
+    left: tuple[str, str],
+    right: tuple[str, str],
+    decision: str,
+    decided_by: str,
+) -> int:
+    """Decide any pair, queued or not (a person may split a customer from its page).
+    Returns the pair's review id."""
+    if decision not in DECISIONS:
+        raise ValueError(f"decision must be one of {DECISIONS}, not {decision!r}")
+    (sl, el), (sr, er) = sorted([left, right])
+    rows = con.execute(
+        "SELECT review_id FROM identity_reviews WHERE source_l = ? AND external_id_l = ? "
+        "AND source_r = ? AND external_id_r = ?",
+        [sl, el, sr, er],
+    ).fetchall()
+    if rows:
+        found = rows[0]
+        con.execute(
+            "UPDATE identity_reviews SET status = ?, decided_by = ?, "
+            "decided_at = current_timestamp::TIMESTAMP WHERE review_id = ?",
+            [decision, decided_by, found[0]],
+        )
+        return int(found[0])
+    (review_id,) = con.execute(
+        "SELECT coalesce(max(review_id), 0) + 1 FROM identity_reviews"
+    ).fetchall()[0]
+    con.execute(
+        "INSERT INTO identity_reviews (review_id, source_l, external_id_l, source_r, "
+        "external_id_r, status, decided_by, decided_at, created_at) VALUES "
+        "(?, ?, ?, ?, ?, ?, ?, current_timestamp::TIMESTAMP, current_timestamp::TIMESTAMP)",
+        [review_id, sl, el, sr, er, decision, decided_by],
+    )
+    return review_id

@@ -1,0 +1,355 @@
+"""The fact tables the metrics are computed from, as Ibis expressions over the warehouse.
+
+Each fact is a canonical table with what a metric needs joined on: the category and cause a
+contact was classified under (a human label beats a model label, a newer label an older one,
+and a contact's own category or cause is used when nobody labelled it), the customer's
+segment, and lifecycle figures such as the wait or the handling time. Joins and windows are
+added only for the columns a query reads, so counting contacts by channel never touches the
+labels. The column lists below are the vocabulary of the catalogue's formulas.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+import ibis
+import ibis.expr.types as ir
+from ibis import _
+from ibis.backends import BaseBackend
+
+_CONTACT_BASE = {
+    "contact_id": "the contact's id",
+    "source": "the system the contact came from",
+    "external_id": "the contact's id in its source",
+    "channel": "phone, email, chat, web, social, community, letter, referral, other",
+    "created_at": "when the customer made contact",
+    "queued_at": "when it joined an agent queue",
+    "answered_at": "when an agent answered (phone, chat)",
+    "first_response_at": "the first agent reply (written channels)",
+    "resolved_at": "when it was resolved",
+    "abandoned_at": "when the customer gave up waiting",
+    "wait_seconds": "the wait as given by the source",
+    "talk_seconds": "talk time", "hold_seconds": "hold time", "wrap_seconds": "after-call work",
+    "outcome": "answered, abandoned, phantom, responded ...",
+    "queue": "the queue", "team": "the team that handled it", "agent": "the agent",
+    "product": "the product concerned", "issue": "the issue as given by the source",
+    "company": "the company complained about", "region": "the customer's region",
+    "resolution": "what the company did", "timely": "answered within the promised time",
+    "disputed": "the customer disputed the response",
+}
+_CONTACT_DERIVED = {
+    "category": "labelled category (human, then newest model label), else the contact's own",
+    "cause": "labelled cause (human, then newest model label), else the contact's own",
+    "segment": "the customer's segment (customer_segments, through customer_links)",
+    "customer_key": "the resolved customer id, else the customer's id in its source system",
+    "live": "phone or chat",
+    "answered": "an agent answered it",
+    "abandoned": "the customer gave up waiting (never answered; phantom calls excluded)",
+    "queued": "it reached an agent queue (answered or abandoned counts; phantom calls do not)",
+    "wait": "seconds in the queue: wait_seconds, else from queued_at to answer or abandonment",
+    "handled": "an agent worked on it (talk time recorded)",
+    "handle_seconds": "talk + hold + wrap, a missing part counted as 0",
+    "first_response_seconds": "seconds from creation to the first agent reply",
+    "resolution_seconds": "seconds from creation to resolution",
+    "closed_at": "resolved or abandoned (never before creation); missing while open",
+    "reached_at": "answered or first responded",
+    "arrived_at": "queued_at, else created_at",
+    "repeat_gap_seconds": "seconds from resolution to the same customer's next contact on the "
+                          "same cause (negative when it came before the resolution)",
+}
+_SURVEY = {
+    "survey_id": "the answer's id", "source": "the survey system",
+    "survey_type": "csat (1-5), nps (0-10) or ces (1-7)", "score": "the score",
+    "answered_at": "when the customer answered",
+    "segment": "the customer's segment",
+    "channel": "the surveyed contact's channel", "team": "the surveyed contact's team",
+    "queue": "the surveyed contact's queue", "agent": "the surveyed contact's agent",
+    "category": "the surveyed contact's category", "cause": "the surveyed contact's cause",
+}
+_MENTION = {
+    "mention_id": "the post's id", "source": "the listening source",
+    "platform": "twitter, facebook, forum ...", "author": "who wrote it",
+    "brand": "the company account addressed", "inbound": "written by a customer",
+    "created_at": "when it was posted", "first_response_at": "the brand's first reply",
+    "first_response_seconds": "seconds to the brand's first reply",
+    "channel": "always social", "category": "labelled category", "cause": "labelled cause",
+    "segment": "the author's segment, when the author is a known customer",
+}
+_TIME_DIMENSIONS = ("hour_of_day", "weekday")
+
+
+class TableSource(Protocol):
+    def table(self, name: str) -> ir.Table: ...
+
+
+class Tables:
+    """An Ibis backend whose table lookups are remembered. Each lookup is a schema query (about
+    10 ms on DuckDB), and one metric with its comparisons reads the same tables many times.
+    Everything else is the backend's."""
+
+    def __init__(self, backend: BaseBackend) -> None:
+        self.backend = backend
+        self._tables: dict[str, ir.Table] = {}
+
+    def table(self, name: str) -> ir.Table:
+        found = self._tables.get(name)
+        if found is None:
+            found = self._tables[name] = self.backend.table(name)
+        return found
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.backend, name)
+
+
+@dataclass(frozen=True)
+class Fact:
+    name: str
+    description: str
+    columns: dict[str, str]  # name -> description: what formulas may read
+    dimensions: tuple[str, ...]  # what `by` and filters may use
+
+
+FACTS: dict[str, Fact] = {
+    "contacts": Fact(
+        "contacts", "every contact, with its classification, customer segment and lifecycle",
+        _CONTACT_BASE | _CONTACT_DERIVED,
+        ("channel", "category", "cause", "team", "segment", "queue", "agent", "source",
+         "product", "region", "company", *_TIME_DIMENSIONS)),
+    "surveys": Fact(
+        "surveys", "survey answers, with the surveyed contact's channel, team and cause",
+        _SURVEY, ("channel", "category", "cause", "team", "segment", "queue", "agent", "source",
+                  *_TIME_DIMENSIONS)),
+    "mentions": Fact(
+        "mentions", "social media posts, with their classification",
+        _MENTION, ("channel", "category", "cause", "segment", "platform", "brand", "source",
+                   *_TIME_DIMENSIONS)),
+}
+TIME_DIMENSIONS = _TIME_DIMENSIONS
+
+
+def build(con: TableSource, fact: str, needed: Collection[str], *,
+          created_since: datetime | None = None,
+          created_before: datetime | None = None) -> ir.Table:
+    """The fact table with at least the `needed` columns; for contacts, only those created in
+    [created_since, created_before) when given."""
+    needed = set(needed)
+    if fact == "contacts":
+        return contacts(con, needed, created_since=created_since,
+                        created_before=created_before)
+    if fact == "surveys":
+        return surveys(con, needed)
+    if fact == "mentions":
+        return mentions(con, needed)
+    raise KeyError(f"unknown fact {fact!r}; facts: {', '.join(FACTS)}")
+
+
+def _seconds(later: ir.TimestampValue, earlier: ir.TimestampValue) -> ir.IntegerValue:
+    return later.epoch_seconds() - earlier.epoch_seconds()
+
+
+def _labelled(con: TableSource, t: ir.Table, target: str, id_column: str,
+              dimensions: tuple[str, ...], *, only_these: bool = False) -> ir.Table:
+    """`t` with each dimension taken from the best label, else kept as it was.
+
+    With `only_these`, only the labels of the rows of `t` are read (a semi-join): when `t` is
+    a few weeks of contacts, that spares reading and grouping every label ever written."""
+    labels = con.table("labels").filter(_.target == target, _.dimension.isin(dimensions))
+    if only_these:
+        ids = t.select(labelled_id=t[id_column])
+        labels = labels.semi_join(ids, labels.target_id == ids.labelled_id)
+    # One sort key: human labels above model labels, then the newest.
+    rank = (labels.is_human.fill_null(False).cast("int64") * 10_000_000_000
+            + labels.labelled_at.epoch_seconds().cast("int64").fill_null(0))
+    best = labels.group_by(label_target_id=labels.target_id).agg(**{
+        f"label_{d}": labels.label.argmax(rank, where=labels.dimension == d) for d in dimensions
+    })
+    joined = t.left_join(best, t[id_column] == best.label_target_id)
+    own = {d: ibis.coalesce(joined[f"label_{d}"], joined[d]) if d in t.columns
+           else joined[f"label_{d}"] for d in dimensions}
+    return joined.mutate(**own).drop("label_target_id", *(f"label_{d}" for d in dimensions))
+
+
+def _with_customer(con: TableSource, t: ir.Table, *, segment: bool) -> ir.Table:
+    """`t` (with customer_source/customer_external_id) plus customer_key and maybe segment.
+
+    customer_links holds one row per source record and customer_segments one row per
+    customer: the identity run and the segments refresh each replace their whole table."""
+    links = con.table("customer_links")
+    link = links.select(link_source=links.source, link_external_id=links.external_id,
+                        link_customer_id=links.customer_id)
+    if segment:
+        segs = con.table("customer_segments")
+        seg = segs.select(seg_customer_id=segs.customer_id, segment=segs.segment)
+        link = link.left_join(seg, link.link_customer_id == seg.seg_customer_id).drop(
+            "seg_customer_id")
+    t = t.mutate(customer_system=ibis.coalesce(t.customer_source, t.source))
+    joined = t.left_join(link, (t.customer_system == link.link_source)
+                         & (t.customer_external_id == link.link_external_id))
+    key = ibis.ifelse(
+        joined.link_customer_id.notnull(),
+        ibis.literal("id:") + joined.link_customer_id.cast("string"),
+        joined.customer_system + ":" + joined.customer_external_id)
+    return joined.mutate(customer_key=key).drop(
+        "link_source", "link_external_id", "link_customer_id", "customer_system")
+
+
+def _answered(c: ir.Table) -> ir.BooleanValue:
+    return c.answered_at.notnull()
+
+
+def _phantom(c: ir.Table) -> ir.BooleanValue:
+    return c.outcome.fill_null("") == "phantom"
+
+
+def _abandoned(c: ir.Table) -> ir.BooleanValue:
+    gave_up = c.abandoned_at.notnull() | (c.outcome.fill_null("") == "abandoned")
+    return gave_up & ~_answered(c) & ~_phantom(c)
+
+
+def _closed(c: ir.Table) -> ir.Value:
+    closed = ibis.coalesce(c.resolved_at, c.abandoned_at)
+    return ibis.ifelse(closed.isnull(), None, ibis.greatest(closed, c.created_at))
+
+
+def _handle(c: ir.Table) -> ir.Value:
+    parts = (c.talk_seconds, c.hold_seconds, c.wrap_seconds)
+    missing = parts[0].isnull() & parts[1].isnull() & parts[2].isnull()
+    return ibis.ifelse(missing, None, sum((p.fill_null(0) for p in parts[1:]),
+                                          parts[0].fill_null(0)))
+
+
+_LIFECYCLE = ("queued_at", "answered_at", "abandoned_at", "outcome")
+# Derived columns: the base columns each reads, and how it is made from them.
+_DERIVED: dict[str, tuple[tuple[str, ...], Any]] = {
+    "live": (("channel",), lambda c: c.channel.isin(["phone", "chat"]).fill_null(False)),
+    "answered": (("answered_at",), _answered),
+    "abandoned": (_LIFECYCLE, _abandoned),
+    "queued": (_LIFECYCLE, lambda c: (c.queued_at.notnull() | _answered(c) | _abandoned(c))
+               & ~_phantom(c)),
+    "wait": (("wait_seconds", "queued_at", "answered_at", "abandoned_at"), lambda c: ibis.coalesce(
+        c.wait_seconds, _seconds(ibis.coalesce(c.answered_at, c.abandoned_at), c.queued_at))),
+    "handled": (("talk_seconds",), lambda c: c.talk_seconds.notnull()),
+    "handle_seconds": (("talk_seconds", "hold_seconds", "wrap_seconds"), _handle),
+    "first_response_seconds": (("first_response_at", "created_at"),
+                               lambda c: _seconds(c.first_response_at, c.created_at)),
+    "resolution_seconds": (("resolved_at", "created_at"),
+                           lambda c: _seconds(c.resolved_at, c.created_at)),
+    "closed_at": (("resolved_at", "abandoned_at", "created_at"), _closed),
+    "reached_at": (("answered_at", "first_response_at"),
+                   lambda c: ibis.coalesce(c.answered_at, c.first_response_at)),
+    "arrived_at": (("queued_at", "created_at"),
+                   lambda c: ibis.coalesce(c.queued_at, c.created_at)),
+}
+_CUSTOMER = ("source", "customer_source", "customer_external_id")
+
+
+def _base_columns(needed: set[str]) -> set[str]:
+    """The columns of the contacts table that the needed fact columns are made from."""
+    cols = needed & set(_CONTACT_BASE)
+    for name, (deps, _make) in _DERIVED.items():
+        if name in needed:
+            cols |= set(deps)
+    if needed & {"category", "cause"}:
+        cols |= {"contact_id"} | (needed & {"category", "cause"})
+    if needed & {"segment", "customer_key"}:
+        cols |= set(_CUSTOMER)
+    if "repeat_gap_seconds" in needed:
+        cols |= {"contact_id", "cause", "created_at", "resolved_at", *_CUSTOMER}
+    return cols
+
+
+def contacts(con: TableSource, needed: set[str], *, created_since: datetime | None = None,
+             created_before: datetime | None = None) -> ir.Table:
+    """Contacts with the needed columns, created in [created_since, created_before).
+
+    The range is applied before any join. The repeat-contact window looks forward, so it
+    sees contacts created after `created_before` as well (only the start bounds it).
+    Only the columns asked for are carried: the Ibis graph, and so the time it takes to
+    compile it to SQL, grows with every column."""
+    c = con.table("contacts")
+    c = c.select(*sorted(_base_columns(needed)))
+    if created_since is not None:
+        c = c.filter(c.created_at >= created_since)
+    if created_before is not None and "repeat_gap_seconds" not in needed:
+        c = c.filter(c.created_at < created_before)
+    labelled = tuple(d for d in ("category", "cause")
+                     if d in needed or (d == "cause" and "repeat_gap_seconds" in needed))
+    if labelled:
+        c = _labelled(con, c, "contacts", "contact_id", labelled,
+                      only_these=created_since is not None)
+    if needed & {"segment", "customer_key", "repeat_gap_seconds"}:
+        c = _with_customer(con, c, segment="segment" in needed)
+    derived = {name: make(c) for name, (_, make) in _DERIVED.items() if name in needed}
+    if derived:
+        c = c.mutate(**derived)
+    if "repeat_gap_seconds" in needed:
+        window = ibis.window(group_by=[c.customer_key, c.cause],
+                             order_by=[c.created_at, c.contact_id])
+        following = c.created_at.lead().over(window)
+        c = c.mutate(repeat_gap_seconds=ibis.ifelse(
+            c.customer_key.isnull(), None, _seconds(following, c.resolved_at)))
+    return c
+
+
+def surveys(con: TableSource, needed: set[str]) -> ir.Table:
+    """Survey answers; the contact's channel, team and cause come through contact_external_id
+    (a contact of the same source)."""
+    s = con.table("surveys")
+    from_contact = sorted(needed & {"channel", "team", "queue", "agent", "category", "cause"})
+    keep = needed & set(s.columns)
+    if from_contact:
+        keep |= {"source", "contact_external_id"}
+    if "segment" in needed:
+        keep |= set(_CUSTOMER)
+    s = s.select(*sorted(keep))
+    if "segment" in needed:
+        s = _with_customer(con, s, segment=True).drop("customer_key")
+    if from_contact:
+        c = contacts(con, {*from_contact, "source", "external_id"})
+        c = c.select(contact_source=c.source, contact_id_in_source=c.external_id,
+                     **{d: c[d] for d in from_contact})
+        s = s.left_join(c, (s.source == c.contact_source)
+                        & (s.contact_external_id == c.contact_id_in_source)).drop(
+            "contact_source", "contact_id_in_source")
+    return s
+
+
+def mentions(con: TableSource, needed: set[str]) -> ir.Table:
+    m = con.table("mentions")
+    labelled = tuple(d for d in ("category", "cause") if d in needed)
+    keep = needed & set(m.columns)
+    if labelled:
+        keep.add("mention_id")
+    if "segment" in needed:
+        keep |= set(_CUSTOMER)
+    if "first_response_seconds" in needed:
+        keep |= {"first_response_seconds", "first_response_at", "created_at"}
+    m = m.select(*sorted(keep))
+    if labelled:
+        m = _labelled(con, m, "mentions", "mention_id", labelled)
+    if "segment" in needed:
+        m = _with_customer(con, m, segment=True).drop("customer_key")
+    derived: dict[str, ir.Value] = {}
+    if "channel" in needed:
+        derived["channel"] = ibis.literal("social")
+    if "first_response_seconds" in needed:
+        derived["first_response_seconds"] = ibis.coalesce(
+            m.first_response_seconds, _seconds(m.first_response_at, m.created_at))
+    return m.mutate(**derived) if derived else m
+
+
+def customer_tenures(con: TableSource, *, segment: bool) -> ir.Table:
+    """One row per customer holding a product: the first start and the last end of their
+    holdings (missing while one is still held), and their segment when asked for.
+    Gaps between two holdings are ignored: a customer who comes back counts as active."""
+    h = con.table("holdings").select(*_CUSTOMER, "started_at", "ended_at")
+    h = _with_customer(con, h, segment=segment)
+    h = h.filter(h.customer_key.notnull())
+    keys = ["customer_key", "segment"] if segment else ["customer_key"]
+    g = h.group_by(keys).agg(first_at=h.started_at.min(), still_held=h.ended_at.isnull().any(),
+                             last_end=h.ended_at.max())
+    return g.mutate(last_at=ibis.ifelse(g.still_held, None, g.last_end)).drop(
+        "still_held", "last_end")

@@ -1,0 +1,45 @@
+"""The live figures of the public page: arrivals in the last hour, backlog and expected wait now,
+per channel. Computed once per tick for every visitor (see `cxhub.web.public.live`)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from cxhub.services.public_figures import compute, suppress
+from cxhub.warehouse import Warehouse
+
+# The channels a customer can wait on now; others appear when they have contacts.
+LIVE_CHANNELS = ("phone", "chat", "email", "social", "web")
+
+
+def snapshot(wh: Warehouse, *, min_count: int, now: datetime | None = None) -> dict[str, Any]:
+    now = now or datetime.now(UTC).replace(tzinfo=None)
+    hour_ago = now - timedelta(hours=1)
+    arrivals = suppress(compute(wh, "contacts", start=hour_ago, end=now, by=("channel",)),
+                        min_count, counts=True)
+    backlog = suppress(compute(wh, "backlog", start=hour_ago, end=now, by=("channel",)),
+                       min_count, counts=True)
+    # The catalogue's expected wait: the mean wait of the contacts reached in the last half
+    # hour, what a customer arriving now can expect.
+    raw_wait = compute(wh, "expected_wait", start=now - timedelta(minutes=30), end=now,
+                       by=("channel",))
+    wait_basis = "contacts answered in the last 30 minutes"
+    waits = suppress(raw_wait, min_count)
+    figures = {"arrivals": arrivals, "backlog": backlog, "expected_wait": waits}
+    channels = list(LIVE_CHANNELS)
+    for rows in figures.values():
+        for row in rows:
+            if row.get("channel") and row["channel"] not in channels and not row["suppressed"]:
+                channels.append(row["channel"])
+    by_channel = []
+    for channel in channels:
+        entry: dict[str, Any] = {"channel": channel}
+        for name, rows in figures.items():
+            found = next((r for r in rows if r.get("channel") == channel), None)
+            # A channel with no row had no contacts: zero is a small count like any other.
+            entry[name] = ({"value": found["value"], "suppressed": found["suppressed"]}
+                           if found else {"value": None, "suppressed": True})
+        by_channel.append(entry)
+    return {"at": now.replace(microsecond=0).isoformat() + "Z", "min_public_count": min_count,
+            "wait_basis": wait_basis, "channels": by_channel}

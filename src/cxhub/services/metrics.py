@@ -1,0 +1,96 @@
+"""Metrics over a warehouse, for the CLI, the REST API and the pages: one call each.
+
+    compute(wh, "service_level", start="2024-03-01", end="2024-03-31", by="day,channel",
+            compare="previous,target", filters={"channel": "phone"})
+
+Nothing here computes a figure: it opens an Ibis backend over the warehouse's read cursor
+(DuckDB) and asks the catalogue (cxhub.metrics).
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from ibis.backends import BaseBackend
+
+from cxhub.metrics import default_catalogue, periods, query
+from cxhub.metrics.definitions import Metric
+from cxhub.metrics.facts import Tables
+from cxhub.warehouse import Warehouse
+from cxhub.warehouse.engines import connect
+
+DEFAULT_DAYS = 30
+
+Times = str | date | datetime
+
+
+_PER_THREAD = threading.local()
+
+
+def backend(wh: Warehouse) -> Tables:
+    """An Ibis DuckDB backend over the calling thread's read cursor of the warehouse, kept for
+    the thread's later calls so that table schemas are looked up once."""
+    kept: weakref.WeakKeyDictionary[Warehouse, Tables] | None = getattr(
+        _PER_THREAD, "backends", None)
+    if kept is None:
+        kept = _PER_THREAD.backends = weakref.WeakKeyDictionary()
+    found = kept.get(wh)
+    if found is None:
+        found = kept[wh] = Tables(connect(duckdb_connection=wh.cursor()))
+    return found
+
+
+def compute(wh: Warehouse, name: str, *, start: Times, end: Times,
+            by: str | Sequence[str] = (), compare: str | Sequence[str] = (),
+            filters: Mapping[str, Any] | None = None,
+            engine: BaseBackend | Tables | None = None) -> list[dict[str, Any]]:
+    """Rows of metric `name` over [start, end): see cxhub.metrics.query.compute.
+
+    A date as `end` includes that whole day; a datetime is exclusive. Raises
+    UnknownMetricError (a NotFoundError) for a name not in the catalogue and
+    MetricQueryError, naming the parameter, for a bad range, grain, dimension or comparison.
+    """
+    return query.compute(engine or backend(wh), name, start=start, end=end, by=by,
+                         filters=filters, compare=compare)
+
+
+def catalogue() -> list[dict[str, Any]]:
+    """Every definition, as plain data (name, label, description, unit, better, target ...)."""
+    return [m.to_dict() for m in default_catalogue()]
+
+
+def definition(name: str) -> Metric:
+    return default_catalogue().get(name)
+
+
+def default_range(start: Times | None, end: Times | None, *,
+                  today: date | None = None) -> tuple[datetime, datetime]:
+    """The range a person means when they leave it out: the 30 days up to and including
+    today, or the 30 days before the end they gave."""
+    stop = periods.parse_time(end if end is not None else (today or date.today()),
+                              parameter="to", end=True)
+    if start is None:
+        return stop - timedelta(days=DEFAULT_DAYS), stop
+    return periods.parse_time(start, parameter="from"), stop
+
+
+def report(wh: Warehouse, name: str, *, start: Times | None = None, end: Times | None = None,
+           by: str | Sequence[str] = (), compare: str | Sequence[str] = (),
+           filters: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The definition, the range as computed (end exclusive) and the rows: what the API
+    returns and the CLI prints."""
+    metric = definition(name)
+    t0, t1 = default_range(start, end)
+    rows = compute(wh, name, start=t0, end=t1, by=by, compare=compare, filters=filters)
+    req = query.request(metric, start=t0, end=t1, by=by, filters=filters)
+    return {
+        "metric": metric.to_dict(),
+        "from": t0.isoformat(), "to": t1.isoformat(),
+        "by": ([req.grain] if req.grain else []) + list(req.dimensions),
+        "filters": {k: list(v) for k, v in req.filters.items()},
+        "rows": rows,
+    }

@@ -1,0 +1,186 @@
+"""The daily report: a day's public figures, frozen.
+
+`publish` computes a day's figures through the metrics catalogue, suppresses small counts and
+stores them as revision 1. Publishing the same day again stores nothing while the figures are
+the same; when late data changed them it stores a new revision with a note ("correction: late
+data" unless the caller gives one). A stored revision is never updated or deleted: readers of
+`/reports/D` see the latest, and every earlier one stays reachable.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from xml.etree import ElementTree as ET
+
+import duckdb
+
+from cxhub.domain.errors import CxhubError
+from cxhub.services.public_figures import sections
+from cxhub.warehouse import Warehouse
+
+LATE_DATA_NOTE = "correction: late data"
+CSV_COLUMNS = ("section", "metric", "period", "channel", "category", "cause", "product",
+               "owner", "status", "value", "n", "previous", "last_year", "target", "suppressed")
+
+
+@dataclass(frozen=True)
+class Report:
+    report_date: date
+    revision: int
+    published_at: datetime
+    note: str | None
+    figures: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Published:
+    report: Report
+    created: bool  # False: the figures were unchanged, nothing was stored
+
+
+class ReportError(CxhubError):
+    pass
+
+
+
+def _first(wh: Warehouse, sql: str, params: list[Any] | None = None) -> tuple[Any, ...] | None:
+    """The first row, fully fetched: DuckDB 2.0 refuses further work on a cursor whose result
+    was left half-read (as `fetchone` leaves it), and the metrics share this thread's cursor."""
+    rows = wh.read(sql, params)
+    return rows[0] if rows else None
+
+def day_window(day: date) -> tuple[datetime, datetime]:
+    """A report day in UTC: [midnight, next midnight)."""
+    start = datetime.combine(day, time())
+    return start, start + timedelta(days=1)
+
+
+def build_figures(wh: Warehouse, day: date, *, min_count: int) -> dict[str, Any]:
+    start, end = day_window(day)
+    figures = {
+        "date": day.isoformat(),
+        "window": {"start": start.isoformat(), "end": end.isoformat(), "timezone": "UTC"},
+        "min_public_count": min_count,
+        "sections": sections(wh, start=start, end=end, min_count=min_count),
+    }
+    # A JSON round trip makes the figures compare equal to what was stored (floats, tuples).
+    return json.loads(json.dumps(figures, sort_keys=True))  # type: ignore[no-any-return]
+
+
+def publish(wh: Warehouse, day: date, *, min_count: int, note: str | None = None,
+            now: datetime | None = None) -> Published:
+    """Freeze `day`'s figures; a new revision only when they differ from the latest one."""
+    now = now or datetime.now(UTC).replace(tzinfo=None)
+    if day_window(day)[1] > now:
+        raise ReportError(f"{day} has not ended yet (UTC); a report covers a whole day")
+    figures = build_figures(wh, day, min_count=min_count)
+    payload = json.dumps(figures, sort_keys=True)
+
+    def store(con: duckdb.DuckDBPyConnection) -> Published:
+        latest = con.execute(
+            "SELECT revision, published_at, note, figures FROM reports WHERE report_date = ? "
+            "ORDER BY revision DESC LIMIT 1", [day]).fetchone()
+        if latest is not None and json.loads(latest[3]) == figures:
+            return Published(Report(day, latest[0], latest[1], latest[2], figures), False)
+        revision = 1 if latest is None else int(latest[0]) + 1
+        text = note if note else (None if latest is None else LATE_DATA_NOTE)
+        con.execute("INSERT INTO reports VALUES (?, ?, ?, ?, ?)",
+                    [day, revision, now, text, payload])
+        return Published(Report(day, revision, now, text, figures), True)
+
+    return wh.write(store, groupable=False)
+
+
+def _report(row: tuple[Any, ...]) -> Report:
+    return Report(row[0], int(row[1]), row[2], row[3], json.loads(row[4]))
+
+
+def get(wh: Warehouse, day: date, revision: int | None = None) -> Report | None:
+    """The latest revision of `day`'s report, or the one asked for."""
+    if revision is None:
+        row = _first(wh, "SELECT * FROM reports WHERE report_date = ? "
+                          "ORDER BY revision DESC LIMIT 1", [day])
+    else:
+        row = _first(wh, "SELECT * FROM reports WHERE report_date = ? AND revision = ?",
+                          [day, revision])
+    return _report(row) if row else None
+
+
+def revisions(wh: Warehouse, day: date) -> list[tuple[int, datetime, str | None]]:
+    """Every revision of a day's report, newest first: (revision, published_at, note)."""
+    rows = wh.read("SELECT revision, published_at, note FROM reports WHERE report_date = ? "
+                   "ORDER BY revision DESC", [day])
+    return [(int(r[0]), r[1], r[2]) for r in rows]
+
+
+def index(wh: Warehouse, limit: int | None = None) -> list[tuple[date, int, datetime]]:
+    """Every report day, newest first: (day, latest revision, when it was published)."""
+    sql = ("SELECT report_date, max(revision), max(published_at) FROM reports "
+           "GROUP BY report_date ORDER BY report_date DESC")
+    rows = wh.read(sql + (f" LIMIT {int(limit)}" if limit else ""))
+    return [(r[0], int(r[1]), r[2]) for r in rows]
+
+
+def latest_revisions(wh: Warehouse, limit: int = 50) -> list[Report]:
+    """The newest revisions of all days (for the feed): a correction is news too."""
+    rows = wh.read("SELECT * FROM reports ORDER BY published_at DESC, report_date DESC, "
+                   "revision DESC LIMIT ?", [limit])
+    return [_report(r) for r in rows]
+
+
+def to_csv(report: Report) -> str:
+    """Long format: one line per figure, the section and metric naming what it is."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, extrasaction="ignore",
+                            lineterminator="\n")
+    writer.writeheader()
+    for name, section in report.figures["sections"].items():
+        for row in section.get("rows", []):
+            writer.writerow({"section": name, "metric": section.get("metric"), **row})
+    return buf.getvalue()
+
+
+def atom_feed(reports: list[Report], *, base_url: str, title: str = "cxhub daily reports") -> bytes:
+    """An Atom feed with one entry per revision (a correction is announced like a report)."""
+    ns = "http://www.w3.org/2005/Atom"
+    ET.register_namespace("", ns)
+    base = base_url.rstrip("/")
+    feed = ET.Element(f"{{{ns}}}feed")
+    ET.SubElement(feed, f"{{{ns}}}title").text = title
+    ET.SubElement(feed, f"{{{ns}}}id").text = f"{base}/reports/feed.atom"
+    ET.SubElement(feed, f"{{{ns}}}link", rel="self", href=f"{base}/reports/feed.atom")
+    ET.SubElement(feed, f"{{{ns}}}link", rel="alternate", href=f"{base}/reports/")
+    updated = max((r.published_at for r in reports), default=datetime(2000, 1, 1))
+    ET.SubElement(feed, f"{{{ns}}}updated").text = _atom_time(updated)
+    author = ET.SubElement(feed, f"{{{ns}}}author")
+    ET.SubElement(author, f"{{{ns}}}name").text = "cxhub"
+    for r in reports:
+        entry = ET.SubElement(feed, f"{{{ns}}}entry")
+        day = r.report_date.isoformat()
+        label = f"Daily report {day}" + (f" (revision {r.revision})" if r.revision > 1 else "")
+        ET.SubElement(entry, f"{{{ns}}}title").text = label
+        ET.SubElement(entry, f"{{{ns}}}id").text = f"{base}/reports/{day}?revision={r.revision}"
+        ET.SubElement(entry, f"{{{ns}}}link", rel="alternate",
+                      href=f"{base}/reports/{day}?revision={r.revision}")
+        ET.SubElement(entry, f"{{{ns}}}link", rel="enclosure", type="application/json",
+                      href=f"{base}/reports/{day}.json?revision={r.revision}")
+        ET.SubElement(entry, f"{{{ns}}}updated").text = _atom_time(r.published_at)
+        ET.SubElement(entry, f"{{{ns}}}summary").text = _summary(r)
+    return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(feed, encoding="utf-8")
+
+
+def _atom_time(moment: datetime) -> str:
+    return moment.replace(microsecond=0).isoformat() + "Z"
+
+
+def _summary(r: Report) -> str:
+    total = r.figures["sections"].get("volume_total", {}).get("rows") or [{}]
+    value = total[0].get("value")
+    volume = f"{int(value):,} contacts" if value is not None else "volume suppressed"
+    note = f" {r.note}." if r.note else ""
+    return f"Figures for {r.report_date.isoformat()}: {volume}.{note}"

@@ -1,0 +1,150 @@
+"""The company plan shared by every chunk: calendar, planted events, staffing, agents.
+
+Everything here is drawn from the run's seed alone (never from a chunk), so each chunk of
+customers sees the same events, the same daily load and the same agents.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+import numpy as np
+
+from cxhub.simulate import calibration as cal
+from cxhub.simulate import rates as r
+
+DAY = 86_400
+PLAN_STREAM = 0xC0FFEE
+TEAMS = ("general", "technical", "billing", "sales", "retention", "social")
+TEAM_SHARE = (0.35, 0.25, 0.20, 0.10, 0.05, 0.05)
+
+
+def rng_for(seed: int, *stream: int) -> np.random.Generator:
+    """An independent generator per (seed, chunk, purpose): chunks can run in any order."""
+    return np.random.default_rng(np.random.SeedSequence([seed, *stream]))
+
+
+@dataclass(frozen=True)
+class Events:
+    """Planted events, as day indices from the start (end exclusive)."""
+
+    campaign_start: int
+    campaign_end: int
+    release_day: int
+    release_end: int
+    billing_start: int
+    billing_fix: int
+
+    def in_release(self, day: np.ndarray) -> np.ndarray:
+        return (day >= self.release_day) & (day < self.release_end)
+
+
+@dataclass(frozen=True)
+class Plan:
+    seed: int
+    customers: int
+    start: date
+    days: int
+    events: Events
+    day_weight: np.ndarray  # expected demand by day, mean 1: weekday x yearly season
+    load: np.ndarray  # demand over the staffing plan by day (1 = as planned)
+    agents: dict[str, np.ndarray]  # team -> agent codes
+    agent_speed: dict[str, np.ndarray]  # team -> handling-time factor per agent
+
+    @property
+    def start_s(self) -> int:
+        return int(
+            datetime(self.start.year, self.start.month, self.start.day, tzinfo=UTC).timestamp()
+        )
+
+    def day_start_s(self, day: np.ndarray | int) -> np.ndarray:
+        return self.start_s + np.asarray(day, dtype=np.int64) * DAY
+
+    def date_of(self, day: int) -> date:
+        return self.start + timedelta(days=int(day))
+
+
+def _events(days: int, rng: np.random.Generator) -> Events:
+    # Fixed fractions of the period keep the events apart however long it is; a little jitter
+    # keeps them off round dates.
+    jitter = rng.integers(-2, 3, size=3)
+    campaign_len = min(r.CAMPAIGN_DAYS, max(7, days // 8))
+    campaign = max(1, int(days * 0.18) + int(jitter[0]))
+    release = int(days * 0.45) + int(jitter[1])
+    fix_after = min(r.BILLING_FIX_AFTER_DAYS, max(5, days // 10))
+    billing = int(days * 0.62) + int(jitter[2])
+    return Events(
+        campaign_start=campaign,
+        campaign_end=campaign + campaign_len,
+        release_day=release,
+        release_end=release + r.RELEASE_DAYS,
+        billing_start=billing,
+        billing_fix=billing + fix_after,
+    )
+
+
+def _day_weight(start: date, days: int) -> np.ndarray:
+    dates = np.arange(days) + start.toordinal()
+    weekday = (dates - 1) % 7  # date.fromordinal(1) is a Monday
+    week = np.asarray(cal.WEEKDAY_SHAPE)[weekday] * 7
+    doy = np.array([(start + timedelta(days=int(d))).timetuple().tm_yday for d in range(days)])
+    season = 1 + r.YEARLY_AMPLITUDE * np.cos(2 * np.pi * (doy - r.YEARLY_PEAK_DAY_OF_YEAR) / 365.25)
+    return week * season
+
+
+def product_share() -> float:
+    """Share of ordinary contacts whose cause is the product."""
+    mix = np.asarray(r.CATEGORY_MIX)
+    return float(sum(m * r.CAUSE_MIX[c][0] for m, c in zip(mix, r.CATEGORIES, strict=True)))
+
+
+def _load(days: int, events: Events, rng: np.random.Generator) -> np.ndarray:
+    """Demand over what the rota planned for. Staff are planned for the usual week and season
+    (and the campaign, which marketing announced), not for incidents."""
+    load = np.ones(days)
+    release = np.arange(days)
+    load[events.in_release(release)] += (r.RELEASE_MULTIPLIER - 1) * product_share()
+    per_day = r.CONTACTS_PER_CUSTOMER_YEAR / 365
+    billing_extra = r.BILLING_AFFECTED_SHARE * r.BILLING_CONTACT_PROB * 1.3
+    span = max(1, events.billing_fix - events.billing_start)
+    load[events.billing_start : events.billing_fix] += billing_extra / span / per_day
+    return load * rng.lognormal(0.0, r.DAILY_STAFFING_NOISE, size=days)
+
+
+def make_plan(*, seed: int, customers: int, start: date, days: int) -> Plan:
+    rng = rng_for(seed, PLAN_STREAM)
+    events = _events(days, rng)
+    total_agents = max(24, customers // 400)
+    agents: dict[str, np.ndarray] = {}
+    speed: dict[str, np.ndarray] = {}
+    first = 1
+    for team, share in zip(TEAMS, TEAM_SHARE, strict=True):
+        n = max(3, round(total_agents * share))
+        agents[team] = np.array([f"AG{i:05d}" for i in range(first, first + n)], dtype=object)
+        # Some agents are quicker than others; handling time scales with this factor.
+        speed[team] = rng.lognormal(0.0, 0.2, size=n)
+        first += n
+    return Plan(
+        seed=seed,
+        customers=customers,
+        start=start,
+        days=days,
+        events=events,
+        day_weight=_day_weight(start, days),
+        load=_load(days, events, rng),
+        agents=agents,
+        agent_speed=speed,
+    )
+
+
+def hour_shape(written: bool) -> np.ndarray:
+    """Arrival shape over the 24 hours: measured for phone and chat; written channels arrive
+    more evenly (people write in the evening), so half of their shape is flat over 7-23."""
+    measured = np.asarray(cal.HOUR_SHAPE, dtype=float)
+    measured = measured / measured.sum()
+    if not written:
+        return measured
+    flat = np.zeros(24)
+    flat[7:24] = 1 / 17
+    return 0.5 * measured + 0.5 * flat

@@ -1,0 +1,48 @@
+"""The planted truths as a document: what happened, when, and by how much."""
+
+from __future__ import annotations
+
+from cxhub.simulate import rates as r
+from cxhub.simulate.offers import acceptance
+from cxhub.simulate.plan import Plan
+
+
+def events_truth(plan: Plan, billing_affected_accounts: int) -> dict:
+    ev = plan.events
+    code = r.PLANTED_OFFER
+    product, monthly, _, _ = r.OFFERS[code]
+    return {
+        "faulty_release": {
+            "date": plan.date_of(ev.release_day).isoformat(),
+            "days": ev.release_end - ev.release_day,
+            "end_exclusive": plan.date_of(ev.release_end).isoformat(),
+            "multiplier": r.RELEASE_MULTIPLIER,
+            "affects": ["contacts with cause product", "social mentions with cause product"],
+        },
+        "billing_problem": {
+            "start": plan.date_of(ev.billing_start).isoformat(),
+            "fixed": plan.date_of(ev.billing_fix).isoformat(),
+            "action": "duplicate-charge fault corrected and the extra half refunded",
+            "affected_accounts": billing_affected_accounts,
+            "effect": "affected accounts invoiced twice the amount; billing complaints rise "
+            "until the fix and fall back after it",
+        },
+        "offer": {
+            "offer_code": code,
+            "product": product,
+            "monthly_amount": monthly,
+            "works_for": "family",
+            "does_not_work_for": "senior",
+            "segments": {
+                seg: dict(zip(("accept_rate", "control_rate"), acceptance(code, seg), strict=True))
+                for seg in r.SEGMENTS
+            },
+        },
+        "marketing_campaign": {
+            "start": plan.date_of(ev.campaign_start).isoformat(),
+            "end_exclusive": plan.date_of(ev.campaign_end).isoformat(),
+            "demand_uplift": r.CAMPAIGN_UPLIFT,
+            "note": "extra information and transaction contacts until a week after the end; "
+            "campaign emails and upgrade orders",
+        },
+    }

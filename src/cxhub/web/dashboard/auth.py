@@ -1,0 +1,200 @@
+"""Who is asking: session cookies, roles, CSRF tokens on forms, and a brake on password guessing.
+
+The session cookie holds a random token (HttpOnly, SameSite=Lax); the warehouse holds only its
+SHA-256 (`cxhub.services.users`). Sessions slide: each visit pushes the expiry 12 hours ahead,
+written at most every few minutes so that browsing does not queue a write per page.
+
+Forms carry a double-submit CSRF token: a random value in a cookie that must come back in the
+form's hidden field. Another site can make a browser send the cookie, but cannot read it to
+put it in the form.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections import deque
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+from urllib.parse import parse_qsl, quote
+
+from fastapi import Depends, Request
+from starlette.responses import Response
+
+from cxhub.services import users
+from cxhub.services.users import User
+from cxhub.warehouse import Warehouse
+
+SESSION_COOKIE = "cxhub_session"
+CSRF_COOKIE = "cxhub_csrf"
+CSRF_FIELD = "csrf_token"
+SESSION_TTL = timedelta(hours=12)
+SLIDE_EVERY = timedelta(minutes=5)
+MAX_FORM_BYTES = 64 * 1024
+
+
+class LoginRequired(Exception):
+    """No valid session: the handler sends the browser to the login page."""
+
+    def __init__(self, next_url: str = "/app") -> None:
+        self.next_url = next_url
+
+
+class Forbidden(Exception):
+    """Logged in, but the role does not allow this page or action."""
+
+    def __init__(self, message: str, status: int = 403) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _warehouse(request: Request) -> Warehouse:
+    return request.app.state.warehouse  # type: ignore[no-any-return]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def current_user(request: Request) -> User:
+    """The logged-in user; sends anyone else to the login page."""
+    token = request.cookies.get(SESSION_COOKIE)
+    path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    if not token:
+        raise LoginRequired(path)
+    wh = _warehouse(request)
+    session = users.session_user(wh, token)
+    if session is None:
+        raise LoginRequired(path)
+    if session.expires_at < _now() + SESSION_TTL - SLIDE_EVERY:
+        users.extend_session(wh, token, ttl=SESSION_TTL)
+    request.state.user = session.user
+    return session.user
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def require(permission: str):  # type: ignore[no-untyped-def]
+    """A dependency giving the user when their role has `permission`, else a 403 page."""
+
+    def check(user: CurrentUser) -> User:
+        if not user.can(permission):
+            raise Forbidden(f"Your role ({user.role}) does not give access to this page.")
+        return user
+
+    return Depends(check)
+
+
+# --- CSRF ---------------------------------------------------------------------------------
+
+def csrf_token(request: Request) -> str:
+    """The token forms on this page must carry (made now if the browser has none)."""
+    existing = request.cookies.get(CSRF_COOKIE)
+    if existing and 20 <= len(existing) <= 100:
+        return existing
+    made = getattr(request.state, "new_csrf", None)
+    if made is None:
+        made = secrets.token_urlsafe(32)
+        request.state.new_csrf = made
+    return made
+
+
+def set_csrf_cookie(request: Request, response: Response) -> None:
+    made = getattr(request.state, "new_csrf", None)
+    if made:
+        response.set_cookie(CSRF_COOKIE, made, httponly=True, samesite="lax",
+                            secure=request.url.scheme == "https", path="/app")
+
+
+async def read_form(request: Request) -> dict[str, str]:
+    """A URL-encoded form (what every dashboard form posts), checked for its CSRF token."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    body = await request.body()
+    if body and (content_type != "application/x-www-form-urlencoded"
+                 or len(body) > MAX_FORM_BYTES):
+        raise Forbidden("This form could not be read; reload the page and try again.", 400)
+    form = dict(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True))
+    cookie = request.cookies.get(CSRF_COOKIE, "")
+    sent = form.get(CSRF_FIELD, "")
+    if not cookie or not sent or not secrets.compare_digest(cookie.encode(), sent.encode()):
+        raise Forbidden("The form's security token is missing or stale; reload the page and "
+                        "send it again.")
+    origin = request.headers.get("origin")
+    if origin and origin != "null" and origin.split("://")[-1] != request.headers.get("host"):
+        raise Forbidden("This form was sent from another site.")
+    return form
+
+
+CheckedForm = Annotated[dict[str, str], Depends(read_form)]
+
+
+# --- sessions -----------------------------------------------------------------------------
+
+def log_in(request: Request, response: Response, user: User) -> None:
+    token = users.start_session(_warehouse(request), user, ttl=SESSION_TTL)
+    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax",
+                        secure=request.url.scheme == "https", path="/app",
+                        max_age=int(SESSION_TTL.total_seconds()))
+
+
+def log_out(request: Request, response: Response) -> None:
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        users.end_session(_warehouse(request), token)
+    response.delete_cookie(SESSION_COOKIE, path="/app")
+
+
+def login_url(next_url: str) -> str:
+    return "/app/login?next=" + quote(safe_next(next_url), safe="/")
+
+
+def safe_next(next_url: str | None) -> str:
+    """Only paths inside the dashboard: a login link must not send anyone to another site."""
+    if not next_url or not next_url.startswith("/app") or next_url.startswith("//"):
+        return "/app"
+    return next_url
+
+
+# --- password guessing --------------------------------------------------------------------
+
+class LoginThrottle:
+    """Refuse logins for a while after repeated failures, per username and per address.
+
+    In memory, per server process: enough to make guessing slow (5 tries per user per 15
+    minutes), without a table of attempts that an attacker could fill.
+    """
+
+    def __init__(self, *, per_user: int = 5, per_address: int = 20,
+                 window: float = 900.0, clock=time.monotonic) -> None:  # type: ignore[no-untyped-def]
+        self.limits = {"user": per_user, "addr": per_address}
+        self.window = window
+        self.clock = clock
+        self._failures: dict[str, deque[float]] = {}
+
+    def _recent(self, key: str) -> deque[float]:
+        q = self._failures.get(key, deque())
+        cutoff = self.clock() - self.window
+        while q and q[0] < cutoff:
+            q.popleft()
+        return q
+
+    def retry_after(self, username: str, address: str) -> float:
+        """Seconds to wait before this user may try again from this address (0: go ahead)."""
+        wait = 0.0
+        for kind, key in (("user", username), ("addr", address)):
+            q = self._recent(f"{kind}:{key}")
+            if len(q) >= self.limits[kind]:
+                wait = max(wait, q[0] + self.window - self.clock())
+        return wait
+
+    def failed(self, username: str, address: str) -> None:
+        if len(self._failures) > 10_000:  # forget the quietest keys rather than grow forever
+            for key in [k for k, q in self._failures.items() if not self._recent(k)]:
+                del self._failures[key]
+        now = self.clock()
+        for key in (f"user:{username}", f"addr:{address}"):
+            self._failures.setdefault(key, deque()).append(now)
+
+    def succeeded(self, username: str) -> None:
+        self._failures.pop(f"user:{username}", None)

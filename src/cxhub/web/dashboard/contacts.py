@@ -1,0 +1,119 @@
+"""The contacts behind a figure, a contact's page with its human labels, an agent's queue."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from cxhub.domain.errors import CxhubError
+from cxhub.services import contacts_query as cq
+from cxhub.services.users import User
+from cxhub.web.dashboard import figures
+from cxhub.web.dashboard.auth import CheckedForm, Forbidden, require
+from cxhub.web.dashboard.pages import NONE_VALUE, redirect, render
+
+router = APIRouter(prefix="/app", include_in_schema=False)
+
+SORT_LABELS = {"created_at": "created", "wait": "wait", "handle": "handling time",
+               "resolution": "time to resolve", "channel": "channel", "team": "team"}
+
+
+def _bound(value: str | None, *, end: bool) -> datetime | None:
+    """A date-time as given, or a date: from its start, or (as an end) through its end."""
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise Forbidden(f"{value!r} is not a date (use 2024-03-01 or 2024-03-01T09:00)",
+                        400) from None
+    if end and len(value) <= 10:
+        parsed += timedelta(days=1)
+    return parsed.replace(tzinfo=None)
+
+
+@router.get("/contacts")
+def contact_list(request: Request, user: Annotated[User, require("contacts")],
+                 metric: str | None = None, start: str | None = None, end: str | None = None,
+                 sort: Annotated[str, Query(pattern="^[a-z_]+$")] = "created_at",
+                 dir: Annotated[str, Query(pattern="^(asc|desc)$")] = "desc",  # noqa: A002
+                 cursor: str | None = None, q: str | None = None) -> Response:
+    params = request.query_params
+    filters = {d: (None if params[d] == NONE_VALUE else params[d])
+               for d in cq.DRILL_DIMENSIONS if params.get(d)}
+    query = cq.ContactQuery.of(metric or None, _bound(start, end=False), _bound(end, end=True),
+                               filters, external_id=(q or "").strip() or None)
+    m = None
+    try:
+        m = figures.metric(metric) if metric else None
+        page = cq.contacts_page(request.app.state.warehouse, query,
+                                sort=sort if sort in cq.SORTS else "created_at",
+                                descending=dir == "desc", cursor=cursor)
+        error = None
+    except (CxhubError, ValueError) as exc:
+        page, error = None, str(exc)
+    keep = {k: v for k, v in params.items() if k != "cursor"}
+    return render(request, "app/contacts.html", {
+        "m": m, "page": page, "error": error, "filters": filters, "query": query,
+        "params": keep, "sort": sort, "dir": dir, "sorts": SORT_LABELS, "q": q or "",
+        "choices": cq.label_choices(request.app.state.warehouse),
+        "raw_start": start or "", "raw_end": end or "",
+    }, status=400 if error else 200)
+
+
+@router.get("/contacts/{contact_id}")
+def contact_page(request: Request, contact_id: int, user: Annotated[User, require("contacts")],
+                 saved: str | None = None) -> Response:
+    wh = request.app.state.warehouse
+    detail = cq.contact_detail(wh, contact_id)
+    if detail is None:
+        raise Forbidden(f"There is no contact with id {contact_id}.", 404)
+    return render(request, "app/contact.html", {
+        **detail, "fields": _fields(detail["contact"]), "saved": saved,
+        "choices": cq.label_choices(wh) if user.can("label") else None,
+        "back": request.headers.get("referer", "") if _same_site(request) else "",
+    })
+
+
+def _same_site(request: Request) -> bool:
+    referer = request.headers.get("referer", "")
+    return referer.split("/")[2:3] == [request.headers.get("host", "")]
+
+
+def _fields(contact: dict[str, Any]) -> list[tuple[str, Any]]:
+    """Every field with a value, lifecycle times and text aside (the page shows them apart)."""
+    skip = {"text", "subject", "loaded_at"} | {col for col, _ in cq.LIFECYCLE}
+    return [(k, v) for k, v in contact.items() if v is not None and k not in skip]
+
+
+@router.post("/contacts/{contact_id}/labels")
+def set_labels(request: Request, contact_id: int, user: Annotated[User, require("label")],
+               form: CheckedForm) -> Response:
+    wh = request.app.state.warehouse
+    detail = cq.contact_detail(wh, contact_id)
+    if detail is None:
+        raise Forbidden(f"There is no contact with id {contact_id}.", 404)
+    changed = []
+    for dim in ("category", "cause"):
+        label = form.get(dim, "").strip()
+        if label and label != detail["best"].get(dim):
+            try:
+                cq.set_human_label(wh, contact_id, dimension=dim, label=label,
+                                   username=user.username)
+            except CxhubError as exc:
+                raise Forbidden(str(exc), 400) from None
+            changed.append(dim)
+    return redirect(f"/app/contacts/{contact_id}?saved={'+'.join(changed) or 'nothing'}")
+
+
+@router.get("/queue")
+def queue(request: Request, user: Annotated[User, require("queue")],
+          cursor: str | None = None) -> Response:
+    """The open contacts assigned to the logged-in agent (their username is the agent name)."""
+    query = cq.ContactQuery.of(filters={"agent": user.username}, open_only=True)
+    page = cq.contacts_page(request.app.state.warehouse, query, descending=False,
+                            cursor=cursor)
+    return render(request, "app/queue.html", {"page": page, "params": {}})

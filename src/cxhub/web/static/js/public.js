@@ -1,0 +1,281 @@
+// The public page: live figures by server-sent events, charts from /public/api/*.
+// Everything shown comes from the server already aggregated and suppressed; text is always
+// set with textContent, never as HTML.
+"use strict";
+
+const MIN = Number(document.getElementById("live").dataset.min || 10);
+const HIDDEN = `fewer than ${MIN}`;
+const CONFIG = { displaylogo: false, responsive: true, scrollZoom: true };
+const INK = "#1d2a3a", MUTED = "#6b7785", ACCENT = "#0b6e99", WARM = "#c2571a";
+const LAYOUT = {
+  margin: { t: 10, r: 16, b: 40, l: 56 }, paper_bgcolor: "rgba(0,0,0,0)",
+  plot_bgcolor: "rgba(0,0,0,0)", font: { family: "system-ui, sans-serif", color: INK },
+  legend: { orientation: "h", y: -0.2 }, hovermode: "x unified",
+};
+const CHANNEL_NAMES = { phone: "Phone", chat: "Chat", email: "E-mail", social: "Social media",
+  web: "Web form", letter: "Letter", community: "Community", referral: "Referral", other: "Other" };
+
+const el = (tag, cls, text) => {
+  const node = document.createElement(tag);
+  if (cls) node.className = cls;
+  if (text !== undefined) node.textContent = text;
+  return node;
+};
+const fmtInt = (v) => (v === null || v === undefined ? HIDDEN : Math.round(v).toLocaleString("en"));
+const fmtPct = (v) => (v === null || v === undefined ? HIDDEN : `${(v * 100).toFixed(1)}%`);
+function fmtWait(seconds) {
+  if (seconds === null || seconds === undefined) return HIDDEN;
+  if (seconds < 90) return `${Math.round(seconds)} s`;
+  if (seconds < 5400) return `${Math.round(seconds / 60)} min`;
+  return `${(seconds / 3600).toFixed(1)} h`;
+}
+async function getJSON(url) {
+  const response = await fetch(url, { headers: { Accept: "application/json" } });
+  if (!response.ok) throw new Error(`${url}: ${response.status}`);
+  return response.json();
+}
+const layout = (extra) => Object.assign({}, LAYOUT, extra);
+
+// --- live -----------------------------------------------------------------------------------
+function renderLive(data) {
+  const cards = document.getElementById("live-cards");
+  cards.replaceChildren();
+  for (const c of data.channels || []) {
+    const card = el("article", "card");
+    card.dataset.channel = c.channel;
+    card.append(el("h3", "", CHANNEL_NAMES[c.channel] || c.channel));
+    const list = el("dl");
+    for (const [key, label, fmt] of [["arrivals", "Contacts in the last hour", fmtInt],
+                                     ["backlog", "Waiting for an answer", fmtInt],
+                                     ["expected_wait", "Expected wait now", fmtWait]]) {
+      const dd = el("dd", c[key].suppressed ? "hidden-figure" : "", fmt(c[key].value));
+      dd.dataset.figure = key;
+      list.append(el("dt", "", label), dd);
+    }
+    card.append(list);
+    cards.append(card);
+  }
+  cards.setAttribute("aria-busy", "false");
+  document.getElementById("live-updated").textContent = `Updated ${data.at || ""}`;
+  document.getElementById("live-basis").textContent =
+    `Expected wait is estimated from ${data.wait_basis || "recent waits"}.`;
+}
+function startLive() {
+  const status = document.getElementById("live-status");
+  const source = new EventSource("/public/live");
+  source.addEventListener("live", (event) => {
+    status.textContent = "Live.";
+    renderLive(JSON.parse(event.data));
+  });
+  source.onerror = () => { status.textContent = "Reconnecting…"; };
+}
+
+// --- demand history (stock-chart style) -----------------------------------------------------
+const demand = { grain: "day", auto: false, loading: false };
+const RANGE_BUTTONS = [
+  { count: 1, label: "1D", step: "day", stepmode: "backward" },
+  { count: 7, label: "1W", step: "day", stepmode: "backward" },
+  { count: 1, label: "1M", step: "month", stepmode: "backward" },
+  { count: 1, label: "1Y", step: "year", stepmode: "backward" },
+  { step: "all", label: "All" },
+];
+function grainFor(days) {
+  if (days <= 8) return "hour";
+  if (days <= 200) return "day";
+  if (days <= 1100) return "week";
+  return "month";
+}
+async function loadDemand(grain, range) {
+  demand.loading = true;
+  const data = await getJSON(`/public/api/demand?grain=${grain}`);
+  demand.grain = grain;
+  document.getElementById("demand-grain").textContent = grain;
+  const x = data.rows.map((r) => r.period);
+  const traces = [
+    { x, y: data.rows.map((r) => r.value), name: "Contacts", type: "scatter", mode: "lines",
+      line: { color: ACCENT, width: 2 }, connectgaps: false },
+    { x, y: data.rows.map((r) => (r.last_year === undefined ? null : r.last_year)),
+      name: "Same period last year", type: "scatter", mode: "lines",
+      line: { color: MUTED, width: 1.5, dash: "dot" } },
+  ];
+  const last = x.length ? new Date(x[x.length - 1]) : new Date();
+  const first = x.length ? new Date(x[0]) : last;
+  const start = new Date(Math.max(first.getTime(), last.getTime() - 90 * 86400e3));
+  const xaxis = { type: "date", rangeselector: { buttons: RANGE_BUTTONS, y: 1.12 },
+    rangeslider: { visible: true, thickness: 0.08 } };
+  if (range) { xaxis.range = range; xaxis.autorange = false; }
+  else if (x.length && grain === "day") { xaxis.range = [start.toISOString(), last.toISOString()]; }
+  const chart = document.getElementById("demand-chart");
+  await Plotly.react(chart, traces, layout({ xaxis, yaxis: { rangemode: "tozero",
+    title: { text: `contacts per ${grain}` } }, margin: { t: 40, r: 16, b: 20, l: 64 } }), CONFIG);
+  chart.dataset.grain = grain;
+  demand.loading = false;
+}
+function visibleDays(chart) {
+  const r = chart.layout.xaxis.range;
+  return r ? (new Date(r[1]) - new Date(r[0])) / 86400e3 : Infinity;
+}
+function setGrainButtons(grain) {
+  for (const b of document.querySelectorAll("#history [data-grain]")) {
+    b.setAttribute("aria-pressed", String(b.dataset.grain === grain));
+  }
+}
+function startDemand() {
+  const chart = document.getElementById("demand-chart");
+  loadDemand("day").then(() => {
+    chart.on("plotly_relayout", () => {
+      if (!demand.auto || demand.loading) return;
+      const wanted = grainFor(visibleDays(chart));
+      if (wanted !== demand.grain) loadDemand(wanted, chart.layout.xaxis.range.slice());
+    });
+  }).catch(showError(chart));
+  for (const button of document.querySelectorAll("#history [data-grain]")) {
+    button.addEventListener("click", () => {
+      const g = button.dataset.grain;
+      demand.auto = g === "auto";
+      setGrainButtons(g);
+      const range = chart.layout && chart.layout.xaxis.range ? chart.layout.xaxis.range.slice() : null;
+      loadDemand(demand.auto ? grainFor(visibleDays(chart)) : g, range).catch(showError(chart));
+    });
+  }
+}
+
+// --- service level and response times -------------------------------------------------------
+function byChannel(rows, scale = 1) {
+  const groups = {};
+  for (const r of rows) (groups[r.channel] ||= []).push(r);
+  return Object.entries(groups).map(([channel, rs]) => ({
+    x: rs.map((r) => r.period), y: rs.map((r) => (r.value === null ? null : r.value * scale)),
+    name: CHANNEL_NAMES[channel] || channel, type: "scatter", mode: "lines",
+  }));
+}
+async function startService() {
+  const data = await getJSON("/public/api/service");
+  const sl = byChannel(data.service_level || [], 100);
+  const target = (data.service_level || []).find((r) => r.target !== undefined && r.target !== null);
+  if (target && sl.length) {
+    const xs = sl[0].x;
+    sl.push({ x: [xs[0], xs[xs.length - 1]], y: [target.target * 100, target.target * 100],
+      name: "Target", mode: "lines", line: { color: WARM, dash: "dash" } });
+  }
+  const dateAxis = { type: "date", rangeselector: { buttons: RANGE_BUTTONS } };
+  Plotly.react("sl-chart", sl, layout({ xaxis: dateAxis, yaxis: { ticksuffix: "%", range: [0, 100] },
+    margin: { t: 30, r: 10, b: 40, l: 48 } }), CONFIG);
+  Plotly.react("asa-chart", byChannel(data.asa || []), layout({ xaxis: dateAxis,
+    yaxis: { title: { text: "seconds" }, rangemode: "tozero" }, margin: { t: 30, r: 10, b: 40, l: 56 } }), CONFIG);
+  Plotly.react("frt-chart", byChannel(data.first_response || [], 1 / 3600), layout({ xaxis: dateAxis,
+    yaxis: { title: { text: "hours" }, rangemode: "tozero" }, margin: { t: 30, r: 10, b: 40, l: 56 } }), CONFIG);
+}
+
+// --- best time to contact -------------------------------------------------------------------
+async function startBestTime() {
+  const data = await getJSON("/public/api/best-time");
+  document.getElementById("best-weeks").textContent = data.weeks;
+  const chart = document.getElementById("heat-chart");
+  const draw = (key) => {
+    const wait = key === "wait_seconds";
+    Plotly.react(chart, [{ type: "heatmap", z: data[key], x: data.hours.map((h) => `${h}:00`),
+      y: data.weekdays, colorscale: wait ? "YlOrRd" : "Blues", reversescale: true,
+      hoverongaps: false,
+      colorbar: { title: { text: wait ? "wait (s)" : "contacts / week" } } }],
+      layout({ yaxis: { autorange: "reversed" }, margin: { t: 10, r: 10, b: 40, l: 90 },
+        hovermode: "closest" }), CONFIG);
+    for (const b of document.querySelectorAll("[data-heat]")) {
+      b.setAttribute("aria-pressed", String(b.dataset.heat === key));
+    }
+  };
+  for (const b of document.querySelectorAll("[data-heat]")) {
+    b.addEventListener("click", () => draw(b.dataset.heat));
+  }
+  draw("contacts_per_week");
+  document.getElementById("best-hint").textContent = quietest(data);
+}
+function quietest(data) {
+  // Among the busier half of opening hours, the three quietest: when someone is there to answer.
+  const cells = [];
+  data.contacts_per_week.forEach((row, d) => row.forEach((v, h) => {
+    if (v !== null) cells.push({ v, d, h });
+  }));
+  if (!cells.length) return "";
+  cells.sort((a, b) => a.v - b.v);
+  const pick = cells.slice(0, 3).map((c) => `${data.weekdays[c.d]} ${c.h}:00`);
+  return `Quietest times with figures: ${pick.join(", ")}.`;
+}
+
+// --- the last 30 days -----------------------------------------------------------------------
+function bars(id, rows, key, names) {
+  const shown = rows.filter((r) => r[key]);
+  if (!shown.length) {
+    document.getElementById(id).replaceChildren(el("p", "empty",
+      "No contacts have been classified in these 30 days yet."));
+    return;
+  }
+  const trace = [{ type: "bar", orientation: "h", y: shown.map((r) => names?.[r[key]] || r[key]),
+    x: shown.map((r) => r.value), name: "Last 30 days", marker: { color: ACCENT },
+    text: shown.map((r) => (r.value === null ? HIDDEN : "")), textposition: "outside" }];
+  if (shown.some((r) => r.previous !== undefined)) {
+    trace.push({ type: "bar", orientation: "h", y: trace[0].y, x: shown.map((r) => r.previous),
+      name: "30 days before", marker: { color: "#b9c4cf" } });
+  }
+  Plotly.react(id, trace, layout({ barmode: "group", yaxis: { automargin: true },
+    margin: { t: 10, r: 30, b: 40, l: 10 }, hovermode: "closest" }), CONFIG);
+}
+function satisfaction(sections) {
+  const box = document.getElementById("satisfaction");
+  box.replaceChildren();
+  const now = (sections.satisfaction?.rows || [])[0] || {};
+  const lastMonth = (sections.satisfaction_last_month?.rows || [])[0] || {};
+  for (const [label, value] of [["Satisfied customers (CSAT)", now.value],
+    ["The 30 days before", now.previous], ["Last month", lastMonth.value],
+    ["Same period last year", now.last_year], ["Target", now.target]]) {
+    const card = el("article", "card small");
+    card.append(el("h3", "", label), el("p", "figure", fmtPct(value === undefined ? null : value)));
+    box.append(card);
+  }
+}
+function actions(section) {
+  const box = document.getElementById("actions");
+  box.replaceChildren();
+  if (section.empty) {
+    box.append(el("p", "empty", "No actions have been recorded yet. When we find a problem " +
+      "behind contacts and fix it, the fix and its measured effect will be listed here."));
+    return;
+  }
+  if (section.unavailable || !section.rows.length) {
+    box.append(el("p", "empty", "Actions are recorded; their impact is not measured yet."));
+    return;
+  }
+  const table = el("table");
+  const head = el("tr");
+  for (const h of ["Cause", "Owner", "Status", "Change in contacts"]) head.append(el("th", "", h));
+  table.append(head);
+  for (const r of section.rows) {
+    const tr = el("tr");
+    for (const v of [r.cause, r.owner, r.status, fmtInt(r.value)]) tr.append(el("td", "", v ?? "—"));
+    table.append(tr);
+  }
+  box.append(table);
+}
+async function startMonth() {
+  const data = await getJSON("/public/api/summary");
+  document.getElementById("month-window").textContent =
+    `From ${data.start.slice(0, 10)} to ${data.end.slice(0, 10)}.`;
+  bars("mix-chart", data.sections.category_mix.rows, "category");
+  bars("cause-chart", data.sections.complaints_by_cause.rows, "cause");
+  satisfaction(data.sections);
+  actions(data.sections.actions);
+}
+
+const showError = (node) => (error) => {
+  const target = typeof node === "string" ? document.getElementById(node) : node;
+  target.replaceChildren(el("p", "empty", "These figures could not be loaded just now."));
+  console.error(error);
+};
+
+window.addEventListener("DOMContentLoaded", () => {
+  startLive();
+  startDemand();
+  startService().catch(showError("sl-chart"));
+  startBestTime().catch(showError("heat-chart"));
+  startMonth().catch(showError("actions"));
+});

@@ -1,0 +1,157 @@
+"""The single writer: writes in order on one thread, small writes committed together, one bad
+job never failing the others, and readers never waiting for (or seeing inside) a write."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from cxhub.warehouse import Warehouse
+
+_WAIT = 10.0  # seconds; generous, a healthy run takes milliseconds
+
+
+@pytest.fixture
+def wh(warehouse: Warehouse) -> Warehouse:
+    warehouse.write(lambda con: con.execute("CREATE TABLE t (job INTEGER, txid BIGINT)"))
+    return warehouse
+
+
+def _block_writer(wh: Warehouse) -> tuple[threading.Event, Future[None]]:
+    """Occupy the writer until the returned event is set, so that later jobs queue up."""
+    started, release = threading.Event(), threading.Event()
+
+    def hold(con: duckdb.DuckDBPyConnection) -> None:
+        started.set()
+        assert release.wait(_WAIT)
+
+    future = wh.writer.submit(hold, groupable=False)
+    assert started.wait(_WAIT)
+    return release, future
+
+
+def _insert(job: int, fail: bool = False):  # type: ignore[no-untyped-def]
+    def fn(con: duckdb.DuckDBPyConnection) -> int:
+        txid = con.execute("SELECT txid_current()").fetchone()[0]  # type: ignore[index]
+        con.execute("INSERT INTO t VALUES (?, ?)", [job, txid])
+        if fail:
+            raise ValueError(f"job {job} is bad")
+        return int(txid)
+
+    return fn
+
+
+def test_writes_from_many_threads_run_one_at_a_time_on_the_writer_thread(wh: Warehouse) -> None:
+    wh.write(lambda con: con.execute("CREATE TABLE counter AS SELECT 0 AS v"))
+    threads: set[str] = set()
+    running = [0, 0]  # now, most at once
+    lock = threading.Lock()
+
+    def increment(con: duckdb.DuckDBPyConnection) -> None:
+        with lock:
+            running[0] += 1
+            running[1] = max(running)
+            threads.add(threading.current_thread().name)
+        # A read-modify-write: two of these at once would lose an increment.
+        v = con.execute("SELECT v FROM counter").fetchone()[0]  # type: ignore[index]
+        con.execute("UPDATE counter SET v = ?", [v + 1])
+        with lock:
+            running[0] -= 1
+
+    with ThreadPoolExecutor(8) as pool:
+        for f in [pool.submit(wh.write, increment) for _ in range(200)]:
+            f.result(timeout=_WAIT)
+    assert wh.read_one("SELECT v FROM counter") == (200,)
+    assert running[1] == 1
+    assert len(threads) == 1 and threading.current_thread().name not in threads
+
+
+def test_jobs_waiting_together_share_one_commit(wh: Warehouse) -> None:
+    release, blocker = _block_writer(wh)
+    futures = [wh.writer.submit(_insert(i)) for i in range(20)]
+    release.set()
+    blocker.result(timeout=_WAIT)
+    txids = {f.result(timeout=_WAIT) for f in futures}
+    assert len(txids) == 1
+    assert wh.read_one("SELECT count(*), count(DISTINCT txid) FROM t") == (20, 1)
+
+
+def test_a_slow_job_runs_alone_between_groups(wh: Warehouse) -> None:
+    release, blocker = _block_writer(wh)
+    before = [wh.writer.submit(_insert(i)) for i in range(5)]
+    alone = wh.writer.submit(_insert(100), groupable=False)
+    after = [wh.writer.submit(_insert(i)) for i in range(5, 10)]
+    release.set()
+    blocker.result(timeout=_WAIT)
+    tx_before = {f.result(timeout=_WAIT) for f in before}
+    tx_alone = alone.result(timeout=_WAIT)
+    tx_after = {f.result(timeout=_WAIT) for f in after}
+    assert len(tx_before) == 1 and len(tx_after) == 1
+    assert len(tx_before | {tx_alone} | tx_after) == 3
+    # Order is kept: the group queued first committed first.
+    assert max(tx_before) < tx_alone < min(tx_after)
+
+
+def test_one_failing_job_in_a_group_fails_alone(wh: Warehouse) -> None:
+    release, blocker = _block_writer(wh)
+    futures = [wh.writer.submit(_insert(i, fail=(i == 3))) for i in range(6)]
+    release.set()
+    blocker.result(timeout=_WAIT)
+    with pytest.raises(ValueError, match="job 3 is bad"):
+        futures[3].result(timeout=_WAIT)
+    for i, f in enumerate(futures):
+        if i != 3:
+            assert isinstance(f.result(timeout=_WAIT), int)
+    # The bad job's own insert was rolled back; the others' were committed.
+    assert [r[0] for r in wh.read("SELECT job FROM t ORDER BY job")] == [0, 1, 2, 4, 5]
+
+
+def test_a_database_error_fails_only_its_job(wh: Warehouse) -> None:
+    wh.write(lambda con: con.execute("CREATE TABLE u (k INTEGER PRIMARY KEY)"))
+    release, blocker = _block_writer(wh)
+    ok = wh.writer.submit(lambda con: con.execute("INSERT INTO u VALUES (1)"))
+    dup = wh.writer.submit(lambda con: con.execute("INSERT INTO u VALUES (2), (2)"))
+    ok2 = wh.writer.submit(lambda con: con.execute("INSERT INTO u VALUES (3)"))
+    release.set()
+    blocker.result(timeout=_WAIT)
+    ok.result(timeout=_WAIT)
+    ok2.result(timeout=_WAIT)
+    with pytest.raises(duckdb.ConstraintException):
+        dup.result(timeout=_WAIT)
+    assert wh.read("SELECT k FROM u ORDER BY k") == [(1,), (3,)]
+
+
+def test_reads_during_a_long_write_see_the_state_before_it(wh: Warehouse) -> None:
+    wh.write(lambda con: con.execute("INSERT INTO t SELECT i, 0 FROM range(10) r(i)"))
+    inserted, release = threading.Event(), threading.Event()
+
+    def long_write(con: duckdb.DuckDBPyConnection) -> None:
+        con.execute("INSERT INTO t SELECT i, 0 FROM range(10, 110) r(i)")
+        inserted.set()
+        assert release.wait(_WAIT)
+
+    future = wh.writer.submit(long_write, groupable=False)
+    try:
+        assert inserted.wait(_WAIT)
+        # Several readers at once, each on its own thread: none waits for the writer.
+        with ThreadPoolExecutor(4) as pool:
+            seen = [f.result(timeout=_WAIT) for f in [
+                pool.submit(wh.read_one, "SELECT count(*) FROM t") for _ in range(8)
+            ]]
+        assert seen == [(10,)] * 8
+        assert not future.done()
+    finally:
+        release.set()
+    future.result(timeout=_WAIT)
+    assert wh.read_one("SELECT count(*) FROM t") == (110,)
+
+
+def test_writes_after_close_are_refused(tmp_path: Path) -> None:
+    wh = Warehouse.open(tmp_path / "w.duckdb")
+    wh.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        wh.write(lambda con: con.execute("SELECT 1"))
