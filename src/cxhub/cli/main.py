@@ -8,7 +8,12 @@ from cxhub import __version__
 from cxhub.cli.admin_cmd import keys, quarantine, status
 from cxhub.cli.demo_cmd import demo
 from cxhub.cli.ingest_cmd import ingest
+from cxhub.cli.identity_cmd import resolve, review
+from cxhub.cli.metrics_cmd import metrics
+from cxhub.cli.publish_cmd import publish
+from cxhub.cli.segments_cmd import segments
 from cxhub.cli.serve_cmd import serve
+from cxhub.cli.users_cmd import users
 from cxhub.cli.simulate_cmd import simulate
 
 
@@ -20,5 +25,6 @@ def main(home: str | None) -> None:
     """cxhub: one place where every customer and every contact is known, heard and measured."""
 
 
-for command in (ingest, keys, status, quarantine, serve, demo, simulate):
+for command in (ingest, keys, status, quarantine, serve, demo, simulate,
+                metrics, publish, segments, users, resolve, review):
     main.add_command(command)

@@ -50,13 +50,11 @@ def create_app(settings: Settings | None = None, warehouse: Warehouse | None = N
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/", include_in_schema=False, response_class=HTMLResponse)
-    def index() -> str:
-        return (
-            "<!doctype html><html lang=en><meta charset=utf-8><title>cxhub</title>"
-            "<h1>cxhub</h1><p>The customer-experience hub is running.</p>"
-            "<ul><li><a href=/docs>REST API (OpenAPI)</a></li></ul></html>"
-        )
+    from cxhub.web import dashboard, public
+    from cxhub.web.api.v1 import metrics as metrics_api
 
+    app.include_router(metrics_api.router)
+    public.install(app, settings)
+    dashboard.install(app, settings)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app
