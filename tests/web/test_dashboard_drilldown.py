@@ -120,7 +120,7 @@ def _behind(client: TestClient, params: dict[str, str]) -> tuple[set[str], int]:
     return set(listed), total
 
 
-def _check(client: TestClient, path: str, expected: dict[tuple[str, ...], set[str]],
+def check_figures(client: TestClient, path: str, expected: dict[tuple[str, ...], set[str]],
            key: tuple[str, ...]) -> None:
     seen = {}
     for params, n in _figures(client, path):
@@ -137,7 +137,7 @@ def _check(client: TestClient, path: str, expected: dict[tuple[str, ...], set[st
 
 def test_contacts_by_day_and_channel(dashboard: TestClient, company: dict[str, int]) -> None:
     log_in(dashboard, "ana")
-    _check(dashboard, f"/app/metrics/contacts?{RANGE}&grain=day&by=channel", {
+    check_figures(dashboard, f"/app/metrics/contacts?{RANGE}&grain=day&by=channel", {
         ("2024-03-04T00:00:00", "2024-03-05T00:00:00", "phone"): {"p1", "p2", "p3", "p4"},
         ("2024-03-04T00:00:00", "2024-03-05T00:00:00", "email"): {"e1", "e2"},
         ("2024-03-05T00:00:00", "2024-03-06T00:00:00", "chat"): {"c1"},
@@ -155,7 +155,7 @@ def test_service_level_lists_its_denominator(dashboard: TestClient,
                                               company: dict[str, int]) -> None:
     # Answered, or abandoned after 5 s: p4 hung up after 3 s and is left out of both sides.
     log_in(dashboard, "ana")
-    _check(dashboard, f"/app/metrics/service_level?{RANGE}&grain=day&by=channel", {
+    check_figures(dashboard, f"/app/metrics/service_level?{RANGE}&grain=day&by=channel", {
         (*BOTH_DAYS, "phone"): {"p1", "p2", "p3"},
         (*BOTH_DAYS, "chat"): {"c1"},
         (*BOTH_DAYS, ""): {"p1", "p2", "p3", "c1"},
@@ -168,7 +168,7 @@ def test_complaints_follow_the_best_label(dashboard: TestClient,
     # e2: a person said problem, over the model's newer complaint; e3: the newer model label;
     # w1: no label, the source's own category.
     log_in(dashboard, "ana")
-    _check(dashboard, f"/app/metrics/complaints?{RANGE}&grain=day&by=cause", {
+    check_figures(dashboard, f"/app/metrics/complaints?{RANGE}&grain=day&by=cause", {
         ("2024-03-04T00:00:00", "2024-03-05T00:00:00", "billing"): {"e1"},
         ("2024-03-05T00:00:00", "2024-03-06T00:00:00", "delivery"): {"c1"},
         ("2024-03-05T00:00:00", "2024-03-06T00:00:00", "pricing"): {"w1"},
@@ -182,7 +182,7 @@ def test_backlog_lists_what_was_open_at_the_end_of_the_day(
     # Closed = resolved or abandoned. Monday night: p2 (answered, never resolved), e1 (resolved
     # on Tuesday), e2. Tuesday night: e1 is done; c1, w1 and e3 have joined.
     log_in(dashboard, "ana")
-    _check(dashboard, f"/app/metrics/backlog?{RANGE}&grain=day", {
+    check_figures(dashboard, f"/app/metrics/backlog?{RANGE}&grain=day", {
         ("2024-03-05T00:00:00",): {"p2", "e1", "e2"},
         ("2024-03-06T00:00:00",): {"p2", "e2", "c1", "w1", "e3"},
     }, ("end",))
@@ -191,7 +191,7 @@ def test_backlog_lists_what_was_open_at_the_end_of_the_day(
 def test_a_mean_lists_the_contacts_it_averages(dashboard: TestClient,
                                                company: dict[str, int]) -> None:
     log_in(dashboard, "ana")
-    _check(dashboard, f"/app/metrics/asa?{RANGE}&grain=day&by=team", {
+    check_figures(dashboard, f"/app/metrics/asa?{RANGE}&grain=day&by=team", {
         (*BOTH_DAYS, ""): {"p1", "p2", "c1"}, (*BOTH_DAYS, "tech"): {"p2", "c1"},
         (*BOTH_DAYS, "billing"): {"p1"},
     }, ("start", "end", "team"))
@@ -222,7 +222,7 @@ def test_a_human_label_moves_a_contact_between_figures(
     assert 'id="best-category">idea<' in page
     assert warehouse.read("SELECT label, is_human, labelled_by FROM labels WHERE target_id = ?",
                           [w1]) == [("idea", True, "ana")]
-    _check(dashboard, f"/app/metrics/complaints?{RANGE}&grain=day", {
+    check_figures(dashboard, f"/app/metrics/complaints?{RANGE}&grain=day", {
         ("2024-03-05T00:00:00",): {"c1", "e3"},
     }, ("start",))
 
