@@ -8,14 +8,16 @@ CXHUB_HOME ?= cxhub-data
 DEMO_DIR ?= demo-data
 export CXHUB_HOME
 
-.PHONY: demo test install system bench lint clean
+.PHONY: demo test install system bench lint clean constraints
 
 install: $(STAMP) $(SYSTEM_STAMP)
 
-$(STAMP): pyproject.toml
+# constraints.txt pins the versions the suite last passed with, so a new release upstream
+# cannot break a fresh checkout; refresh it with `make constraints` after an upgrade.
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[spark,test]'
+	$(PY) -m pip install -q -c constraints.txt -e '.[spark,test,embeddings]'
 	touch $(STAMP)
 
 # Debian packages: Java for the Spark engine, chromium for browser tests, wrk for benchmarks.
@@ -38,6 +40,9 @@ test: install
 
 bench: install
 	$(PY) bench/run_all.py
+
+constraints: install
+	$(PY) -m pip freeze --exclude-editable | sed 's/+cpu//' > constraints.txt
 
 lint: install
 	$(PY) -m ruff check src tests bench

@@ -356,9 +356,12 @@ BUILTIN_CASES = {
               "rec_id, given_name, surname, street_number, address_1, address_2, suburb, "
               "postcode, state, date_of_birth, soc_sec_id\n"
               "rec-1-org, ann, lee, 3, main street, , kew, 3101, vic, 19800229, 111\n"
-              "rec-2-org, bob, ray, 4, high street, , kew, 3101, vic, 19810229, 222\n",
-              [(3, "date_of_birth", "19810229", "not a valid date (expected %Y%m%d)")],
-              ["rec-1-org"]),
+              "rec-2-org, bob, ray, 4, high street, , kew, 3101, vic, 19810229, 222\n"
+              ", cy, ray, 5, high street, , kew, 3101, vic, 19820101, 333\n",
+              # 29 February 1981 is no date: FEBRL says `if_invalid: empty`, so Bob loads
+              # without a birth date; a record without its rec_id cannot load.
+              [(4, "external_id", None, "missing value")],
+              ["rec-1-org", "rec-2-org"]),
     "cdnow": ("CDNOW_part.txt", "transactions", {},
               " 00001 19970101  1   11.77\n 00002 19971301  1   12.00\n"
               " 00003 19970102  2\n 00004 19970103  1   9.99\n",
@@ -378,3 +381,7 @@ def test_builtin_formats_quarantine_bad_rows(
     f = str(path.resolve())
     assert quarantined(warehouse, result) == [(f, *q) for q in bad]
     assert loaded_ids(warehouse, table, result) == good
+    if fmt == "febrl":
+        assert warehouse.read(
+            "SELECT external_id, date_of_birth::VARCHAR FROM source_records ORDER BY 1"
+        ) == [("rec-1-org", "1980-02-29"), ("rec-2-org", None)]

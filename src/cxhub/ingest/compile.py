@@ -121,9 +121,22 @@ def _field(
         cond = f"{_raw(col, columns, nulls)} IN ({', '.join(lit(a) for a in allowed)})"
         value = f"(CASE WHEN {cond} THEN {value} END)"
         raw_text = f"(CASE WHEN {cond} THEN {raw_text} END)"
+    if spec.if_invalid == "empty":
+        # A value that does not parse, or a date out of the plausible range, is left empty and
+        # the rest of the row loads (a birth date of 31 February says nothing about the name).
+        if spec.type in (FieldType.DATE, FieldType.TIMESTAMP):
+            value = (
+                f"(CASE WHEN {value} > current_timestamp::TIMESTAMP + INTERVAL 1 DAY "
+                f"OR {value} < DATE '1850-01-01' THEN NULL ELSE {value} END)"
+            )
+        cf = CompiledField(spec.name, value, raw_text)
+        if spec.required:
+            cf.checks.append(f"WHEN {cf.raw_column} IS NULL THEN 'missing value'")
+        return cf
     cf = CompiledField(spec.name, value, raw_text)
     cf.checks = _checks(spec, cf)
     return cf
+
 
 
 def _cast_const(value: str, ftype: FieldType) -> str:

@@ -21,7 +21,9 @@ READER_TYPES = ("csv", "whitespace", "parquet", "jsonl")
 _FIELD_KEYS = {
     "column", "columns", "separator", "value", "type", "format", "time_column", "rollover_after",
     "map", "default", "only_if", "null_values", "occurrence_of", "prefix", "required",
+    "if_invalid",
 }
+IF_INVALID = ("quarantine", "empty")
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,8 @@ class FieldSpec:
     null_values: tuple[str, ...] = ()
     occurrence_of: tuple[str, ...] = ()
     prefix: str = ""
+    # "quarantine" (the row waits in quarantine) or "empty" (the row loads without this field).
+    if_invalid: str = "quarantine"
 
     @property
     def source_columns(self) -> tuple[str, ...]:
@@ -218,6 +222,11 @@ def _parse_field(kind: RecordKind, name: str, spec: Any, where: str) -> FieldSpe
         cond = spec["only_if"]
         only_if = (str(cond["column"]), tuple(str(v) for v in cond["in"]))
     mapped = spec.get("map")
+    if_invalid = str(spec.get("if_invalid", "quarantine"))
+    if if_invalid not in IF_INVALID:
+        raise MappingError(
+            f"{where}: field {name}: if_invalid must be one of {', '.join(IF_INVALID)}"
+        )
     return FieldSpec(
         name=name,
         type=FieldType(spec.get("type", canon.type)),
@@ -235,4 +244,5 @@ def _parse_field(kind: RecordKind, name: str, spec: Any, where: str) -> FieldSpe
         null_values=tuple(str(v) for v in spec.get("null_values", ())),
         occurrence_of=tuple(spec.get("occurrence_of", ())),
         prefix=str(spec.get("prefix", "")),
+        if_invalid=if_invalid,
     )

@@ -155,11 +155,37 @@ def _v4(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(ddl)
 
 
+# Classification and listening: the trained models (the files live under $CXHUB_HOME/models),
+# spike alerts with their webhook deliveries, and mentions turned into contacts.
+_V5_LISTENING_AND_MODELS = [
+    """CREATE TABLE classifier_models (
+        model_id BIGINT PRIMARY KEY, dimension VARCHAR NOT NULL, name VARCHAR NOT NULL,
+        version VARCHAR NOT NULL, kind VARCHAR, path VARCHAR, trained_at TIMESTAMP,
+        n_train BIGINT, classes VARCHAR[], evaluation JSON, active BOOLEAN DEFAULT false)""",
+    """CREATE TABLE alerts (
+        alert_id BIGINT PRIMARY KEY, kind VARCHAR NOT NULL, dimension VARCHAR, value VARCHAR,
+        window_start TIMESTAMP, window_end TIMESTAMP, observed DOUBLE, expected DOUBLE,
+        threshold DOUBLE, score DOUBLE, status VARCHAR DEFAULT 'open',
+        created_at TIMESTAMP DEFAULT current_timestamp::TIMESTAMP, detail JSON,
+        webhook_url VARCHAR, webhook_status VARCHAR, webhook_attempts INTEGER DEFAULT 0,
+        delivered_at TIMESTAMP)""",
+    """CREATE TABLE mention_contacts (
+        mention_id BIGINT NOT NULL, contact_id BIGINT NOT NULL, reason VARCHAR,
+        created_at TIMESTAMP DEFAULT current_timestamp::TIMESTAMP)""",
+]
+
+
+def _v5(con: duckdb.DuckDBPyConnection) -> None:
+    for ddl in _V5_LISTENING_AND_MODELS:
+        con.execute(ddl)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "canonical record tables, quarantine, batches, customers, labels, problems", _v1),
     Migration(2, "API keys", _v2),
     Migration(3, "daily reports, users and sessions, customer segments, identity runs", _v3),
     Migration(4, "identity review ids, runs' link and review counts", _v4),
+    Migration(5, "classifier models, listening alerts, mentions routed to contacts", _v5),
 )
 LATEST = MIGRATIONS[-1].version
 
