@@ -153,15 +153,21 @@ def record_columns(
         "region": REGION[town],
         "country": np.full(n, "GB", dtype=object),
         "customer_since": plan.start.toordinal() - _EPOCH_ORDINAL + since_day,
-        "updated_at": plan.start_s
-        + (since_day.clip(0) + rng.integers(0, plan.days, n).clip(0) // 2) * DAY
-        + rng.integers(0, DAY, n),
+        "updated_at": _updated_at(plan, since_day, rng),
     }
     if system == "marketing":
         cols["customer_since"] = np.full(n, NO_DATE)
     if clean:
         cols["segment"] = np.array(r.SEGMENTS, dtype=object)[people.segment[rows]]
     return cols
+
+
+def _updated_at(plan: Plan, since_day: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A record was last updated some day between the customer's joining (or the start of the
+    simulated year) and its last day: never after the exports were written."""
+    first = since_day.clip(0, plan.days - 1)
+    day = first + (rng.random(len(first)) * (plan.days - first)).astype(np.int64)
+    return plan.start_s + day * DAY + rng.integers(0, DAY, len(first))
 
 
 def _abbreviate(street: str) -> str:

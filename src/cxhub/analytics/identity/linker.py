@@ -176,14 +176,23 @@ def score_pairs(
     # Sampling EM pairs needs a probe of 1% of the records; below this size the probe finds
     # nothing and every blocked pair is few enough to use.
     em_max_pairs = t.em_max_pairs if records.num_rows >= 200_000 else None
-    for rule in plan.em_blocking:
-        try:
-            linker.training.estimate_parameters_using_expectation_maximisation(
-                blocking_rule(rule), max_pairs=em_max_pairs
-            )
-            trained.append(list(rule))
-        except Exception as exc:  # a rule that finds no pairs cannot train; the others can
-            log.warning("EM session blocked on %s skipped: %s", rule, exc)
+    # Splink warns of every comparison level one EM session never sees (blocked on email, the
+    # email levels are all "equal"); another session trains them, and `_floor_m` covers the
+    # rest, so those warnings are noise to a user.
+    splink_log = logging.getLogger("splink")
+    level = splink_log.level
+    splink_log.setLevel(logging.ERROR)
+    try:
+        for rule in plan.em_blocking:
+            try:
+                linker.training.estimate_parameters_using_expectation_maximisation(
+                    blocking_rule(rule), max_pairs=em_max_pairs
+                )
+                trained.append(list(rule))
+            except Exception as exc:  # a rule that finds no pairs cannot train; others can
+                log.warning("EM session blocked on %s skipped: %s", rule, exc)
+    finally:
+        splink_log.setLevel(level)
     model["em_sessions"] = trained
     _floor_m(linker, M_FLOOR)
     seconds["em"] = _lap(started, seconds)
