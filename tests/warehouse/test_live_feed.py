@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from cxhub.services.live_feed import LiveFeed
 from cxhub.services.records import RecordSink
+from cxhub.simulate import calibration as cal
 from cxhub.warehouse import Warehouse
 
 
@@ -31,3 +32,16 @@ def test_live_feed_creates_queues_and_answers(warehouse: Warehouse) -> None:
     channels = dict(warehouse.read(
         "SELECT channel, count(*) FROM contacts WHERE abandoned_at IS NOT NULL GROUP BY 1"))
     assert set(channels) <= {"phone", "chat"}
+
+
+def test_backfill_fills_the_gap_at_the_measured_rate(warehouse: Warehouse) -> None:
+    feed = LiveFeed(RecordSink(warehouse), contacts_per_day=20_000, seed=3)
+    since = datetime(2026, 11, 24, 9, 0, 0)  # Tuesday 9:00 to 12:00
+    feed.backfill(since, since + timedelta(hours=3))
+    n, first, last = warehouse.read_one(
+        "SELECT count(*), min(created_at), max(created_at) FROM contacts")
+    # 20,000 a day x the measured shares of the day at 9, 10 and 11 h x 7 x Tuesday's share.
+    expected = 20_000 * sum(cal.HOUR_SHAPE[9:12]) * 7 * cal.WEEKDAY_SHAPE[1]
+    assert abs(n - expected) < 0.15 * expected
+    assert since < first and last <= since + timedelta(hours=3)
+

@@ -24,18 +24,19 @@ from cxhub.domain.errors import CxhubError
 def demo(ctx: click.Context, data_dir: Path, customers: int, days: int, seed: int,
          no_serve: bool, live: bool) -> None:
     """Simulate the demo company (once), load it, compute everything, serve the web app."""
-    from cxhub.services.demo import DemoParams, load_once, simulate_once
+    from cxhub.services.demo import DemoParams, demo_login, load_once, simulate_once
     from cxhub.warehouse import Warehouse
 
     settings = settings_from(ctx)
 
     def say(msg: str) -> None:
-        console.print(f"[cyan]demo[/] {msg}", highlight=False)
+        console.print(f"[cyan]demo[/] {msg}", highlight=False, soft_wrap=True)
 
     try:
         manifest = simulate_once(data_dir, DemoParams(customers, days, seed), say)
         with Warehouse.open(settings.warehouse_path) as wh:
             report, pipeline = load_once(wh, manifest, settings, say)
+            login = demo_login(wh, settings)
     except CxhubError as exc:
         fail(str(exc))
         return
@@ -52,7 +53,8 @@ def demo(ctx: click.Context, data_dir: Path, customers: int, days: int, seed: in
         return
     base = f"http://{settings.host}:{settings.port}"
     say(f"public page  {base}/")
-    say(f"dashboard    {base}/app")
+    say(f"dashboard    {base}/app" + (f"  (user {login[0]}, password {login[1]})"
+                                         if login else ""))
     say(f"API docs     {base}/docs")
     from cxhub.cli.serve_cmd import run_server
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -70,3 +71,25 @@ def load_once(wh: Warehouse, manifest: Path, settings: Settings, say: Say
     pipeline = refresh(wh, on_step=lambda name: say(f"computing {name} ..."))
     stamp.write_text(digest)
     return report, pipeline
+
+
+DEMO_USER = "demo"
+
+
+def demo_login(wh: Warehouse, settings: Settings) -> tuple[str, str] | None:
+    """The demo's dashboard account (an admin), created on the first run with a random password
+    kept in `$CXHUB_HOME/demo-login.txt`; None when someone has since removed that file and
+    the account is theirs to manage."""
+    from cxhub.services.users import create_user, get_user
+
+    note = settings.home / "demo-login.txt"
+    if note.exists():
+        user, _, password = note.read_text().strip().partition(" ")
+        return user, password
+    if get_user(wh, DEMO_USER) is not None:
+        return None
+    password = secrets.token_urlsafe(12)
+    create_user(wh, username=DEMO_USER, password=password, role="admin")
+    note.write_text(f"{DEMO_USER} {password}\n")
+    note.chmod(0o600)
+    return DEMO_USER, password

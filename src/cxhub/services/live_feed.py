@@ -40,15 +40,31 @@ class LiveFeed:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="cxhub-live-feed", daemon=True)
         self._n = 0
+        self._since: datetime | None = None
 
-    def start(self) -> None:
+    def start(self, *, since: datetime | None = None) -> None:
+        """Start ticking; with `since`, first fill the time from then to now (the gap between
+        the simulated year, which ends at midnight, or the last run, and the moment the demo
+        starts), so the live figures never show an empty stretch."""
+        self._since = since
         self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=5)
 
+    def backfill(self, since: datetime, until: datetime, step_seconds: int = 60) -> None:
+        at = since.replace(microsecond=0) + timedelta(seconds=step_seconds)
+        while at <= until and not self._stop.is_set():
+            self.step(at, seconds=step_seconds)
+            at += timedelta(seconds=step_seconds)
+
     def _run(self) -> None:
+        if self._since is not None:
+            try:
+                self.backfill(self._since, datetime.now(UTC).replace(tzinfo=None))
+            except Exception:  # the live ticks matter more than the gap
+                pass
         while not self._stop.wait(self._tick):
             try:
                 self.step(datetime.now(UTC).replace(tzinfo=None, microsecond=0))
@@ -64,9 +80,9 @@ class LiveFeed:
                 return k
             k += 1
 
-    def step(self, now: datetime) -> None:
+    def step(self, now: datetime, seconds: float | None = None) -> None:
         weight = cal.HOUR_SHAPE[now.hour] * 7 * cal.WEEKDAY_SHAPE[now.weekday()]
-        mean = self._per_day * weight * self._tick / 3600
+        mean = self._per_day * weight * (seconds or self._tick) / 3600
         contacts, events = [], []
         for _ in range(self._poisson(mean)):
             self._n += 1

@@ -31,7 +31,8 @@ def create_app(settings: Settings | None = None, warehouse: Warehouse | None = N
             from cxhub.services.live_feed import LiveFeed
 
             feed = LiveFeed(app.state.sink)
-            feed.start()
+            newest = wh.read_one("SELECT max(created_at) FROM contacts")
+            feed.start(since=newest[0] if newest and newest[0] else None)
         try:
             yield
         finally:

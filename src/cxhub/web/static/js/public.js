@@ -46,7 +46,7 @@ function renderLive(data) {
     card.append(el("h3", "", CHANNEL_NAMES[c.channel] || c.channel));
     const list = el("dl");
     for (const [key, label, fmt] of [["arrivals", "Contacts in the last hour", fmtInt],
-                                     ["backlog", "Waiting for an answer", fmtInt],
+                                     ["backlog", "Open, not yet resolved", fmtInt],
                                      ["expected_wait", "Expected wait now", fmtWait]]) {
       const dd = el("dd", c[key].suppressed ? "hidden-figure" : "", fmt(c[key].value));
       dd.dataset.figure = key;
