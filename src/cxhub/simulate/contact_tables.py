@@ -68,6 +68,7 @@ def contact_tables(
         "region": REGION[people.home.town[d.person]],
         "postcode": people.home.postcode[d.person],
     }
+    contacts["category"], contacts["cause"] = _wrap_up(d, lc, channel, rng)
     events = _events(contacts, external_id, d.created, lc, team, queue)
     truth = {
         "source": contacts["source"],
@@ -78,6 +79,24 @@ def contact_tables(
         "incident": np.array(INCIDENTS, dtype=object)[d.incident],
     }
     return contacts, events, truth
+
+
+def _wrap_up(
+    d: Demand, lc: Lifecycle, channel: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """The category and cause an agent recorded, for some answered calls and chats; else None."""
+    n = len(d)
+    coded = ((channel == "phone") | (channel == "chat")) & (lc.answered != NONE)
+    coded &= rng.random(n) < r.WRAP_UP_SHARE
+    category = CATEGORIES[d.category].copy()
+    cause = CAUSES[d.cause].copy()
+    wrong = rng.random(n) < r.WRAP_UP_ERROR
+    category[wrong] = CATEGORIES[rng.integers(0, len(CATEGORIES), n)][wrong]
+    wrong = rng.random(n) < r.WRAP_UP_ERROR
+    cause[wrong] = CAUSES[rng.integers(0, len(CAUSES), n)][wrong]
+    category[~coded] = None
+    cause[~coded] = None
+    return category, cause
 
 
 def _events(

@@ -139,3 +139,9 @@ EMAIL_OPEN_RATE, EMAIL_CLICK_RATE = 0.25, 0.04
 CAMPAIGN_OPEN_RATE, CAMPAIGN_CLICK_RATE = 0.35, 0.10
 HELP_VISIT_BEFORE_CONTACT = 0.30  # contacts preceded by a visit to a help page
 DELIVERY_FAILURE_RATE = 0.08
+
+# Agents' wrap-up codes: after a phone call or a chat an agent picks the contact's category and
+# cause from a list for a share of the contacts they answer, and picks the wrong entry now and
+# then. A company's first labelled data; classifiers learn from it and label the rest.
+WRAP_UP_SHARE = 0.2
+WRAP_UP_ERROR = 0.05
