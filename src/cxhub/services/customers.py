@@ -74,6 +74,30 @@ def customer(wh: Warehouse, customer_id: int) -> dict[str, Any] | None:
     return result
 
 
+def recent_contacts(wh: Warehouse, customer_id: int, limit: int = 20) -> list[dict[str, Any]]:
+    """The customer's latest contacts, newest first, for the customer page."""
+    cols = "x.contact_id, x.channel, x.created_at, x.subject, left(x.text, 90) AS text, x.outcome"
+    return _rows(wh, f"SELECT * FROM ({attached_sql('contacts', cols)} WHERE l.customer_id = ?) "
+                     "ORDER BY created_at DESC, contact_id DESC LIMIT ?", [customer_id, limit])
+
+
+def find_customers(wh: Warehouse, text: str, limit: int = 50) -> list[dict[str, Any]]:
+    """Customers whose name, email, phone, postcode or id matches `text` (case-insensitive)."""
+    text = text.strip()
+    if text.isdigit():
+        return _rows(wh, "SELECT customer_id, first_name, last_name, email, city, postcode "
+                         "FROM customers WHERE customer_id = ?", [int(text)])
+    like = f"%{text.lower()}%"
+    return _rows(
+        wh,
+        "SELECT customer_id, first_name, last_name, email, city, postcode FROM customers "
+        "WHERE lower(concat_ws(' ', first_name, last_name)) LIKE ? OR lower(email) LIKE ? "
+        "OR replace(phone, ' ', '') LIKE ? OR lower(replace(postcode, ' ', '')) LIKE ? "
+        "ORDER BY last_name, first_name, customer_id LIMIT ?",
+        [like, like, f"%{text.replace(' ', '')}%", f"%{text.lower().replace(' ', '')}%", limit],
+    )
+
+
 def _contacts(wh: Warehouse, cid: int) -> dict[str, Any]:
     # A person's label beats a model's, a newer label beats an older; with no label, the
     # category the source system gave.

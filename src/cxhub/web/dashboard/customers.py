@@ -1,0 +1,42 @@
+"""Customers on the dashboard: a search, and a customer's page (the golden profile with the
+source of each value, products, contacts, satisfaction, value and segment)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from cxhub.services import customers
+from cxhub.services.users import User
+from cxhub.web.dashboard.auth import Forbidden, require
+from cxhub.web.dashboard.pages import render
+
+router = APIRouter(prefix="/app", include_in_schema=False)
+
+GOLDEN_FIELDS = (("first_name", "First name"), ("last_name", "Last name"), ("email", "E-mail"),
+                 ("phone", "Phone"), ("date_of_birth", "Born"), ("national_id", "National id"),
+                 ("customer_since", "Customer since"))
+
+
+@router.get("/customers")
+def customer_search(request: Request, user: Annotated[User, require("contacts")],
+                    q: str = "") -> Response:
+    found = customers.find_customers(request.app.state.warehouse, q) if q.strip() else []
+    return render(request, "app/customers.html", {"q": q, "found": found})
+
+
+@router.get("/customers/{customer_id}")
+def customer_page(request: Request, customer_id: int,
+                  user: Annotated[User, require("contacts")]) -> Response:
+    wh = request.app.state.warehouse
+    c = customers.customer(wh, customer_id)
+    if c is None:
+        raise Forbidden(f"There is no customer with id {customer_id}.", 404)
+    golden = c.get("golden") or {}
+    rows = [(label, golden.get(name)) for name, label in GOLDEN_FIELDS if golden.get(name)]
+    return render(request, "app/customer.html", {
+        "c": c, "golden_rows": rows, "location": golden.get("location"),
+        "recent": customers.recent_contacts(wh, customer_id),
+    })
