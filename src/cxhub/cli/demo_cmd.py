@@ -53,9 +53,10 @@ def demo(ctx: click.Context, data_dir: Path, customers: int, days: int, seed: in
         return
     base = f"http://{settings.host}:{settings.port}"
     say(f"public page  {base}/")
-    say(f"dashboard    {base}/app" + (f"  (user {login[0]}, password {login[1]})"
+    say(f"dashboard    {base}/app" + (f"  (user {login.user}, password {login.password})"
                                          if login else ""))
-    say(f"API docs     {base}/docs")
+    say(f"API docs     {base}/docs" + (f"  (header X-API-Key: {login.api_key})"
+                                          if login else ""))
     from cxhub.cli.serve_cmd import run_server
 
     settings.demo_live_feed = live

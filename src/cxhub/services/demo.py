@@ -76,20 +76,30 @@ def load_once(wh: Warehouse, manifest: Path, settings: Settings, say: Say
 DEMO_USER = "demo"
 
 
-def demo_login(wh: Warehouse, settings: Settings) -> tuple[str, str] | None:
-    """The demo's dashboard account (an admin), created on the first run with a random password
-    kept in `$CXHUB_HOME/demo-login.txt`; None when someone has since removed that file and
-    the account is theirs to manage."""
+@dataclass(frozen=True)
+class DemoLogin:
+    user: str
+    password: str
+    api_key: str
+
+
+def demo_login(wh: Warehouse, settings: Settings) -> DemoLogin | None:
+    """The demo's dashboard account (an admin) and an API key (ingest and read), made on the
+    first run and kept in `$CXHUB_HOME/demo-login.json` (readable by its owner only): while
+    `cxhub serve` holds the warehouse, no other process can create them. None when someone
+    removed that file after the first run: the account is theirs to manage then."""
+    from cxhub.services.keys import create_key
     from cxhub.services.users import create_user, get_user
 
-    note = settings.home / "demo-login.txt"
+    note = settings.home / "demo-login.json"
     if note.exists():
-        user, _, password = note.read_text().strip().partition(" ")
-        return user, password
+        return DemoLogin(**json.loads(note.read_text()))
     if get_user(wh, DEMO_USER) is not None:
         return None
     password = secrets.token_urlsafe(12)
     create_user(wh, username=DEMO_USER, password=password, role="admin")
-    note.write_text(f"{DEMO_USER} {password}\n")
-    note.chmod(0o600)
-    return DEMO_USER, password
+    _, token = create_key(wh, scopes=["ingest", "read"], name="demo")
+    login = DemoLogin(DEMO_USER, password, token)
+    note.touch(mode=0o600)
+    note.write_text(json.dumps(login.__dict__))
+    return login
