@@ -45,3 +45,14 @@ def test_backfill_fills_the_gap_at_the_measured_rate(warehouse: Warehouse) -> No
     assert abs(n - expected) < 0.15 * expected
     assert since < first and last <= since + timedelta(hours=3)
 
+
+
+def test_live_contacts_carry_what_the_customer_wrote(warehouse: Warehouse) -> None:
+    feed = LiveFeed(RecordSink(warehouse), contacts_per_day=50_000, seed=5)
+    feed.step(datetime(2026, 11, 24, 10, 0, 0), seconds=120)
+    rows = warehouse.read("SELECT channel, subject, text FROM contacts")
+    assert len(rows) > 20
+    assert all(text and len(text) > 10 for _, _, text in rows)
+    assert len({text for _, _, text in rows}) > 0.8 * len(rows)  # varied, not one template
+    # Phone calls have a note of what was said, written channels a subject too.
+    assert any(subject for channel, subject, _ in rows if channel == "email")

@@ -14,8 +14,12 @@ import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
+
 from cxhub.services.records import RecordSink
 from cxhub.simulate import calibration as cal
+from cxhub.simulate import rates as r
+from cxhub.simulate.texts import INCIDENT_NONE, contact_texts
 
 _CHANNEL_MIX = {"phone": 0.55, "chat": 0.2, "email": 0.15, "web": 0.05, "social": 0.05}
 
@@ -36,6 +40,7 @@ class LiveFeed:
         self._per_day = contacts_per_day
         self._tick = tick_seconds
         self._rng = random.Random(seed)
+        self._np_rng = np.random.default_rng(seed)
         self._waiting: list[_Waiting] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="cxhub-live-feed", daemon=True)
@@ -80,14 +85,30 @@ class LiveFeed:
                 return k
             k += 1
 
+    def _texts(self, channels: list[str]) -> tuple[list[str | None], list[str]]:
+        """What the customers write, from the simulator's phrase bank (category and cause
+        drawn from the demo company's mix), so new contacts can be classified as they come."""
+        n = len(channels)
+        if n == 0:
+            return [], []
+        rng = self._np_rng
+        category = rng.choice(len(r.CATEGORIES), size=n, p=np.asarray(r.CATEGORY_MIX))
+        cause = np.array([rng.choice(len(r.CAUSES), p=np.asarray(r.CAUSE_MIX[r.CATEGORIES[c]]))
+                          for c in category])
+        channel = np.array([r.CHANNELS.index(c) for c in channels])
+        subject, text = contact_texts(category, cause, channel, np.full(n, INCIDENT_NONE), rng)
+        return list(subject), list(text)
+
     def step(self, now: datetime, seconds: float | None = None) -> None:
         weight = cal.HOUR_SHAPE[now.hour] * 7 * cal.WEEKDAY_SHAPE[now.weekday()]
         mean = self._per_day * weight * (seconds or self._tick) / 3600
         contacts, events = [], []
-        for _ in range(self._poisson(mean)):
+        n = self._poisson(mean)
+        channels = self._rng.choices(list(_CHANNEL_MIX), list(_CHANNEL_MIX.values()), k=n)
+        subjects, texts = self._texts(channels)
+        for i, channel in enumerate(channels):
             self._n += 1
             ext = f"live-{now:%Y%m%d%H%M%S}-{self._n}"
-            channel = self._rng.choices(list(_CHANNEL_MIX), list(_CHANNEL_MIX.values()))[0]
             wait = self._rng.expovariate(1 / cal.VIRTUAL_WAIT_MEAN_S)
             patience = self._rng.expovariate(1 / cal.PATIENCE_MEAN_S)
             abandons = channel in ("phone", "chat") and patience < wait
@@ -95,7 +116,8 @@ class LiveFeed:
             if channel not in ("phone", "chat"):
                 delay = self._rng.uniform(60, 900)  # written channels: first reply in minutes
             contacts.append({"source": "demo-live", "external_id": ext, "channel": channel,
-                             "created_at": now, "queued_at": now, "queue": channel})
+                             "created_at": now, "queued_at": now, "queue": channel,
+                             "subject": subjects[i], "text": texts[i]})
             self._waiting.append(_Waiting(ext, channel, now, now + timedelta(seconds=delay),
                                           abandons))
         due = [w for w in self._waiting if w.answer_at <= now]
