@@ -17,7 +17,8 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 
 def test_every_canonical_field_is_documented() -> None:
     text = (DOCS / "mappings.md").read_text()
-    block = text.split("<!-- canonical-fields:start -->")[1].split("<!-- canonical-fields:end -->")[0]
+    block = text.split("<!-- canonical-fields:start -->")[1]
+    block = block.split("<!-- canonical-fields:end -->")[0]
     for kind in RECORD_KINDS.values():
         section = block.split(f"### `{kind.table}`")[1].split("### ")[0]
         documented = set(re.findall(r"^\| `([a-z_0-9]+)` \|", section, re.M))

@@ -84,7 +84,7 @@ def quarantine(ctx: click.Context, batch: int | None, limit: int, as_json: bool)
             f"SELECT batch_id, file, line, field, value, reason FROM quarantine {where} "
             f"ORDER BY batch_id, file, line LIMIT {int(limit)}", params)
     if as_json:
-        print_json([dict(zip(("batch", "file", "line", "field", "value", "reason"), r))
+        print_json([dict(zip(("batch", "file", "line", "field", "value", "reason"), r, strict=True))
                     for r in rows])
         return
     table = Table("batch", "file:line", "field", "value", "reason")

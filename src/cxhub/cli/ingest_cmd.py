@@ -105,7 +105,7 @@ def _print_report(report: IngestReport) -> None:
             for example in f.examples[:3]:
                 out.print(f"  e.g. {example}", highlight=False, markup=False)
         out.print("See them all with `cxhub quarantine`.")
-    for path, why in report.failed.items():
+    for why in report.failed.values():
         console.print(f"[bold red]not loaded:[/] {why}", highlight=False)
 
 

@@ -53,7 +53,7 @@ class RecordKind:
         return tuple(f.name for f in self.fields)
 
 
-T, I, F, B, D, TS, DUR, J = (
+T, I, F, B, D, TS, DUR, J = (  # noqa: E741 (short names keep the field tables readable)
     FieldType.TEXT,
     FieldType.INT,
     FieldType.FLOAT,

@@ -10,7 +10,7 @@ import duckdb
 
 from cxhub.domain.errors import WarehouseBusyError
 from cxhub.warehouse.schema import LATEST, current_version, migrate
-from cxhub.warehouse.writer import Writer, WriteJob, T
+from cxhub.warehouse.writer import T, WriteJob, Writer
 
 
 class Warehouse:
