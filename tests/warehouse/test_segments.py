@@ -226,8 +226,9 @@ def test_refresh_stores_segments_usable_as_a_dimension(shop: Warehouse) -> None:
 
 def test_personas_find_the_planted_groups(warehouse: Warehouse) -> None:
     # Two planted groups of 20: callers who are unhappy and never online, and digital
-    # customers who are happy and never call. Same tenure, no revenue: those features do
-    # not vary and drop out, leaving calls, satisfaction and touchpoints.
+    # customers who are happy and never call. Same tenure, no revenue, no products, no date
+    # of birth: those features do not vary and drop out, leaving contacts a month, the
+    # channel shares and digital touchpoints to cluster on (satisfaction only describes).
     contacts, surveys, touchpoints = [], [], []
     for i in range(40):
         caller = i < 20
@@ -248,14 +249,20 @@ def test_personas_find_the_planted_groups(warehouse: Warehouse) -> None:
     _write(warehouse, "touchpoints", touchpoints)
     _link(warehouse, [("crm", f"p{i}", 100 + i) for i in range(40)], dt.date(2021, 3, 1))
 
-    seg = service.compute_segments(warehouse, service.SegmentSettings(as_of=AS_OF))
+    settings = service.SegmentSettings(as_of=AS_OF, persona_k=range(2, 5))
+    seg = service.compute_segments(warehouse, settings)
     c = seg.customers.set_index("customer_id")
     assert seg.personas.k == 2
     callers = set(c.loc[100:119, "persona"])
     digital = set(c.loc[120:139, "persona"])
     assert len(callers) == 1 and len(digital) == 1
-    assert set(callers.pop().split(", ")) == {"calls often", "low satisfaction", "rarely online"}
-    assert set(digital.pop().split(", ")) == {"rarely calls", "highly satisfied", "digital"}
+    # Every contact is a call, so the channel shares do not vary either. Each group differs
+    # from everyone by about one standard deviation on each remaining feature: 0.83 calls a
+    # month against none, no touchpoints against 1.04 a month, satisfaction 0.125 against
+    # 0.875 (0-1 scale).
+    caller_words, digital_words = callers.pop().split(", "), digital.pop().split(", ")
+    assert set(caller_words) == {"contacts a lot", "rarely online", "dissatisfied"}
+    assert set(digital_words) == {"rarely in touch", "active online", "satisfied"}
     rates = {r["group"]: r["calls_per_1000"] for r in seg.summary()["contacts_per_1000"]["persona"]}
     # 20 callers with 8, 9, 10, 11, 12 calls four times over: 200 calls.
     assert sorted(rates.values()) == [0.0, pytest.approx(10_000)]

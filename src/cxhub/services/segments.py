@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from ibis.backends import BaseBackend
 
-from cxhub.analytics.segments import bgnbd, features, gamma_gamma, intensity
+from cxhub.analytics.segments import bgnbd, features, gamma_gamma, intensity, persona_features
 from cxhub.analytics.segments import personas as persona_model
 from cxhub.analytics.segments.clv import ClvSettings, customer_value
 from cxhub.analytics.segments.mle import FitError
@@ -98,7 +98,7 @@ class SegmentSettings:
     clv: ClvSettings = field(default_factory=ClvSettings)
     portfolio: PortfolioRules = field(default_factory=PortfolioRules)
     intensity_quantiles: tuple[float, ...] = intensity.DEFAULT_QUANTILES
-    persona_k: range = range(2, 7)
+    persona_k: range = persona_model.DEFAULT_K
     seed: int = 0
 
 
@@ -132,14 +132,19 @@ class Segments:
             "personas": {
                 "k": self.personas.k,
                 "silhouette": self.personas.silhouette,
-                "clusters": self.personas.profiles.reset_index(drop=True)
-                .round(3).to_dict(orient="records"),
+                "silhouette_by_k": self.personas.scores,
+                "clusters": _records(self.personas.profiles.reset_index(drop=True).round(3)),
             },
             "contacts_per_1000": {
                 by: intensity.contact_rate_by(c, by).round(1).to_dict(orient="records")
                 for by in ("persona", "portfolio", "rfm_segment", "segment")
             },
         }
+
+
+def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as dicts, with None where a value is unknown (JSON has no NaN)."""
+    return df.astype(object).where(df.notna(), None).to_dict(orient="records")
 
 
 def _counts(values: pd.Series) -> dict[str, int]:
@@ -174,7 +179,10 @@ def compute_segments(wh: Warehouse, settings: SegmentSettings | None = None) -> 
                                                settings.intensity_quantiles)
     c["contact_intensity"] = bands
 
-    found = persona_model.personas(c, k_range=settings.persona_k, seed=settings.seed)
+    inputs = persona_features.persona_inputs(_con(wh), features.Window(as_of))
+    found = persona_model.personas(
+        c.merge(inputs, on="customer_key", how="left", validate="many_to_one"), as_of_ts,
+        k_range=settings.persona_k, seed=settings.seed)
     c["persona"] = found.labels
     return Segments(as_of, c, resolved, clv_fit, clv_error,
                     {"growth": quad.growth_threshold, "cash": quad.cash_threshold},
