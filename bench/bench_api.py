@@ -3,10 +3,11 @@
     python bench/bench_api.py [--runs 3] [--duration 10] [--connections 32] [--batch-connections 8]
 
 Each run starts a fresh `cxhub serve` (one process, as users run it) on a free loopback port,
-creates an ingest key with `cxhub keys create`, and drives it with `wrk` (Debian package) for a
-bounded time with 2 threads. Every request carries new external ids (a counter per wrk thread),
-so each one really writes. After the run the server is stopped and the contacts in its
-warehouse file are counted, to check that what wrk counted was written.
+creates an ingest key with `cxhub keys create`, waits until the server's start-up work is done
+(its CPU use falls below a tenth of a core; the seconds are recorded), and drives it with `wrk`
+(Debian package) for a bounded time with 2 threads. Every request carries new external ids (a
+counter per wrk thread), so each one really writes. After the run the server is stopped and
+the contacts in its warehouse file are counted, to check that what wrk counted was written.
 
 The baseline, run the same way in the same run, is a trivial FastAPI endpoint served by uvicorn
 with the same settings: it parses the JSON body and answers, with no validation and no write.
@@ -126,6 +127,21 @@ def wait_healthy(proc: subprocess.Popen[bytes], port: int, log: Path) -> None:
     raise RuntimeError(f"server not healthy after 60 s:\n{log.read_text()}")
 
 
+def settle(pid: int, *, quiet: float = 0.1, limit: float = 20.0) -> float:
+    """Wait until the server has done its start-up work (the public page's first figures,
+    yesterday's report, the classifier's models): its CPU use over half a second falls below
+    `quiet` of a core. Returns the seconds waited, at most `limit`."""
+    started = time.monotonic()
+    before = cpu_seconds(pid)
+    while time.monotonic() - started < limit:
+        time.sleep(0.5)
+        now = cpu_seconds(pid)
+        if now - before < quiet * 0.5:
+            break
+        before = now
+    return round(time.monotonic() - started, 1)
+
+
 def preloaded_warehouse(rows: int, work: Path) -> Path:
     """A warehouse file already holding `rows` contacts, loaded once with `cxhub ingest`."""
     sys.path.insert(0, str(Path(__file__).parent))
@@ -208,6 +224,8 @@ def run_once(kind: str, batch: int, args: argparse.Namespace, script: Path,
         proc, port, key = start_server(kind, home)
         conns = args.batch_connections if batch else args.connections
         env = {**os.environ, "BENCH_KEY": key, "BENCH_BATCH": str(batch)}
+        settled = settle(proc.pid)
+        load_before = round(os.getloadavg()[0], 1)
         cpu_before = cpu_seconds(proc.pid)
         try:
             out = subprocess.run(
@@ -223,6 +241,8 @@ def run_once(kind: str, batch: int, args: argparse.Namespace, script: Path,
         result = parse_wrk(out)
         result["server_cpu_ms_per_request"] = round(1000 * cpu / max(result["requests"], 1), 3)
         result["load_average"] = round(os.getloadavg()[0], 1)
+        result["load_average_before"] = load_before
+        result["settle_seconds"] = settled
         per_request = max(batch, 1)
         result["contacts_per_s"] = round(result["requests_per_s"] * per_request)
         if kind == "cxhub":

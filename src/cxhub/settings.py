@@ -27,6 +27,15 @@ class Settings(BaseSettings):
         10, description="figures built from fewer contacts are suppressed on public pages"
     )
 
+    alert_webhook: str | None = Field(
+        None, description="URL that listening alerts are POSTed to as JSON (none: not sent)"
+    )
+
+    classify_interval: float = Field(
+        2.0, ge=0, description="seconds between the server's runs of the classifier over new "
+        "contacts and mentions; 0 turns it off"
+    )
+
     demo_live_feed: bool = Field(
         False, description="simulate live contacts arriving (what `cxhub demo` turns on)"
     )

@@ -45,10 +45,13 @@ def _filters(items: tuple[str, ...]) -> dict[str, list[str]]:
 @click.option("--json", "as_json", is_flag=True,
               help='Print a JSON list of {"period", <dimension>, "value", "n", ...} objects.')
 @click.option("--list", "list_only", is_flag=True, help="List the metric catalogue.")
+@click.option("--refresh", is_flag=True,
+              help="First bring the ready-made tables (current labels, repeat gaps, hourly and "
+                   "daily sums) up to date; `cxhub serve` does it by itself. Alone, only that.")
 @click.pass_context
 def metrics(ctx: click.Context, name: str | None, start: str | None, end: str | None, by: str,
             compare: str, filter_items: tuple[str, ...], as_json: bool,
-            list_only: bool) -> None:
+            list_only: bool, refresh: bool) -> None:
     """Compute a metric of the catalogue by period and dimension (`--list` shows them all).
 
     Example: cxhub metrics service_level --from 2024-03-01 --to 2024-03-31 --by week,channel
@@ -56,6 +59,15 @@ def metrics(ctx: click.Context, name: str | None, start: str | None, end: str | 
     """
     from cxhub.services import metrics as metric_service
 
+    if refresh:
+        from cxhub.services import derived
+
+        with open_warehouse(ctx) as wh:
+            for step in derived.refresh(wh):
+                out.print(f"{step['step']}: {'rebuilt' if step['rebuilt'] else 'updated'}, "
+                          f"{step['changed']:,} changed", highlight=False)
+        if not name:
+            return
     if list_only or not name:
         _print_catalogue(metric_service.catalogue(), as_json)
         return

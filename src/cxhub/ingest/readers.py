@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TextIO
 
 import duckdb
+import numpy as np
 
 from cxhub.domain.errors import IngestError
 from cxhub.ingest.mapping import Mapping
@@ -45,6 +46,11 @@ class Source:
     rejects_table: str | None = None
     csv_options: tuple[str, str, bool] = (",", "utf-8", True)
     reader: str = ""  # csv, parquet ...: which reader made it, where that matters
+    # The same records without `_row`, read in parallel: DuckDB numbers CSV records only with
+    # a window (`row_number() OVER ()`), which runs on one thread. Its order of rows is the
+    # file's, but no column says which record a row is. None where `relation` is as fast.
+    unnumbered: str | None = None
+    line_bound: int | None = None  # see record_bound(); counted while the file was opened
 
     def line(self, record: int) -> int:
         return self.line_of.get(record, record + self.first_line - 1)
@@ -99,13 +105,20 @@ def _csv(con: duckdb.DuckDBPyConnection, mapping: Mapping, path: Path, encoding:
     # Strict parsing rejects rows with too many columns or text after a closing quote (the
     # lenient parser silently drops what is extra), but it gives up on a whole file whose lines
     # end in both CR and LF: such files are read leniently, and their broken rows still found.
-    strict = not _has_bare_cr(path)
+    lines, bare_cr = _count_lines(path)
+    strict = not bare_cr
     opts = (
         f"delim={lit(reader.delimiter)}, quote='\"', "
         f"escape='\"', all_varchar=true, encoding={lit(encoding)}, store_rejects=true, "
         f"rejects_table={lit(rejects)}, rejects_scan={lit(rejects + '_scan')}, "
         f"null_padding=false, auto_detect=false, strict_mode={str(strict).lower()}"
     )
+    size = path.stat().st_size
+    if size >= 8 * _BIG_BUFFER:
+        # DuckDB reads a CSV in parallel a buffer at a time, and an insert that keeps the
+        # records' order merges what each buffer gave: with its default buffers that merging
+        # cost a sixth of a large load. A file this large still has eight buffers or more.
+        opts += f", buffer_size={_BIG_BUFFER}"
     if reader.header:
         header = _header(path, reader.delimiter, encoding)
         cols = ", ".join(f"{lit(c)}: 'VARCHAR'" for c in header)
@@ -119,22 +132,36 @@ def _csv(con: duckdb.DuckDBPyConnection, mapping: Mapping, path: Path, encoding:
     src.rejects_table = rejects
     src.csv_options = (reader.delimiter, encoding, reader.header)
     src.reader = "csv"
+    src.unnumbered = f"(SELECT * FROM {scan})"
+    if not bare_cr:
+        src.line_bound = max(lines - (1 if reader.header else 0), 0)
     return src
 
 
-_BARE_CR = re.compile(rb"\r(?!\n)")
+_BIG_BUFFER = 32 << 20
 
 
-def _has_bare_cr(path: Path) -> bool:
-    carry = b""
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 22), b""):
-            data = carry + chunk
-            # A CR at the very end of a chunk may be the first half of a CRLF.
-            if any(m.start() < len(data) - 1 for m in _BARE_CR.finditer(data)):
-                return True
-            carry = data[-1:] if data.endswith(b"\r") else b""
-    return carry == b"\r"
+def _count_lines(path: Path) -> tuple[int, bool]:
+    """(lines, whether any line ends in a bare CR), in one pass over the file's bytes.
+
+    A last line without a newline counts. NumPy counts the newlines of each 4 MB block; the
+    CRs are looked for with `find` and counted only in the rare files that have any."""
+    lf = cr = crlf = 0
+    last = -1  # no byte yet
+    buf = bytearray(1 << 22)
+    view = np.frombuffer(buf, np.uint8)
+    with open(path, "rb", buffering=0) as fh:
+        while n := fh.readinto(buf):
+            block = view[:n]
+            lf += int(np.count_nonzero(block == 10))
+            if last == 13 or buf.find(b"\r", 0, n) >= 0:
+                is_cr = block == 13
+                cr += int(np.count_nonzero(is_cr))
+                crlf += int(np.count_nonzero(is_cr[:-1] & (block[1:] == 10)))
+                crlf += int(last == 13 and block[0] == 10)  # a CRLF split between blocks
+            last = int(block[-1])
+    lines = lf + (1 if last not in (-1, 10) else 0)
+    return lines, cr != crlf
 
 
 def _header(path: Path, delim: str, encoding: str) -> list[str]:
@@ -254,22 +281,7 @@ def record_bound(con: duckdb.DuckDBPyConnection, src: Source) -> int | None:
             f"SELECT sum(num_rows) FROM parquet_file_metadata({lit(str(src.path))})"
         ).fetchall()
         return int(row[0][0]) if row and row[0][0] is not None else None
-    if src.reader != "csv":
-        return None
-    lf = cr = crlf = 0
-    last = b""
-    with open(src.path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 22), b""):
-            lf += chunk.count(b"\n")
-            n_cr = chunk.count(b"\r")
-            if n_cr or last == b"\r":  # most files have no CR: no third pass over them
-                cr += n_cr
-                crlf += chunk.count(b"\r\n") + (last == b"\r" and chunk[:1] == b"\n")
-            last = chunk[-1:]
-    if cr != crlf:
-        return None
-    lines = lf + (1 if last not in (b"", b"\n") else 0)
-    return max(lines - (1 if src.csv_options[2] else 0), 0)
+    return src.line_bound
 
 
 def _jsonl(con: duckdb.DuckDBPyConnection, path: Path) -> Source:

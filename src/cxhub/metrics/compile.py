@@ -9,7 +9,7 @@ rate are running counts over a grid of periods (stocks.py).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -24,7 +24,12 @@ from cxhub.metrics.formula import Formula, to_ibis
 
 @dataclass(frozen=True)
 class Request:
-    """What to compute: a metric over [start, end), cut by grain and dimensions, filtered."""
+    """What to compute: a metric over [start, end), cut by grain and dimensions, filtered.
+
+    Every instant a query writes into its SQL is one of the request's `moments` (the range,
+    its first period, its whole hours and days), taken through `moment(name)`: a query can
+    then be compiled once with stand-ins (`at`) and reused for any range whose moments are in
+    the same order (query.py keeps such compiled queries)."""
 
     metric: Metric
     start: datetime
@@ -32,10 +37,35 @@ class Request:
     grain: str | None = None
     dimensions: tuple[str, ...] = ()
     filters: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
+    at: Mapping[str, datetime] | None = None  # stand-ins written instead of the moments
 
     @property
     def first_period(self) -> datetime:
         return periods.floor(self.start, self.grain) if self.grain else self.start
+
+    def moments(self) -> dict[str, datetime]:
+        """The real instants, by name: the range, the first period, the first and last whole
+        hour and day of the range (`*_first` rounded up, `*_last` down) and the first
+        period rounded down to the hour and to the day."""
+        out = {"start": self.start, "end": self.end, "first_period": self.first_period}
+        for unit in ("hour", "day"):
+            first = periods.floor(self.start, unit)
+            out[f"{unit}_first"] = first if first == self.start else periods.step(first, unit)
+            out[f"{unit}_last"] = periods.floor(self.end, unit)
+            out[f"period_{unit}"] = periods.floor(self.first_period, unit)
+        return out
+
+    def moment(self, name: str) -> datetime:
+        """The instant to write into SQL: the stand-in when compiling for reuse."""
+        if self.at is not None:
+            return self.at[name]
+        return self.moments()[name]
+
+    def within(self, start: str, end: str) -> Request:
+        """The same request over [moment start, moment end) of this one."""
+        real = self.moments()
+        return replace(self, start=real[start], end=real[end], at=None if self.at is None else
+                       {**self.at, "start": self.at[start], "end": self.at[end]})
 
     def needed(self) -> set[str]:
         """Fact columns to build: the definition's, the dimensions' and the filters'."""
@@ -44,12 +74,15 @@ class Request:
 
 
 def compile_metric(con: TableSource, req: Request) -> ir.Table:
-    from cxhub.metrics import stocks  # stocks builds on this module's helpers
+    from cxhub.metrics import cube_query, stocks  # both build on this module's helpers
 
     if req.metric.kind == "backlog":
         return stocks.backlog(con, req)
     if req.metric.kind == "per_customer":
         return stocks.per_customer(con, req)
+    ready = cube_query.answer(con, req)
+    if ready is not None:
+        return ready
     rows = fact_rows(con, req)
     return group(rows, req, measures(rows, req.metric))
 
@@ -96,10 +129,11 @@ def fact_rows(con: TableSource, req: Request) -> ir.Table:
     # When the period is the creation time, contacts created outside the range cannot count,
     # so they are dropped before any join or window.
     by_creation = m.fact == "contacts" and m.time == "created_at"
-    t = facts.build(con, m.fact, req.needed(), created_since=req.start if by_creation else None,
-                    created_before=req.end if by_creation else None)
+    start, end = req.moment("start"), req.moment("end")
+    t = facts.build(con, m.fact, req.needed(), created_since=start if by_creation else None,
+                    created_before=end if by_creation else None)
     ts = t[m.time]
-    t = t.filter(ts >= req.start, ts < req.end)
+    t = t.filter(ts >= start, ts < end)
     return filtered(t, req, m.time)
 
 

@@ -10,7 +10,9 @@ labels. The column lists below are the vocabulary of the catalogue's formulas.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import functools
+import operator
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -85,10 +87,33 @@ class TableSource(Protocol):
     def table(self, name: str) -> ir.Table: ...
 
 
+LABEL_DIMENSIONS = ("category", "cause", "sentiment")  # the columns of current_labels
+
+
+@dataclass(frozen=True)
+class Derived:
+    """The tables kept ready by `cxhub.services.derived` that a query may read instead of
+    computing the same thing from the records, each set only while it is up to date with them.
+    Without it (PySpark, a bare backend) every fact is computed from the records."""
+
+    labels: bool = False  # current_labels: the winning label per record and dimension
+    repeats: bool = False  # contact_repeats: customer key and repeat gap per contact
+    tenures: bool = False  # customer_tenures: first and last holding per customer
+    cube: frozenset[str] = frozenset()  # metric_hours/_days hold these definitions' sums
+
+
+def derived(con: TableSource) -> Derived:
+    """What `con` may read ready-made (nothing unless the caller said so)."""
+    found = getattr(con, "derived", None)
+    return found if isinstance(found, Derived) else Derived()
+
+
 class Tables:
     """An Ibis backend whose table lookups are remembered. Each lookup is a schema query (about
     10 ms on DuckDB), and one metric with its comparisons reads the same tables many times.
     Everything else is the backend's."""
+
+    derived: Derived | None = None  # set per call by cxhub.services.metrics
 
     def __init__(self, backend: BaseBackend) -> None:
         self.backend = backend
@@ -132,13 +157,14 @@ TIME_DIMENSIONS = _TIME_DIMENSIONS
 
 def build(con: TableSource, fact: str, needed: Collection[str], *,
           created_since: datetime | None = None,
-          created_before: datetime | None = None) -> ir.Table:
+          created_before: datetime | None = None,
+          created_in: Sequence[tuple[Any, Any]] = ()) -> ir.Table:
     """The fact table with at least the `needed` columns; for contacts, only those created in
     [created_since, created_before) when given."""
     needed = set(needed)
     if fact == "contacts":
         return contacts(con, needed, created_since=created_since,
-                        created_before=created_before)
+                        created_before=created_before, created_in=created_in)
     if fact == "surveys":
         return surveys(con, needed)
     if fact == "mentions":
@@ -156,20 +182,32 @@ def _labelled(con: TableSource, t: ir.Table, target: str, id_column: str,
 
     With `only_these`, only the labels of the rows of `t` are read (a semi-join): when `t` is
     a few weeks of contacts, that spares reading and grouping every label ever written."""
-    labels = con.table("labels").filter(_.target == target, _.dimension.isin(dimensions))
-    if only_these:
-        ids = t.select(labelled_id=t[id_column])
-        labels = labels.semi_join(ids, labels.target_id == ids.labelled_id)
-    # One sort key: human labels above model labels, then the newest.
-    rank = (labels.is_human.fill_null(False).cast("int64") * 10_000_000_000
-            + labels.labelled_at.epoch_seconds().cast("int64").fill_null(0))
-    best = labels.group_by(label_target_id=labels.target_id).agg(**{
-        f"label_{d}": labels.label.argmax(rank, where=labels.dimension == d) for d in dimensions
-    })
+    if derived(con).labels:
+        current = con.table("current_labels")
+        best = current.filter(current.target == target).select(
+            label_target_id=current.target_id, **{f"label_{d}": current[d] for d in dimensions})
+    else:
+        labels = con.table("labels").filter(_.target == target, _.dimension.isin(dimensions))
+        if only_these:
+            ids = t.select(labelled_id=t[id_column])
+            labels = labels.semi_join(ids, labels.target_id == ids.labelled_id)
+        best = best_labels(labels, dimensions).rename(label_target_id="target_id", **{
+            f"label_{d}": d for d in dimensions})
     joined = t.left_join(best, t[id_column] == best.label_target_id)
     own = {d: ibis.coalesce(joined[f"label_{d}"], joined[d]) if d in t.columns
            else joined[f"label_{d}"] for d in dimensions}
     return joined.mutate(**own).drop("label_target_id", *(f"label_{d}" for d in dimensions))
+
+
+def best_labels(labels: ir.Table, dimensions: tuple[str, ...],
+                keys: tuple[str, ...] = ("target_id",)) -> ir.Table:
+    """One row per target_id (per `keys`) with the winning label of each dimension: a human
+    label beats a model label, then the newest wins (the rule current_labels is kept by)."""
+    # One sort key: human labels above model labels, then the newest.
+    rank = (labels.is_human.fill_null(False).cast("int64") * 10_000_000_000
+            + labels.labelled_at.epoch_seconds().cast("int64").fill_null(0))
+    return labels.group_by(list(keys)).agg(**{
+        d: labels.label.argmax(rank, where=labels.dimension == d) for d in dimensions})
 
 
 def _with_customer(con: TableSource, t: ir.Table, *, segment: bool) -> ir.Table:
@@ -262,36 +300,60 @@ def _base_columns(needed: set[str]) -> set[str]:
 
 
 def contacts(con: TableSource, needed: set[str], *, created_since: datetime | None = None,
-             created_before: datetime | None = None) -> ir.Table:
+             created_before: datetime | None = None,
+             created_in: Sequence[tuple[Any, Any]] = ()) -> ir.Table:
     """Contacts with the needed columns, created in [created_since, created_before).
 
     The range is applied before any join. The repeat-contact window looks forward, so it
     sees contacts created after `created_before` as well (only the start bounds it).
     Only the columns asked for are carried: the Ibis graph, and so the time it takes to
     compile it to SQL, grows with every column."""
+    ready = derived(con).repeats and "repeat_gap_seconds" in needed
     c = con.table("contacts")
-    c = c.select(*sorted(_base_columns(needed)))
+    base = _base_columns(needed)
+    if ready:  # the gap and the key come ready-made: no window, no links
+        base = (base - {"cause", "resolved_at", *_CUSTOMER}) | (
+            needed & {"cause", "resolved_at", *_CUSTOMER}) | {"contact_id"}
+        if "segment" in needed:
+            base |= set(_CUSTOMER)
+    c = c.select(*sorted(base))
     if created_since is not None:
         c = c.filter(c.created_at >= created_since)
-    if created_before is not None and "repeat_gap_seconds" not in needed:
+    if created_before is not None and ("repeat_gap_seconds" not in needed or ready):
         c = c.filter(c.created_at < created_before)
-    labelled = tuple(d for d in ("category", "cause")
-                     if d in needed or (d == "cause" and "repeat_gap_seconds" in needed))
+    if created_in and ("repeat_gap_seconds" not in needed or ready):
+        # Only the contacts created in these [start, end) spans (a few hours of a long range).
+        inside = [(c.created_at >= a) & (c.created_at < b) for a, b in created_in]
+        c = c.filter(functools.reduce(operator.or_, inside))
+    labelled = tuple(d for d in ("category", "cause") if d in needed or (
+        d == "cause" and "repeat_gap_seconds" in needed and not ready))
     if labelled:
         c = _labelled(con, c, "contacts", "contact_id", labelled,
                       only_these=created_since is not None)
-    if needed & {"segment", "customer_key", "repeat_gap_seconds"}:
+    if ready:
+        if "segment" in needed:
+            c = _with_customer(con, c, segment=True).drop("customer_key")
+        r = con.table("contact_repeats")
+        r = r.select(repeat_contact_id=r.contact_id, customer_key=r.customer_key,
+                     repeat_gap_seconds=r.repeat_gap_seconds)
+        c = c.left_join(r, c.contact_id == r.repeat_contact_id).drop("repeat_contact_id")
+    elif needed & {"segment", "customer_key", "repeat_gap_seconds"}:
         c = _with_customer(con, c, segment="segment" in needed)
-    derived = {name: make(c) for name, (_, make) in _DERIVED.items() if name in needed}
-    if derived:
-        c = c.mutate(**derived)
-    if "repeat_gap_seconds" in needed:
-        window = ibis.window(group_by=[c.customer_key, c.cause],
-                             order_by=[c.created_at, c.contact_id])
-        following = c.created_at.lead().over(window)
-        c = c.mutate(repeat_gap_seconds=ibis.ifelse(
-            c.customer_key.isnull(), None, _seconds(following, c.resolved_at)))
+    made = {name: make(c) for name, (_, make) in _DERIVED.items() if name in needed}
+    if made:
+        c = c.mutate(**made)
+    if "repeat_gap_seconds" in needed and not ready:
+        c = c.mutate(repeat_gap_seconds=repeat_gaps(c))
     return c
+
+
+def repeat_gaps(c: ir.Table) -> ir.Value:
+    """Seconds from each contact's resolution to its customer's next contact on the same
+    cause (`c` has customer_key, cause, created_at, contact_id and resolved_at)."""
+    window = ibis.window(group_by=[c.customer_key, c.cause],
+                         order_by=[c.created_at, c.contact_id])
+    following = c.created_at.lead().over(window)
+    return ibis.ifelse(c.customer_key.isnull(), None, _seconds(following, c.resolved_at))
 
 
 def surveys(con: TableSource, needed: set[str]) -> ir.Table:
@@ -345,6 +407,11 @@ def customer_tenures(con: TableSource, *, segment: bool) -> ir.Table:
     """One row per customer holding a product: the first start and the last end of their
     holdings (missing while one is still held), and their segment when asked for.
     Gaps between two holdings are ignored: a customer who comes back counts as active."""
+    if derived(con).tenures:
+        # Kept one row per customer (customer_segments holds one segment per customer).
+        ready = con.table("customer_tenures")
+        return ready.select("customer_key", *(["segment"] if segment else []), "first_at",
+                            "last_at")
     h = con.table("holdings").select(*_CUSTOMER, "started_at", "ended_at")
     h = _with_customer(con, h, segment=segment)
     h = h.filter(h.customer_key.notnull())

@@ -21,6 +21,7 @@ MAX_PERIODS = 100_000  # a 15-minute series over two years; more would only be a
 _TRUNCATE = {"hour": "h", "day": "D", "week": "W", "month": "M"}
 _FIXED = {"15min": timedelta(minutes=15), "hour": timedelta(hours=1), "day": timedelta(days=1),
           "week": timedelta(weeks=1)}
+FIXED = _FIXED  # the grains of a fixed length
 # Demand is weekly: a day, hour or week last year is compared with the same weekday 52 weeks
 # back; months and whole-month ranges with the same calendar months a year back.
 _YEAR_IN_WEEKS = timedelta(weeks=52)
@@ -66,6 +67,14 @@ def step(t: datetime, grain: str, n: int = 1) -> datetime:
     if grain == "month":
         return add_months(t, n)
     return t + n * _FIXED[grain]
+
+
+def check_length(start: datetime, end: datetime, grain: str) -> None:
+    """Refuse a series of more than MAX_PERIODS periods (without listing them)."""
+    first = floor(start, grain)
+    if grain in _FIXED and (end - first) // _FIXED[grain] <= MAX_PERIODS:
+        return
+    period_starts(start, end, grain)
 
 
 def period_starts(start: datetime, end: datetime, grain: str) -> list[datetime]:

@@ -34,9 +34,9 @@ def _changes(rows: ir.Table, at: str, sign: int, req: Request, dims: tuple[str, 
     period = periods.bucket(rows[at], req.grain)
     if next_period:
         period = period + periods.interval(req.grain)
-    period = ibis.greatest(period, ibis.literal(req.first_period))
+    period = ibis.greatest(period, ibis.literal(req.moment("first_period")))
     counted = rows.group_by(period=period, **by).aggregate(change=rows.count() * sign)
-    return counted.filter(counted.period < req.end)
+    return counted.filter(counted.period < req.moment("end"))
 
 
 def _levels(changes: list[ir.Table], req: Request, dims: tuple[str, ...]) -> ir.Table:
@@ -48,7 +48,7 @@ def _levels(changes: list[ir.Table], req: Request, dims: tuple[str, ...]) -> ir.
         if not dims:
             return every.aggregate(value=every.change.sum().fill_null(0))
         return every.group_by(list(dims)).aggregate(value=every.change.sum())
-    grid = (ibis.range(ibis.literal(req.first_period), ibis.literal(req.end),
+    grid = (ibis.range(ibis.literal(req.moment("first_period")), ibis.literal(req.moment("end")),
                        periods.interval(req.grain))
             .unnest().name("period").as_table())
     if dims:
@@ -60,15 +60,22 @@ def _levels(changes: list[ir.Table], req: Request, dims: tuple[str, ...]) -> ir.
 
 
 def backlog(con: TableSource, req: Request) -> ir.Table:
+    from cxhub.metrics import cube_query
+
+    ready = cube_query.backlog_changes(con, req)
+    if ready is not None:
+        levels = _levels([ready], req, req.dimensions)
+        return levels.mutate(n=levels.value)
     m = req.metric
     t = facts.build(con, m.fact, req.needed())
     t = filtered(t, req, m.opened)  # type: ignore[arg-type]
     # A contact opened and closed before the first period adds one and takes one away.
     closed = t[m.closed]  # type: ignore[index]
-    t = t.filter(closed.isnull() | (closed >= req.first_period))
+    t = t.filter(closed.isnull() | (closed >= req.moment("first_period")))
     dims = req.dimensions
-    opened = _changes(t, m.opened, 1, req, dims, before=req.end)  # type: ignore[arg-type]
-    closed = _changes(t, m.closed, -1, req, dims, before=req.end)  # type: ignore[arg-type]
+    end = req.moment("end")
+    opened = _changes(t, m.opened, 1, req, dims, before=end)  # type: ignore[arg-type]
+    closed = _changes(t, m.closed, -1, req, dims, before=end)  # type: ignore[arg-type]
     levels = _levels([opened, closed], req, dims)
     return levels.mutate(n=levels.value)
 
@@ -80,19 +87,24 @@ def active_customers(con: TableSource, req: Request) -> ir.Table:
     if "segment" in req.filters:
         t = t.filter(matches(t.segment, req.filters["segment"]))
     # A customer gone before the first period is counted in and out again: leave them out.
-    t = t.filter(t.last_at.isnull() | (t.last_at >= req.first_period))
+    t = t.filter(t.last_at.isnull() | (t.last_at >= req.moment("first_period")))
     dims = ("segment",) if by_segment else ()
-    started = _changes(t, "first_at", 1, req, dims, before=req.end)
-    stopped = _changes(t, "last_at", -1, req, dims, before=req.start if not req.grain
-                       else req.end, next_period=bool(req.grain))
+    started = _changes(t, "first_at", 1, req, dims, before=req.moment("end"))
+    stopped = _changes(t, "last_at", -1, req, dims, before=req.moment("end" if req.grain
+                                                                      else "start"),
+                       next_period=bool(req.grain))
     return _levels([started, stopped], req, dims)
 
 
 def per_customer(con: TableSource, req: Request) -> ir.Table:
     """Rows of the fact in each period per `per` customers active in it."""
+    from cxhub.metrics import cube_query
+
     m = req.metric
-    rows = fact_rows(con, req)
-    counts = group(rows, req, {"n": rows.count()})
+    counts = cube_query.counts(con, req)
+    if counts is None:
+        rows = fact_rows(con, req)
+        counts = group(rows, req, {"n": rows.count()})
     active = active_customers(con, req).rename(active="value")
     on = [k for k in ("period", "segment") if k in counts.columns]
     if not on:

@@ -21,6 +21,7 @@ import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -399,8 +400,19 @@ def label_choices(wh: Warehouse) -> dict[str, list[str]]:
     (the list of causes is configurable, so the classifier's may be longer)."""
     used = [r[0] for r in wh.read("SELECT DISTINCT label FROM labels WHERE target = 'contacts' "
                                   "AND dimension = 'cause' AND label IS NOT NULL ORDER BY 1")]
+    causes = _company_causes(wh)
     return {"category": list(CATEGORIES),
-            "cause": [*CAUSES, *(u for u in used if u not in CAUSES)]}
+            "cause": [*causes, *(u for u in used if u not in causes)]}
+
+
+def _company_causes(wh: Warehouse) -> list[str]:
+    """The causes of $CXHUB_HOME/taxonomy.yaml (docs/classification.md), else the defaults."""
+    from cxhub.analytics.classify.taxonomy import TaxonomyError, taxonomy_for_home
+
+    try:
+        return taxonomy_for_home(Path(wh.path).parent).names("cause")
+    except TaxonomyError:
+        return list(CAUSES)
 
 
 def set_human_label(wh: Warehouse, contact_id: int, *, dimension: str, label: str,

@@ -4,7 +4,8 @@
             compare="previous,target", filters={"channel": "phone"})
 
 Nothing here computes a figure: it opens an Ibis backend over the warehouse's read cursor
-(DuckDB) and asks the catalogue (cxhub.metrics).
+(DuckDB), says which ready-made tables are up to date (cxhub.services.derived) and asks the
+catalogue (cxhub.metrics).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from ibis.backends import BaseBackend
 from cxhub.metrics import default_catalogue, periods, query
 from cxhub.metrics.definitions import Metric
 from cxhub.metrics.facts import Tables
+from cxhub.services import derived
 from cxhub.warehouse import Warehouse
 from cxhub.warehouse.engines import connect
 
@@ -54,8 +56,13 @@ def compute(wh: Warehouse, name: str, *, start: Times, end: Times,
     UnknownMetricError (a NotFoundError) for a name not in the catalogue and
     MetricQueryError, naming the parameter, for a bad range, grain, dimension or comparison.
     """
-    return query.compute(engine or backend(wh), name, start=start, end=end, by=by,
-                         filters=filters, compare=compare)
+    tables = engine if engine is not None else backend(wh)
+    if isinstance(tables, Tables) and tables.backend.name == "duckdb":
+        # The ready-made tables (current labels, repeat gaps, hourly and daily sums) that are
+        # up to date; the query reads the records for the rest (cxhub.services.derived).
+        tables.derived = derived.available(wh)
+    return query.compute(tables, name, start=start, end=end, by=by, filters=filters,
+                         compare=compare)
 
 
 def catalogue() -> list[dict[str, Any]]:

@@ -39,9 +39,21 @@ def _steps() -> list[tuple[str, StepFn]]:
     except ImportError:
         pass
     try:
+        from cxhub.services import classify
+
+        steps.append(("classify", lambda wh: classify.classify_pending(wh)))
+    except ImportError:
+        pass
+    try:
         from cxhub.services import segments
 
         steps.append(("segments", lambda wh: segments.refresh_segments(wh)))
+    except ImportError:
+        pass
+    try:  # after classify: spikes per cause need the labels
+        from cxhub.services import listening
+
+        steps.append(("listening", lambda wh: listening.run(wh)))
     except ImportError:
         pass
     return steps

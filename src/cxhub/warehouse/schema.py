@@ -180,12 +180,55 @@ def _v5(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(ddl)
 
 
+# Figures kept ready for the metrics (cxhub.metrics.derived, refreshed by
+# cxhub.services.derived): the winning label per record and dimension; each resolved contact's
+# customer key and the gap to that customer's next contact on the same cause; each customer's
+# first and last holding; the additive metrics summed per hour (by channel) and per day (by
+# channel, category, cause, team, product), each row under the day its records belong to
+# (`part`: the contact's creation day, the survey's answer day) so that late or changed
+# records re-sum only their days; for the quantiles, every value with its day, channel and
+# size class (`bucket`), and how many values each class holds per day; and what each of these
+# was computed from. `version` marks
+# the refresh that last changed a row, so the tables made from it know what to redo.
+_V6_DERIVED = [
+    """CREATE TABLE current_labels (
+        target VARCHAR NOT NULL, target_id BIGINT NOT NULL, category VARCHAR, cause VARCHAR,
+        sentiment VARCHAR, version BIGINT NOT NULL)""",
+    """CREATE TABLE contact_repeats (
+        contact_id BIGINT NOT NULL, customer_key VARCHAR NOT NULL, repeat_gap_seconds BIGINT,
+        version BIGINT NOT NULL)""",
+    """CREATE TABLE customer_tenures (
+        customer_key VARCHAR NOT NULL, segment VARCHAR, first_at TIMESTAMP, last_at TIMESTAMP)""",
+    """CREATE TABLE metric_hours (
+        metric VARCHAR NOT NULL, part DATE NOT NULL, starts_at TIMESTAMP NOT NULL,
+        channel VARCHAR, total DOUBLE, n BIGINT NOT NULL)""",
+    """CREATE TABLE metric_days (
+        metric VARCHAR NOT NULL, part DATE NOT NULL, starts_at TIMESTAMP NOT NULL,
+        channel VARCHAR, category VARCHAR, cause VARCHAR, team VARCHAR, product VARCHAR,
+        total DOUBLE, n BIGINT NOT NULL)""",
+    """CREATE TABLE metric_values (
+        metric VARCHAR NOT NULL, part DATE NOT NULL, starts_at TIMESTAMP NOT NULL,
+        channel VARCHAR, bucket INTEGER NOT NULL, value DOUBLE NOT NULL)""",
+    """CREATE TABLE metric_value_counts (
+        metric VARCHAR NOT NULL, part DATE NOT NULL, starts_at TIMESTAMP NOT NULL,
+        channel VARCHAR, bucket INTEGER, n BIGINT NOT NULL)""",
+    """CREATE TABLE derived_state (
+        name VARCHAR NOT NULL, state JSON, refreshed_at TIMESTAMP)""",
+]
+
+
+def _v6(con: duckdb.DuckDBPyConnection) -> None:
+    for ddl in _V6_DERIVED:
+        con.execute(ddl)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "canonical record tables, quarantine, batches, customers, labels, problems", _v1),
     Migration(2, "API keys", _v2),
     Migration(3, "daily reports, users and sessions, customer segments, identity runs", _v3),
     Migration(4, "identity review ids, runs' link and review counts", _v4),
     Migration(5, "classifier models, listening alerts, mentions routed to contacts", _v5),
+    Migration(6, "current labels, repeat contacts, tenures, metric sums and values", _v6),
 )
 LATEST = MIGRATIONS[-1].version
 

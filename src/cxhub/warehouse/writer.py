@@ -36,6 +36,10 @@ class Writer:
         self._queue: queue.Queue[_Job | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._closed = False
+        # How many times a job has started (read by jobs, on the writer thread): a job that
+        # sees the number one above its own last run knows no other job ran in between, and
+        # that what it cached about the tables is still true.
+        self.job_number = 0
         self._thread.start()
 
     def submit(self, fn: WriteJob[T], *, groupable: bool = True) -> Future[T]:
@@ -96,6 +100,7 @@ class Writer:
         try:
             con.execute("BEGIN TRANSACTION")
             for job in group:
+                self.job_number += 1
                 results.append(job.fn(con))
             con.execute("COMMIT")
         except BaseException:
@@ -112,6 +117,7 @@ class Writer:
             return
         try:
             con.execute("BEGIN TRANSACTION")
+            self.job_number += 1
             result = job.fn(con)
             con.execute("COMMIT")
         except BaseException as exc:  # the caller gets the error through the future

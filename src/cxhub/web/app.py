@@ -26,6 +26,12 @@ def create_app(settings: Settings | None = None, warehouse: Warehouse | None = N
         app.state.warehouse = wh
         app.state.sink = RecordSink(wh)
         app.state.key_cache = {}
+        if warehouse is None:
+            from cxhub.services import derived
+
+            # The metrics' ready-made tables, built or brought up to date in the background
+            # (apps given a warehouse, in tests, refresh them when a query finds them behind).
+            derived.start_background(wh)
         feed = None
         if settings.demo_live_feed:
             from cxhub.services.live_feed import LiveFeed
@@ -33,12 +39,23 @@ def create_app(settings: Settings | None = None, warehouse: Warehouse | None = N
             feed = LiveFeed(app.state.sink)
             newest = wh.read_one("SELECT max(created_at) FROM contacts")
             feed.start(since=newest[0] if newest and newest[0] else None)
+        classifier = None
+        if settings.classify_interval > 0 and warehouse is None:
+            # Contacts from the API get labels within seconds (not for apps given a warehouse:
+            # tests that share theirs count its labels).
+            from cxhub.services.classify_loop import BackgroundClassifier
+
+            classifier = BackgroundClassifier(wh, interval=settings.classify_interval)
+            classifier.start()
         try:
             yield
         finally:
+            if classifier is not None:
+                classifier.stop()
             if feed is not None:
                 feed.stop()
             if warehouse is None:
+                derived.stop_background(wh, timeout=0)
                 wh.close()
 
     app = FastAPI(title="cxhub", version=__version__, lifespan=lifespan,

@@ -6,6 +6,7 @@ last year and a live company shows today.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -24,6 +25,7 @@ from cxhub.services.public_figures import (
 )
 from cxhub.warehouse import Warehouse
 
+log = logging.getLogger(__name__)
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
@@ -104,20 +106,33 @@ def summary(wh: Warehouse, *, min_count: int, days: int = 30) -> dict[str, Any]:
 
 class TtlCache:
     """Chart data changes slowly: compute each figure at most once per `seconds`, whoever asks.
-    Concurrent askers of the same key wait for one computation instead of starting their own."""
+    Concurrent askers of the same key wait for one computation instead of starting their own.
 
-    def __init__(self, seconds: float) -> None:
+    A figure older than `seconds` (but younger than `stale_for`) is still served while one
+    background thread computes it again, so no visitor waits for a computation except the
+    first one of a key (or after `stale_for` without visitors)."""
+
+    def __init__(self, seconds: float, stale_for: float | None = None) -> None:
         self.seconds = seconds
+        self.stale_for = stale_for if stale_for is not None else 10 * seconds
         self._values: dict[tuple[Any, ...], tuple[float, Any]] = {}
         self._locks: dict[tuple[Any, ...], threading.Lock] = {}
         self._guard = threading.Lock()
 
+    def _lock(self, key: tuple[Any, ...]) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(key, threading.Lock())
+
     def get(self, key: tuple[Any, ...], compute_fn: Callable[[], Any]) -> Any:
         hit = self._values.get(key)
-        if hit and time.monotonic() - hit[0] < self.seconds:
-            return hit[1]
-        with self._guard:
-            lock = self._locks.setdefault(key, threading.Lock())
+        if hit:
+            age = time.monotonic() - hit[0]
+            if age < self.seconds:
+                return hit[1]
+            if age < self.stale_for:
+                self._renew(key, compute_fn)
+                return hit[1]
+        lock = self._lock(key)
         with lock:
             hit = self._values.get(key)
             if hit and time.monotonic() - hit[0] < self.seconds:
@@ -125,3 +140,18 @@ class TtlCache:
             value = compute_fn()
             self._values[key] = (time.monotonic(), value)
             return value
+
+    def _renew(self, key: tuple[Any, ...], compute_fn: Callable[[], Any]) -> None:
+        lock = self._lock(key)
+        if not lock.acquire(blocking=False):
+            return  # already being computed
+
+        def run() -> None:
+            try:
+                self._values[key] = (time.monotonic(), compute_fn())
+            except Exception:  # noqa: BLE001 - the stale figure stays; the next ask retries
+                log.exception("recomputing public figure %s failed", key)
+            finally:
+                lock.release()
+
+        threading.Thread(target=run, name="cxhub-chart", daemon=True).start()

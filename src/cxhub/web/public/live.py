@@ -29,11 +29,14 @@ class LiveTicker:
         self._tick = asyncio.Event()
         self._wanted = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._computing: asyncio.Task[None] | None = None  # the one computation under way
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="cxhub-live-ticker")
 
     async def stop(self) -> None:
+        if self._computing is not None and not self._computing.done():
+            self._computing.cancel()
         if self._task is not None:
             self._task.cancel()
             try:
@@ -53,6 +56,13 @@ class LiveTicker:
             await asyncio.sleep(max(0.0, self.interval - (time.monotonic() - started)))
 
     async def refresh(self) -> None:
+        """Compute the figures now; callers arriving while a computation runs share it (500
+        pages opened at once after a quiet spell make one query, not 500)."""
+        if self._computing is None or self._computing.done():
+            self._computing = asyncio.create_task(self._compute_once())
+        await asyncio.shield(self._computing)
+
+    async def _compute_once(self) -> None:
         try:
             data = await asyncio.to_thread(self._compute)
         except Exception:  # a failed tick keeps the last figures; the next tick tries again

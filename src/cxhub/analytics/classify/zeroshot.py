@@ -1,0 +1,232 @@
+"""Classification without labels, from each label's name, description, examples and keywords.
+
+Two views score a text against every label:
+
+- meaning (the embeddings extra): the text's sentence embedding against each label's phrasings
+  (name plus description, and each example). All vectors are first centred on the mean of every
+  label's phrasings, which removes what all customer texts share ("a customer writes to a
+  company") and leaves what tells the labels apart; a label's score is the cosine with the mean
+  of its centred phrasings;
+- words (always available): keyword and phrase matches (a keyword shared by several labels
+  counts less) plus the TF-IDF similarity of the text to the label's phrasings.
+
+Each view's scores become probabilities by a softmax with a fixed temperature. With the extra the
+teacher is the normalised geometric mean of both views (`method="embedding"`); without it, the
+words view alone is the lighter fallback (`method="lexical"`).
+
+`fit(texts)` then adapts to the company's own texts, still without labels (self-training): the
+teacher labels a sample, the texts it is surest of (the surer half of each label) and the labels'
+own phrasings train a strongly regularised linear TF-IDF model (`linear.py`), which from then on
+classifies alone. That student learns the company's words, is usually more accurate than its
+teacher, and classifies thousands of texts a second instead of a few hundred.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Self
+
+import numpy as np
+from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+
+from cxhub.analytics.classify.embedding import Encoder, embeddings_available, shared_encoder
+from cxhub.analytics.classify.linear import LinearClassifier
+from cxhub.analytics.classify.model import new_version, read_meta, softmax, write_meta
+from cxhub.analytics.classify.taxonomy import (
+    LabelSpec,
+    Taxonomy,
+    default_taxonomy,
+    specs_fingerprint,
+)
+
+EMBEDDING_SCALE = 25.0  # cosine differences of a few hundredths separate labels
+LEXICAL_SCALE = 2.0
+ADAPT_SAMPLE = 2000
+MIN_ADAPT_TEXTS = 50
+KEEP_SHARE = 0.5
+STUDENT_C = 0.1  # pseudo-labels are noisy: regularise more than a model trained on labels
+_TOKENS = r"(?u)\b\w[\w']*"
+
+
+class MeaningView:
+    """Sentence embeddings of texts against the labels' centred phrasings."""
+
+    def __init__(self, specs: Sequence[LabelSpec], encoder: Encoder | None = None) -> None:
+        self.specs = list(specs)
+        self.encoder = encoder or shared_encoder()
+        self._centre: np.ndarray | None = None
+        self._centroids: np.ndarray | None = None
+
+    def _prepare(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._centre is None or self._centroids is None:
+            phrasings = [spec.phrasings() for spec in self.specs]
+            vectors = self.encoder.encode([p for group in phrasings for p in group])
+            centre = vectors.mean(axis=0)
+            centroids, start = [], 0
+            for group in phrasings:
+                part = _unit(vectors[start:start + len(group)] - centre)
+                start += len(group)
+                centroids.append(_unit(part.mean(axis=0)))
+            self._centre, self._centroids = centre, np.stack(centroids)
+        return self._centre, self._centroids
+
+    def scores(self, texts: Sequence[str]) -> np.ndarray:
+        centre, centroids = self._prepare()
+        return _unit(self.encoder.encode(texts) - centre) @ centroids.T
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        return softmax(self.scores(texts), EMBEDDING_SCALE)
+
+
+class WordsView:
+    """Keyword matches plus TF-IDF similarity to the labels' phrasings."""
+
+    def __init__(self, specs: Sequence[LabelSpec]) -> None:
+        self.specs = list(specs)
+        vocabulary = sorted({k for s in self.specs for k in s.keywords if k != "?"})
+        self._counts = (CountVectorizer(vocabulary=vocabulary, ngram_range=(1, 4), binary=True,
+                                        token_pattern=_TOKENS, lowercase=True)
+                        if vocabulary else None)
+        holders = {k: sum(k in s.keywords for s in self.specs) for k in vocabulary}
+        weights = np.zeros((len(vocabulary), len(self.specs)))
+        for j, spec in enumerate(self.specs):
+            for k in spec.keywords:
+                if k in holders:
+                    words = len(k.split())
+                    weights[vocabulary.index(k), j] = (1 + 0.5 * (words - 1)) / holders[k]
+        self._weights = weights
+        self._question = np.array(["?" in s.keywords for s in self.specs], dtype=float)
+        self._tfidf = TfidfVectorizer(token_pattern=_TOKENS, sublinear_tf=True)
+        self._docs = self._tfidf.fit_transform([" ".join(s.phrasings()) for s in self.specs])
+
+    def scores(self, texts: Sequence[str]) -> np.ndarray:
+        texts = [t or "" for t in texts]
+        similar = np.asarray((self._tfidf.transform(texts) @ self._docs.T).todense())
+        asks = np.array(["?" in t for t in texts], dtype=float)[:, None] * self._question
+        if self._counts is None:  # a company's labels without keywords
+            return asks + 3.0 * similar
+        keyword = np.asarray(self._counts.transform(texts) @ self._weights)
+        return keyword + asks + 3.0 * similar
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        return softmax(self.scores(texts), LEXICAL_SCALE)
+
+
+class Teacher:
+    """The words view, and with `method="embedding"` the meaning view too (geometric mean)."""
+
+    def __init__(self, specs: Sequence[LabelSpec], method: str,
+                 encoder: Encoder | None = None) -> None:
+        self.words = WordsView(specs)
+        self.meaning = MeaningView(specs, encoder) if method == "embedding" else None
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        words = self.words.predict_proba(texts)
+        if self.meaning is None:
+            return words
+        both = np.sqrt(words * self.meaning.predict_proba(texts))
+        out: np.ndarray = both / both.sum(axis=1, keepdims=True)
+        return out
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    norm = np.linalg.norm(v, axis=-1, keepdims=True)
+    out: np.ndarray = v / np.where(norm == 0, 1, norm)
+    return out
+
+
+class ZeroShotClassifier:
+    kind = "zeroshot"
+
+    def __init__(self, *, dimension: str = "category", taxonomy: Taxonomy | None = None,
+                 labels: Sequence[LabelSpec] | None = None, method: str = "auto",
+                 adapt_sample: int = ADAPT_SAMPLE, seed: int = 0,
+                 encoder: Encoder | None = None) -> None:
+        """`method`: embedding, lexical or auto (embedding when the extra is installed)."""
+        self.dimension = dimension
+        self.specs = list(labels) if labels is not None else list(
+            (taxonomy or default_taxonomy()).labels(dimension))
+        if method == "auto":
+            method = "embedding" if embeddings_available() else "lexical"
+        if method not in ("embedding", "lexical"):
+            raise ValueError(f"unknown zero-shot method {method!r}; use embedding or lexical")
+        self.method = method
+        self.adapt_sample, self.seed = adapt_sample, seed
+        self._encoder = encoder
+        self._teacher: Teacher | None = None
+        self.student: LinearClassifier | None = None
+        self.adapted_on = 0
+        self.classes = [s.name for s in self.specs]
+        self.version = f"zeroshot-{method}-{specs_fingerprint(self.specs)}"
+
+    @property
+    def teacher(self) -> Teacher:
+        if self._teacher is None:
+            self._teacher = Teacher(self.specs, self.method, self._encoder)
+        return self._teacher
+
+    def teacher_proba(self, texts: Sequence[str]) -> np.ndarray:
+        return self.teacher.predict_proba(list(texts))
+
+    def fit(self, texts: Sequence[str], labels: Sequence[str] = ()) -> Self:
+        """Adapt to unlabelled texts (self-training). Labels are not used: a model that learns
+        from labels is another kind (linear, embedding, finetuned)."""
+        if len(labels):
+            raise ValueError("zero-shot learns from the label descriptions, not from labels; "
+                             "train a linear, embedding or finetuned model instead")
+        texts = [t for t in texts if t and t.strip()]
+        if len(texts) < MIN_ADAPT_TEXTS:
+            return self
+        rng = np.random.default_rng(self.seed)
+        if len(texts) > self.adapt_sample:
+            texts = [texts[i] for i in rng.choice(len(texts), self.adapt_sample, replace=False)]
+        proba = self.teacher_proba(texts)
+        guess, sure = proba.argmax(axis=1), proba.max(axis=1)
+        train_texts: list[str] = []
+        train_labels: list[str] = []
+        for j, spec in enumerate(self.specs):
+            rows = np.flatnonzero(guess == j)
+            if len(rows):
+                rows = rows[sure[rows] >= np.quantile(sure[rows], 1 - KEEP_SHARE)]
+            train_texts += [texts[i] for i in rows] + spec.phrasings()
+            train_labels += [spec.name] * (len(rows) + len(spec.phrasings()))
+        self.student = LinearClassifier(C=STUDENT_C).fit(train_texts, train_labels)
+        self.adapted_on = len(texts)
+        self.version = new_version(self.kind)
+        return self
+
+    def predict_proba(self, texts: Sequence[str]) -> tuple[list[str], np.ndarray]:
+        if not len(texts):
+            return list(self.classes), np.zeros((0, len(self.classes)))
+        if self.student is None:
+            return list(self.classes), self.teacher_proba(texts)
+        classes, proba = self.student.predict_proba(texts)
+        order = [classes.index(c) for c in self.classes]
+        return list(self.classes), proba[:, order]
+
+    def save(self, directory: Path) -> None:
+        directory = Path(directory)
+        write_meta(directory, {
+            "kind": self.kind, "version": self.version, "classes": self.classes,
+            "dimension": self.dimension, "method": self.method, "adapted_on": self.adapted_on,
+            "labels": [{"name": s.name, "description": s.description,
+                        "examples": list(s.examples), "keywords": list(s.keywords)}
+                       for s in self.specs]})
+        if self.student is not None:
+            self.student.save(directory / "student")
+
+    @classmethod
+    def load(cls, directory: Path) -> Self:
+        directory = Path(directory)
+        meta: dict[str, Any] = read_meta(directory)
+        specs = [LabelSpec(d["name"], d["description"], tuple(d.get("examples", ())),
+                           tuple(d.get("keywords", ()))) for d in meta["labels"]]
+        model = cls(dimension=meta.get("dimension", "category"), labels=specs,
+                    method=meta.get("method", "lexical"))
+        if (directory / "student").is_dir():
+            model.student = LinearClassifier.load(directory / "student")
+        model.adapted_on = int(meta.get("adapted_on", 0))
+        model.version = meta["version"]
+        return model
+

@@ -1,0 +1,73 @@
+"""The server's background classifier: contacts and mentions that arrive through the API get
+their category, cause and sentiment within seconds.
+
+Every `interval` seconds the thread looks for rows newer than the last it saw and runs
+`classify_pending` on them alone. It uses the registered model of each dimension (a trained
+model, or the zero-shot model adapted by `cxhub classify run` or the pipeline); before one is
+registered, the keyword zero-shot fallback, so that the server never loads torch for this. It
+never adapts or registers a model itself; rows that were there before the server started are
+left to `cxhub classify run` and the pipeline.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from cxhub.services.classify import (
+    DIMENSIONS,
+    SENTIMENT,
+    classify_pending,
+    model_in_use,
+    newest_ids,
+)
+from cxhub.warehouse import Warehouse
+
+log = logging.getLogger("cxhub.classify")
+
+
+class BackgroundClassifier:
+    def __init__(self, wh: Warehouse, *, interval: float = 2.0) -> None:
+        self._wh = wh
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="cxhub-classifier", daemon=True)
+        self.since: dict[str, int] = {}
+        self.runs = 0
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=timeout)
+
+    def _warm_up(self) -> None:
+        """Load each model once so that the first new contact does not wait for it."""
+        for dimension in (*DIMENSIONS, SENTIMENT):
+            model = model_in_use(self._wh, dimension, adapt=False, zero_shot="lexical")
+            if model is not None:
+                model.classify(["warming up the classifier"])
+
+    def _run(self) -> None:
+        try:
+            self.since = newest_ids(self._wh)
+            self._warm_up()
+        except Exception:  # a failed warm-up only delays the first run's model loading
+            log.exception("background classifier: warm-up failed")
+        while not self._stop.wait(self._interval):
+            try:
+                self.tick()
+            except Exception:  # the next tick retries; the server must keep serving
+                log.exception("background classifier: run failed")
+
+    def tick(self) -> dict[str, int]:
+        """Classify the rows that arrived since the last tick; returns the labels written."""
+        newest = newest_ids(self._wh)
+        if all(newest[t] <= self.since.get(t, 0) for t in newest):
+            return {}
+        summary = classify_pending(self._wh, since=self.since, adapt=False, zero_shot="lexical")
+        self.since = newest
+        self.runs += 1
+        return {f"{t}.{d}": n for t, dims in summary["written"].items() for d, n in dims.items()}

@@ -1,0 +1,210 @@
+"""Keep the metrics' ready-made tables up to date, and tell each query which ones it may use.
+
+    refresh(wh)          # bring every ready-made table up to date (cheap when little changed)
+    available(wh)        # what a metric query may read now; refreshes first when that is quick
+
+The tables (schema v6): `current_labels`, `contact_repeats`, `customer_tenures`, `metric_hours`
+and `metric_days` (cxhub.metrics.derived and cube). A table is used only while it is up to
+date with the records, judged from a few row counts and marks read at every call (about a
+millisecond): anything it was made from that changed since, and the query reads the records
+instead, so a figure is never stale. `available` then refreshes in place when the change is
+small (new contacts, events, labels: a few days to sum again), and leaves a large one (the
+first build of a big warehouse, a new identity run) to `refresh`, which `cxhub serve` runs in
+the background at start and whenever a query finds the tables far behind.
+
+Contacts must change through cxhub (files, the API, events): a contact changed by hand with
+SQL is not noticed until `refresh(wh, full=True)`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import weakref
+from typing import Any
+
+from cxhub.metrics import cube, default_catalogue
+from cxhub.metrics.facts import Derived
+from cxhub.services import derived_steps as steps
+from cxhub.warehouse import Warehouse
+
+log = logging.getLogger(__name__)
+
+# A change is refreshed in place, before the query, when it adds at most this many rows; and
+# a first build or full rebuild when the warehouse holds at most this many contacts and labels.
+QUICK_ROWS = 200_000
+QUICK_BUILD_ROWS = 500_000
+
+# One row per figure (a UNION: nine scalar subqueries in one SELECT take DuckDB 40 ms to plan).
+_SNAPSHOT = {
+    "contacts": ("count(*)", "contacts"), "labels": ("count(*)", "labels"),
+    "surveys": ("count(*)", "surveys"), "holdings": ("count(*)", "holdings"),
+    "batch": ("coalesce(max(batch_id), 0)", "ingest_batches"),
+    "links_rows": ("count(*)", "customer_links"), "links_run": ("max(run_id)", "identity_runs"),
+    "segments_rows": ("count(*)", "customer_segments"),
+    "segments_at": ("max(computed_at)", "customer_segments"),
+}
+_SNAPSHOT_SQL = " UNION ALL ".join(f"SELECT '{k}', ({v})::VARCHAR FROM {t}"
+                                   for k, (v, t) in _SNAPSHOT.items())
+
+
+class _Keeper:
+    """Per warehouse: one refresh at a time, and the background one."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.background = False
+        self.thread: threading.Thread | None = None
+
+
+_KEEPERS: weakref.WeakKeyDictionary[Warehouse, _Keeper] = weakref.WeakKeyDictionary()
+_KEEPERS_LOCK = threading.Lock()
+
+
+def _keeper(wh: Warehouse) -> _Keeper:
+    with _KEEPERS_LOCK:
+        found = _KEEPERS.get(wh)
+        if found is None:
+            found = _KEEPERS[wh] = _Keeper()
+        return found
+
+
+def _schemas(wh: Warehouse) -> Any:
+    from cxhub.services.metrics import backend
+
+    tables = backend(wh)
+    return lambda name: tables.table(name).schema()
+
+
+def refresh(wh: Warehouse, *, full: bool = False,
+            only: tuple[str, ...] = steps.STEPS) -> list[dict[str, Any]]:
+    """Bring the ready-made tables up to date (each step its own transaction, in order: labels,
+    repeat gaps, tenures, sums); `full` rebuilds them. Returns what each step did."""
+    schemas = _schemas(wh)
+    metrics = list(default_catalogue())
+    jobs = {"labels": lambda con: steps.refresh_labels(con, schemas, full=full),
+            "repeats": lambda con: steps.refresh_repeats(con, schemas, full=full),
+            "tenures": lambda con: steps.refresh_tenures(con, schemas, full=full),
+            "cube": lambda con: steps.refresh_cube(con, schemas, metrics, full=full)}
+    with _keeper(wh).lock:
+        done = [wh.write(jobs[name], groupable=False) for name in steps.STEPS if name in only]
+        pending = done[-1].pop("pending", None) if done else None
+        if pending is not None:  # a rebuild of the sums: one transaction per family
+            for fact, time in cube.families(cube.entries(metrics)):
+                wh.write(lambda con, f=fact, t=time: steps.sum_all(con, schemas, metrics, f, t),
+                         groupable=False)
+            for key in cube.value_series(metrics):
+                wh.write(lambda con, k=key: steps.store_all_values(con, schemas, metrics, k),
+                         groupable=False)
+            wh.write(lambda con: steps.save(con, "cube", pending), groupable=False)
+    log.info("derived tables refreshed: %s", done)
+    return done
+
+
+def _snapshot(wh: Warehouse) -> dict[str, Any]:
+    found = dict(wh.read(_SNAPSHOT_SQL))
+    number = {k: None if found[k] is None else int(found[k]) for k in found if k != "segments_at"}
+    return {"contacts": number["contacts"], "labels": number["labels"],
+            "surveys": number["surveys"], "holdings": number["holdings"],
+            "batch": number["batch"], "links": [number["links_rows"], number["links_run"]],
+            "segments": [number["segments_rows"], str(found["segments_at"])]}
+
+
+def _states(wh: Warehouse) -> dict[str, dict[str, Any]]:
+    return {name: json.loads(state) for name, state in
+            wh.read("SELECT name, state FROM derived_state")}
+
+
+def _fresh(snap: dict[str, Any], st: dict[str, dict[str, Any]]) -> Derived:
+    labels, repeats = st.get("labels"), st.get("repeats")
+    tenures, sums = st.get("tenures"), st.get("cube")
+    labels_ok = labels is not None and labels["labels_rows"] == snap["labels"]
+
+    def contacts_ok(s: dict[str, Any]) -> bool:
+        return (s["contacts_rows"] == snap["contacts"] and s["batch"] == snap["batch"]
+                and labels_ok and s["labels_version"] == labels["version"])  # type: ignore[index]
+
+    repeats_ok = (repeats is not None and contacts_ok(repeats)
+                  and repeats["links"] == snap["links"])
+    tenures_ok = tenures is not None and tenures == {
+        "holdings": snap["holdings"], "links": snap["links"], "segments": snap["segments"]}
+    cube_ok = (sums is not None and repeats_ok and contacts_ok(sums)
+               and sums["surveys_rows"] == snap["surveys"]
+               and sums["repeats_version"] == repeats["version"])  # type: ignore[index]
+    stored = frozenset(f"{k}:{v}" for k, v in sums["metrics"].items()) if cube_ok else frozenset()
+    return Derived(labels=labels_ok, repeats=repeats_ok, tenures=tenures_ok, cube=stored)
+
+
+def _quick(snap: dict[str, Any], st: dict[str, dict[str, Any]]) -> bool:
+    """Whether bringing everything up to date is quick enough to do before a query."""
+    if snap["contacts"] + snap["labels"] <= QUICK_BUILD_ROWS:
+        return True
+    if any(name not in st for name in steps.STEPS):
+        return False
+    repeats, tenures, sums = st["repeats"], st["tenures"], st["cube"]
+    if repeats["links"] != snap["links"] or tenures["links"] != snap["links"] \
+            or tenures["segments"] != snap["segments"]:
+        return False  # a new identity run or segments: rebuilds
+    if tenures["holdings"] != snap["holdings"]:
+        return False
+    if sums["metrics"] != {m.name: cube.fingerprint(m) for m in default_catalogue()
+                           if cube.storable(m)}:
+        return False
+    added = (snap["contacts"] - min(repeats["contacts_rows"], sums["contacts_rows"])
+             + snap["labels"] - st["labels"]["labels_rows"]
+             + snap["surveys"] - sums["surveys_rows"])
+    return 0 <= added <= QUICK_ROWS
+
+
+def available(wh: Warehouse, *, refresh_if_quick: bool = True) -> Derived:
+    """What a metric query may read ready-made now. When something is out of date and
+    bringing it up to date is quick, do it first (one refresh at a time: a query that finds
+    another one running reads the records instead of waiting)."""
+    snap, st = _snapshot(wh), _states(wh)
+    found = _fresh(snap, st)
+    if _complete(found) or not refresh_if_quick:
+        return found
+    keeper = _keeper(wh)
+    if _quick(snap, st):
+        if keeper.lock.locked():
+            return found
+        try:
+            refresh(wh)
+        except Exception:  # a failed refresh leaves the records to answer
+            log.exception("refreshing the derived tables failed")
+            return found
+        return _fresh(_snapshot(wh), _states(wh))
+    if keeper.background:
+        start_background(wh)
+    return found
+
+
+def _complete(d: Derived) -> bool:
+    return d.labels and d.repeats and d.tenures and bool(d.cube)
+
+
+def start_background(wh: Warehouse) -> None:
+    """Refresh in a thread of its own now, and again whenever a query finds the tables far
+    behind (for `cxhub serve`: a first build of a large warehouse takes a while)."""
+    keeper = _keeper(wh)
+    keeper.background = True
+    with _KEEPERS_LOCK:
+        if keeper.thread is not None and keeper.thread.is_alive():
+            return
+
+        def run() -> None:
+            try:
+                refresh(wh)
+            except Exception:  # the writer may be closing; the next query tries again
+                log.exception("background refresh of the derived tables failed")
+
+        keeper.thread = threading.Thread(target=run, name="cxhub-derived", daemon=True)
+        keeper.thread.start()
+
+
+def stop_background(wh: Warehouse, timeout: float | None = None) -> None:
+    keeper = _keeper(wh)
+    keeper.background = False
+    if keeper.thread is not None:
+        keeper.thread.join(timeout)

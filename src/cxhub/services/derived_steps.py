@@ -1,0 +1,339 @@
+"""The refresh of each ready-made table, run on the writer's connection (one transaction each).
+
+Each step reads its state row in `derived_state` (what the records looked like when it last
+ran), finds what changed since, and redoes only that: the labels of the records that got a new
+label; the repeat gaps of the customers with a new, changed or relabelled contact; the hourly
+and daily sums of the days holding such a contact (or survey). When it cannot tell what changed
+(rows removed, a new identity run, a changed definition, never built), it rebuilds the table.
+
+What changed is found from the records themselves: rows added since (DuckDB's `rowid`, which
+grows as rows are appended, checked against the row count), lifecycle events loaded since (the
+`batch_id` of `contact_events`: events are the only way cxhub changes a stored contact), and
+the `version` the upstream tables stamp on the rows they change.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import duckdb
+from ibis.expr.schema import Schema
+
+from cxhub.metrics import cube, derived
+from cxhub.metrics.derived import Unbound
+from cxhub.metrics.facts import Derived
+
+Con = duckdb.DuckDBPyConnection
+Schemas = Callable[[str], Schema]
+STEPS = ("labels", "repeats", "tenures", "cube")
+
+
+def one(con: Con, sql: str, params: list[Any] | None = None) -> Any:
+    row = con.execute(sql, params or []).fetchall()
+    return row[0][0] if row else None
+
+
+def state(con: Con, name: str) -> dict[str, Any] | None:
+    rows = con.execute("SELECT state FROM derived_state WHERE name = ?", [name]).fetchall()
+    return json.loads(rows[0][0]) if rows else None
+
+
+def save(con: Con, name: str, value: dict[str, Any]) -> None:
+    con.execute("DELETE FROM derived_state WHERE name = ?", [name])
+    con.execute("INSERT INTO derived_state VALUES (?, ?, ?)",
+                [name, json.dumps(value, sort_keys=True, default=str),
+                 datetime.now(UTC).replace(tzinfo=None)])
+
+
+def links_mark(con: Con) -> list[Any]:
+    """What identifies the current customer links: an identity run replaces them all."""
+    return [one(con, "SELECT count(*) FROM customer_links"),
+            one(con, "SELECT max(run_id) FROM identity_runs")]
+
+
+def segments_mark(con: Con) -> list[Any]:
+    return [one(con, "SELECT count(*) FROM customer_segments"),
+            str(one(con, "SELECT max(computed_at) FROM customer_segments"))]
+
+
+def _appended(con: Con, table: str, seen: dict[str, Any] | None, key: str) -> tuple[
+        int, int, bool]:
+    """(rows now, largest rowid now, whether the rows after the stored rowid are exactly
+    those added since: False when rows were removed or the table was rewritten)."""
+    count = int(one(con, f"SELECT count(*) FROM {table}"))
+    top = one(con, f"SELECT max(rowid) FROM {table}")
+    top = -1 if top is None else int(top)
+    if seen is None or f"{key}_rows" not in seen:
+        return count, top, False
+    added = int(one(con, f"SELECT count(*) FROM {table} WHERE rowid > ?",
+                    [seen[f"{key}_rowid"]]))
+    return count, top, count - seen[f"{key}_rows"] == added
+
+
+def _swap(con: Con, table: str, key: str, new: str, columns: str, version: int) -> None:
+    """Replace the rows of `table` whose `key` is in the temporary table `new` (or in the
+    scope `_d_scope`) by the rows of `new` that differ from them, stamped with `version`."""
+    keys = key.split(", ")
+    on = " AND ".join(f"o.{k} = n.{k}" for k in keys)
+    same = " AND ".join(f"o.{c} IS NOT DISTINCT FROM n.{c}" for c in columns.split(", "))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _d_changed_rows AS SELECT n.* FROM {new} n "
+                f"WHERE NOT EXISTS (SELECT 1 FROM {table} o WHERE {on} AND {same})")
+    scope_on = " AND ".join(f"o.{k} = s.{k}" for k in keys)
+    new_on = " AND ".join(f"o.{k} = n.{k}" for k in keys)
+    # Rows of the scope that are gone from `new`, and rows `new` changes.
+    con.execute(f"DELETE FROM {table} o WHERE EXISTS (SELECT 1 FROM _d_scope s WHERE {scope_on}) "
+                f"AND (NOT EXISTS (SELECT 1 FROM {new} n WHERE {new_on}) "
+                f"OR EXISTS (SELECT 1 FROM _d_changed_rows n WHERE {new_on}))")
+    con.execute(f"INSERT INTO {table} SELECT *, {version} FROM _d_changed_rows")
+
+
+# --- current labels ---------------------------------------------------------------------------
+
+def refresh_labels(con: Con, schemas: Schemas, *, full: bool = False) -> dict[str, Any]:
+    seen = state(con, "labels")
+    count, top, appended = _appended(con, "labels", seen, "labels")
+    version = (seen or {}).get("version", 0) + 1
+    done: dict[str, Any] = {"step": "labels", "rebuilt": False, "changed": 0}
+    if full or not appended:
+        con.execute("DELETE FROM current_labels")
+        sql = derived.current_labels(Unbound(schemas))
+        # In id order: a few records' labels are then found by their row groups' id range.
+        con.execute(f"INSERT INTO current_labels SELECT *, {version} FROM ({sql}) "
+                    "ORDER BY target, target_id")
+        done.update(rebuilt=True, changed=int(one(con, "SELECT count(*) FROM current_labels")))
+        full_version = version
+    elif count == seen["labels_rows"]:  # type: ignore[index]
+        return done
+    else:
+        full_version = seen["full_version"]  # type: ignore[index]
+        con.execute("CREATE OR REPLACE TEMP TABLE _d_scope AS SELECT DISTINCT target, target_id "
+                    "FROM labels WHERE rowid > ?", [seen["labels_rowid"]])  # type: ignore[index]
+        con.execute("CREATE OR REPLACE TEMP VIEW _d_labels AS SELECT l.* FROM labels l "
+                    "SEMI JOIN _d_scope s USING (target, target_id)")
+        sql = derived.current_labels(Unbound(schemas, rename={"labels": "_d_labels"}))
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _d_new AS {sql}")
+        _swap(con, "current_labels", "target, target_id", "_d_new",
+              "category, cause, sentiment", version)
+        done["changed"] = int(one(con, "SELECT count(*) FROM _d_changed_rows"))
+    save(con, "labels", {"version": version, "full_version": full_version,
+                         "labels_rows": count, "labels_rowid": top})
+    return done
+
+
+# --- which contacts changed -------------------------------------------------------------------
+
+def changed_contacts(con: Con, seen: dict[str, Any], labels_version: int,
+                     repeats_version: int | None = None) -> None:
+    """Fill the temporary table _d_contacts_changed(contact_id) with the contacts added, given
+    events, relabelled (or, with `repeats_version`, given a new repeat gap) since `seen`."""
+    parts = ["SELECT contact_id FROM contacts WHERE rowid > $rowid",
+             "SELECT c.contact_id FROM contacts c JOIN (SELECT DISTINCT source, "
+             "contact_external_id FROM contact_events WHERE batch_id > $batch) e "
+             "ON c.source = e.source AND c.external_id = e.contact_external_id",
+             "SELECT target_id FROM current_labels WHERE target = 'contacts' "
+             "AND version > $labels"]
+    params: dict[str, Any] = {"rowid": seen["contacts_rowid"], "batch": seen["batch"],
+                              "labels": labels_version}
+    if repeats_version is not None:
+        parts.append("SELECT contact_id FROM contact_repeats WHERE version > $repeats")
+        params["repeats"] = repeats_version
+    con.execute("CREATE OR REPLACE TEMP TABLE _d_contacts_changed AS "
+                + " UNION ".join(parts), params)
+
+
+def contacts_mark(con: Con, seen: dict[str, Any] | None) -> tuple[dict[str, Any], bool]:
+    """The contacts' row count, largest rowid and newest batch, and whether what changed
+    since `seen` can be found (rows only added)."""
+    count, top, appended = _appended(con, "contacts", seen, "contacts")
+    batch = one(con, "SELECT coalesce(max(batch_id), 0) FROM ingest_batches")
+    return {"contacts_rows": count, "contacts_rowid": top, "batch": int(batch)}, appended
+
+
+# --- repeat gaps ------------------------------------------------------------------------------
+
+def refresh_repeats(con: Con, schemas: Schemas, *, full: bool = False) -> dict[str, Any]:
+    seen = state(con, "repeats")
+    labels = state(con, "labels") or {}
+    mark, appended = contacts_mark(con, seen)
+    mark |= {"links": links_mark(con), "labels_version": labels.get("version", 0)}
+    version = (seen or {}).get("version", 0) + 1
+    done: dict[str, Any] = {"step": "repeats", "rebuilt": False, "changed": 0}
+    src_derived = Derived(labels=True)
+    if (full or not appended or seen["links"] != mark["links"]  # type: ignore[index]
+            or labels.get("full_version", 0) > seen["labels_version"]):  # type: ignore[index]
+        con.execute("DELETE FROM contact_repeats")
+        sql = derived.contact_repeats(Unbound(schemas, derived=src_derived))
+        con.execute(f"INSERT INTO contact_repeats SELECT *, {version} FROM ({sql}) "
+                    "ORDER BY contact_id")
+        done.update(rebuilt=True, changed=int(one(con, "SELECT count(*) FROM contact_repeats")))
+        full_version = version
+    else:
+        full_version = seen["full_version"]  # type: ignore[index]
+        changed_contacts(con, seen, seen["labels_version"])  # type: ignore[index]
+        if one(con, "SELECT count(*) FROM _d_contacts_changed"):
+            con.execute("CREATE OR REPLACE TEMP VIEW _d_rep_contacts AS SELECT c.* FROM contacts c "
+                        "SEMI JOIN _d_contacts_changed USING (contact_id)")
+            keys_sql = derived.customer_keys(
+                Unbound(schemas, rename={"contacts": "_d_rep_contacts"}))
+            # Every contact of a customer with a changed contact: the gaps look at the next one.
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE _d_scope AS "
+                f"SELECT contact_id FROM contact_repeats WHERE customer_key IN ("
+                f"SELECT customer_key FROM ({keys_sql}) UNION SELECT customer_key FROM "
+                "contact_repeats SEMI JOIN _d_contacts_changed USING (contact_id)) "
+                "UNION SELECT contact_id FROM _d_contacts_changed")
+            con.execute("CREATE OR REPLACE TEMP VIEW _d_rep_contacts AS SELECT c.* FROM contacts c "
+                        "SEMI JOIN _d_scope USING (contact_id)")
+            sql = derived.contact_repeats(Unbound(schemas, rename={"contacts": "_d_rep_contacts"},
+                                                  derived=src_derived))
+            con.execute(f"CREATE OR REPLACE TEMP TABLE _d_new AS {sql}")
+            _swap(con, "contact_repeats", "contact_id", "_d_new",
+                  "customer_key, repeat_gap_seconds", version)
+            done["changed"] = int(one(con, "SELECT count(*) FROM _d_changed_rows"))
+    save(con, "repeats", {**mark, "version": version, "full_version": full_version})
+    return done
+
+
+# --- customer tenures -------------------------------------------------------------------------
+
+def refresh_tenures(con: Con, schemas: Schemas, *, full: bool = False) -> dict[str, Any]:
+    seen = state(con, "tenures")
+    mark = {"holdings": one(con, "SELECT count(*) FROM holdings"), "links": links_mark(con),
+            "segments": segments_mark(con)}
+    done: dict[str, Any] = {"step": "tenures", "rebuilt": False, "changed": 0}
+    if full or seen != mark:
+        con.execute("DELETE FROM customer_tenures")
+        sql = derived.customer_tenures(Unbound(schemas))
+        con.execute(f"INSERT INTO customer_tenures {sql}")
+        done.update(rebuilt=True, changed=int(one(con, "SELECT count(*) FROM customer_tenures")))
+        save(con, "tenures", mark)
+    return done
+
+
+# --- hourly and daily sums --------------------------------------------------------------------
+
+def refresh_cube(con: Con, schemas: Schemas, metrics: list[Any], *,
+                 full: bool = False) -> dict[str, Any]:
+    seen = state(con, "cube")
+    labels, repeats = state(con, "labels") or {}, state(con, "repeats") or {}
+    mark, appended = contacts_mark(con, seen)
+    surveys, surveys_top, surveys_appended = _appended(con, "surveys", seen, "surveys")
+    mark |= {"surveys_rows": surveys, "surveys_rowid": surveys_top,
+             "labels_version": labels.get("version", 0),
+             "repeats_version": repeats.get("version", 0),
+             "metrics": {m.name: cube.fingerprint(m) for m in metrics if cube.storable(m)}}
+    done: dict[str, Any] = {"step": "cube", "rebuilt": False, "changed": 0}
+    ready = Derived(labels=True, repeats=True)
+    if (full or not appended or not surveys_appended or seen["metrics"] != mark["metrics"]  # type: ignore[index]
+            or labels.get("full_version", 0) > seen["labels_version"]  # type: ignore[index]
+            or repeats.get("full_version", 0) > seen["repeats_version"]):  # type: ignore[index]
+        # Emptied now, summed one family per transaction (`sum_all`), then marked up to date
+        # with what the records were now: whatever arrives meanwhile is summed again after.
+        con.execute("DELETE FROM derived_state WHERE name = 'cube'")
+        for table in (cube.HOURS, cube.DAYS, cube.VALUES, cube.VALUE_COUNTS):
+            con.execute(f"DELETE FROM {table}")
+        done.update(rebuilt=True, pending=mark)
+        return done
+    else:
+        changed_contacts(con, seen, seen["labels_version"],  # type: ignore[index]
+                         seen["repeats_version"])  # type: ignore[index]
+        done["changed"] = _resum_changed_days(con, schemas, metrics, seen, ready)
+    save(con, "cube", mark)
+    return done
+
+
+def sum_all(con: Con, schemas: Schemas, metrics: list[Any], fact: str, time: str) -> None:
+    """Sum one family of the catalogue's metrics over every record (a rebuild)."""
+    family = cube.families(cube.entries(metrics))[(fact, time)]
+    src = Unbound(schemas, derived=Derived(labels=True, repeats=True))
+    _sum_family(con, derived.fine_sums(src, fact, time, family), family)
+
+
+def store_all_values(con: Con, schemas: Schemas, metrics: list[Any], key: str) -> None:
+    """Keep every value of one quantile series (a rebuild)."""
+    m = cube.value_series(metrics)[key]
+    _store_series(con, derived.values(Unbound(schemas, derived=Derived(labels=True,
+                                                                       repeats=True)), m), key)
+
+
+def _store_series(con: Con, sql: str, key: str) -> None:
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _d_values AS {sql}")
+    for statement in cube.store_values_sql("_d_values", key):
+        con.execute(statement)
+    con.execute("DROP TABLE _d_values")
+
+
+def _resum_changed_days(con: Con, schemas: Schemas, metrics: list[Any],
+                        seen: dict[str, Any], ready: Derived) -> int:
+    """Sum again the days of the changed contacts, and of the surveys added or about them."""
+    day = f"coalesce(CAST(created_at AS DATE), DATE '{cube.NO_DAY}')"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _d_days AS SELECT DISTINCT {day} AS part "
+                "FROM contacts SEMI JOIN _d_contacts_changed USING (contact_id)")
+    answered = f"coalesce(CAST(s.answered_at AS DATE), DATE '{cube.NO_DAY}')"
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _d_survey_days AS SELECT DISTINCT {answered} AS part "
+        "FROM surveys s WHERE s.rowid > $rowid OR EXISTS (SELECT 1 FROM contacts c "
+        "SEMI JOIN _d_contacts_changed USING (contact_id) WHERE c.source = s.source "
+        "AND c.external_id = s.contact_external_id)", {"rowid": seen["surveys_rowid"]})
+    n_days = int(one(con, "SELECT count(*) FROM _d_days"))
+    n_survey_days = int(one(con, "SELECT count(*) FROM _d_survey_days"))
+    if not n_days and not n_survey_days:
+        return 0
+    # The changed days' contacts (and their labels and gaps) copied out once, so that each
+    # family's sum reads a few thousand rows instead of joining the whole tables.
+    # Literal bounds, so that DuckDB skips the row groups outside them (min/max per group).
+    first, last, undated = con.execute(
+        f"SELECT min(part) FILTER (WHERE part > DATE '{cube.NO_DAY}'), max(part), "
+        f"bool_or(part = DATE '{cube.NO_DAY}') FROM _d_days").fetchall()[0]
+    where = ["false"]
+    if first is not None:
+        where.append(f"(created_at >= TIMESTAMP '{first}' AND created_at < TIMESTAMP '{last}' "
+                     "+ INTERVAL 1 DAY)")
+    if undated:
+        where.append("created_at IS NULL")
+    con.execute("CREATE OR REPLACE TEMP TABLE _d_cube_contacts AS SELECT * FROM contacts WHERE "
+                + " OR ".join(where))
+    con.execute(f"DELETE FROM _d_cube_contacts WHERE {day} NOT IN (SELECT part FROM _d_days)")
+    low, high = con.execute("SELECT min(contact_id), max(contact_id) "
+                            "FROM _d_cube_contacts").fetchall()[0]
+    ids = (f"BETWEEN {int(low)} AND {int(high)} AND {{}} IN (SELECT contact_id FROM "
+           "_d_cube_contacts)") if low is not None else "IS NULL AND false"
+    con.execute("CREATE OR REPLACE TEMP TABLE _d_cube_labels AS SELECT * FROM current_labels "
+                "WHERE target = 'contacts' AND target_id " + ids.format("target_id"))
+    con.execute("CREATE OR REPLACE TEMP TABLE _d_cube_repeats AS SELECT * FROM contact_repeats "
+                "WHERE contact_id " + ids.format("contact_id"))
+    con.execute("CREATE OR REPLACE TEMP VIEW _d_surveys AS SELECT * FROM surveys s WHERE "
+                f"{answered} IN (SELECT part FROM _d_survey_days)")
+    scoped = {"contacts": {"contacts": "_d_cube_contacts", "current_labels": "_d_cube_labels",
+                           "contact_repeats": "_d_cube_repeats"},
+              "surveys": {"surveys": "_d_surveys"}}
+    days = {"contacts": "_d_days", "surveys": "_d_survey_days"}
+    changed = {"contacts": n_days, "surveys": n_survey_days}
+    for (fact, time), family in cube.families(cube.entries(metrics)).items():
+        if not changed[fact]:
+            continue
+        names = ", ".join("'" + e.key.replace("'", "''") + "'" for e in family)
+        for table in (cube.HOURS, cube.DAYS):
+            con.execute(f"DELETE FROM {table} WHERE metric IN ({names}) "
+                        f"AND part IN (SELECT part FROM {days[fact]})")
+        src = Unbound(schemas, rename=scoped[fact], derived=ready)
+        _sum_family(con, derived.fine_sums(src, fact, time, family), family)
+    for key, m in cube.value_series(metrics).items():
+        if not changed[m.fact]:
+            continue
+        for table in (cube.VALUES, cube.VALUE_COUNTS):
+            con.execute(f"DELETE FROM {table} WHERE metric = ? "
+                        f"AND part IN (SELECT part FROM {days[m.fact]})", [key])
+        src = Unbound(schemas, rename=scoped[m.fact], derived=ready)
+        _store_series(con, derived.values(src, m), key)
+    return n_days + n_survey_days
+
+
+def _sum_family(con: Con, sql: str, family: list[cube.Entry]) -> None:
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _d_fine AS {sql}")
+    for table in (cube.HOURS, cube.DAYS):
+        con.execute(cube.store_sql("_d_fine", table, [e.key for e in family]))
+    con.execute("DROP TABLE _d_fine")

@@ -1,0 +1,105 @@
+"""The model kinds: the shared protocol, the registry, the linear default, zero-shot words."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cxhub.analytics.classify import model as registry
+from cxhub.analytics.classify.linear import LinearClassifier
+from cxhub.analytics.classify.model import ModelKindUnavailable, TextClassifier, model_kinds
+from cxhub.analytics.classify.zeroshot import ZeroShotClassifier
+
+TOPICS = {
+    "billing": ["invoice", "charged twice", "direct debit", "refund", "bill"],
+    "delivery": ["parcel", "courier", "tracking number", "delivery slot", "package"],
+    "product": ["router", "screen", "battery", "signal", "app crashes"],
+}
+FRAMES = ["my {} is a mess", "question about the {}", "the {} again", "{} not ok",
+          "help with {} please"]
+
+
+def toy(seed: int, n: int) -> tuple[list[str], list[str]]:
+    rng = np.random.default_rng(seed)
+    texts, labels = [], []
+    for label, words in TOPICS.items():
+        for _ in range(n):
+            texts.append(str(rng.choice(FRAMES)).format(rng.choice(words)))
+            labels.append(label)
+    return texts, labels
+
+
+def test_linear_learns_a_toy_set_and_survives_a_save(tmp_path: Path) -> None:
+    train, test = toy(1, 15), toy(2, 10)
+    model = LinearClassifier().fit(*train)
+    assert isinstance(model, TextClassifier)
+    assert model.kind == "linear" and model.version.startswith("linear-")
+    classes, proba = model.predict_proba(test[0])
+    assert classes == sorted(TOPICS) and proba.shape == (len(test[0]), 3)
+    assert np.allclose(proba.sum(axis=1), 1)
+    predicted = [classes[i] for i in proba.argmax(axis=1)]
+    assert np.mean(np.array(predicted) == np.array(test[1])) >= 0.9
+    model.save(tmp_path / "m")
+    again = LinearClassifier.load(tmp_path / "m")
+    assert again.version == model.version
+    assert np.allclose(again.predict_proba(test[0])[1], proba)
+
+
+def test_linear_needs_two_labels_and_matching_lengths() -> None:
+    with pytest.raises(ValueError, match="two different labels"):
+        LinearClassifier().fit(["a", "b"], ["x", "x"])
+    with pytest.raises(ValueError, match="2 texts but 1 labels"):
+        LinearClassifier().fit(["a", "b"], ["x"])
+
+
+def test_registry_names_every_kind_and_explains_what_is_missing(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    kinds = model_kinds()
+    assert list(kinds) == ["linear", "embedding", "finetuned", "zeroshot"]
+    assert kinds["linear"] is LinearClassifier and kinds["zeroshot"] is ZeroShotClassifier
+    with pytest.raises(ModelKindUnavailable, match="unknown model kind 'forest'"):
+        kinds["forest"]
+    monkeypatch.setitem(registry._KINDS, "embedding", (
+        "cxhub.analytics.classify.embedding", "EmbeddingClassifier",
+        ("no_such_package_for_cxhub",), "install the embeddings extra"))
+    with pytest.raises(ModelKindUnavailable,
+                       match="needs no_such_package_for_cxhub.*install the embeddings extra"):
+        kinds["embedding"]
+    assert registry.available_kinds()["linear"] is None
+    assert "no_such_package_for_cxhub" in str(registry.available_kinds()["embedding"])
+
+
+def test_zero_shot_words_fallback_reads_the_descriptions(tmp_path: Path) -> None:
+    model = ZeroShotClassifier(dimension="category", method="lexical")
+    texts = ["I want to make a formal complaint, this is unacceptable",
+             "Thank you so much, excellent and helpful service!",
+             "Here is a suggestion: it would be great if you could add a dark mode",
+             "My internet is not working, I get an error"]
+    classes, proba = model.predict_proba(texts)
+    assert [classes[i] for i in proba.argmax(axis=1)] == [
+        "complaint", "compliment", "idea", "problem"]
+    with pytest.raises(ValueError, match="not from labels"):
+        model.fit(texts, ["complaint"] * 4)
+    assert model.fit(texts).student is None  # too few texts to adapt to: unchanged
+    model.fit(texts * 20)
+    assert model.student is not None and model.version.startswith("zeroshot-2")
+    model.save(tmp_path / "z")
+    again = ZeroShotClassifier.load(tmp_path / "z")
+    assert again.version == model.version
+    assert np.allclose(again.predict_proba(texts)[1], model.predict_proba(texts)[1])
+
+
+def test_word_by_word_character_ngrams_equal_scikit_learns() -> None:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from cxhub.analytics.classify.linear import CharNgramTfidf
+
+    texts = toy(3, 20)[0] + ["Cancelling MY order, pls!!", "a b", "", "naïve café ok"]
+    ours = CharNgramTfidf(ngram_range=(2, 5), min_df=2).fit(texts)
+    theirs = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2,
+                             sublinear_tf=True).fit(texts)
+    assert ours.vocabulary_ == theirs.vocabulary_
+    assert np.allclose(ours.transform(texts).toarray(), theirs.transform(texts).toarray(),
+                       atol=1e-6)
