@@ -116,3 +116,24 @@ def test_line_count_across_blocks(tmp_path: Path, tail: bytes) -> None:
     assert _count_lines(path)[1] is True
     path.write_bytes(b"")
     assert _count_lines(path) == (0, False)
+
+
+def test_bad_lines_of_a_large_file_are_quarantined_at_their_line(
+    warehouse: Warehouse, tmp_path: Path
+) -> None:
+    """The parallel insert reads the file; the quarantine still names each bad line."""
+    path = tmp_path / "contacts.csv"
+    _write_big_csv(path)
+    lines = path.read_bytes().split(b"\n")
+    broken = {1_000: b"crm,extra,phone,2024-01-01 00:00:00,too,many,columns",
+              200_000: b"crm,kbad,phone,not a date,record",
+              299_000: b"crm,short"}
+    for line, text in broken.items():
+        lines[line - 1] = text  # line 1 is the header
+    path.write_bytes(b"\n".join(lines))
+    result = ingest_paths(warehouse, "generic", [path]).files[0]
+    assert result.quarantined == len(broken)
+    assert result.loaded == _ROWS - len(_REPEATS) - len(broken)
+    found = warehouse.read("SELECT line, field FROM quarantine ORDER BY line")
+    assert [line for line, _ in found] == sorted(broken)
+    assert dict(found)[200_000] == "created_at"

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 from rich.table import Column, Table
 
-from cxhub.cli.common import fail, open_warehouse, out, print_json
+from cxhub.cli.common import console, fail, open_warehouse, out, print_json
 from cxhub.domain.errors import CxhubError
 
 if TYPE_CHECKING:
@@ -63,9 +63,9 @@ def metrics(ctx: click.Context, name: str | None, start: str | None, end: str | 
         from cxhub.services import derived
 
         with open_warehouse(ctx) as wh:
-            for step in derived.refresh(wh):
-                out.print(f"{step['step']}: {'rebuilt' if step['rebuilt'] else 'updated'}, "
-                          f"{step['changed']:,} changed", highlight=False)
+            for step in derived.refresh(wh):  # on stderr: stdout may be --json
+                console.print(f"{step['step']}: {'rebuilt' if step['rebuilt'] else 'updated'},"
+                              f" {step['changed']:,} changed", highlight=False)
         if not name:
             return
     if list_only or not name:

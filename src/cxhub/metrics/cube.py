@@ -24,7 +24,6 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 import ibis
 import ibis.expr.types as ir
@@ -173,18 +172,12 @@ def bucket(value: ir.NumericValue) -> ir.IntegerValue:
     return ibis.ifelse(value >= 0, up, down).cast("int32")
 
 
-def values(con: TableSource, m: Metric,
-           spans: list[tuple[Any, Any]] | None = None) -> ir.Table:
+def values(con: TableSource, m: Metric) -> ir.Table:
     """(part, starts_at: the day, channel, bucket, value) of every fact row passing the
-    definition's filter (placed in one of the `spans` [start, end) when given); value (and
-    bucket) missing where the row has none."""
+    definition's filter; value (and bucket) missing where the row has none."""
     needed = {m.time, PART_TIME[m.fact], "channel"} | m.columns()
-    by_creation = bool(spans) and m.fact == "contacts" and m.time == "created_at"
-    t = facts.build(con, m.fact, needed, created_in=spans if by_creation else ())  # type: ignore[arg-type]
+    t = facts.build(con, m.fact, needed)
     t = t.filter(t[m.time].notnull())
-    if spans:
-        inside = [(t[m.time] >= a) & (t[m.time] < b) for a, b in spans]
-        t = t.filter(inside[0] if len(inside) == 1 else inside[0] | inside[1])
     where = condition(m.where, t, m)
     if where is not None:
         t = t.filter(where)

@@ -3,9 +3,10 @@
 The range is cut into its whole hours (or days) and the slivers before and after them: the
 whole ones are read from `metric_hours` (cut by channel, hour of day, weekday) or
 `metric_days` (by channel, category, cause, team, product), the slivers are computed from the
-records as a plain query would, and both are added up before the value is made. Requests the
-sums cannot answer (a quantile, a segment, quarter hours, a definition the sums were not made
-from) return None and are computed from the records.
+records as a plain query would, and both are added up before the value is made. A quantile is
+answered from the stored values of whole days by channel. Requests they cannot answer (a
+segment, a queue, quarter hours, a definition they were not made from) return None and are
+computed from the records.
 """
 
 from __future__ import annotations
@@ -27,20 +28,23 @@ from cxhub.metrics.compile import (
     keys,
     matches,
 )
+from cxhub.metrics.definitions import Metric
 from cxhub.metrics.facts import TableSource
 from cxhub.metrics.formula import to_ibis
 
 _TIME_OF_DAY = {"hour_of_day", "weekday"}
 _UNIT = {cube.HOURS: "hour", cube.DAYS: "day"}  # the whole ones are the request's moments
-_FINGERPRINTS: dict[int, tuple[object, str]] = {}
+_FINGERPRINTS: dict[int, tuple[Metric, str]] = {}
 
 
-def stored(con: TableSource, metric: object) -> bool:
-    """The sums of this very definition are stored and up to date."""
+def stored(con: TableSource, metric: Metric) -> bool:
+    """The sums (or values) of this very definition are stored and up to date."""
     kept = _FINGERPRINTS.get(id(metric))
     if kept is None or kept[0] is not metric:
-        kept = _FINGERPRINTS[id(metric)] = (metric, cube.fingerprint(metric))  # type: ignore[arg-type]
-    return f"{metric.name}:{kept[1]}" in facts.derived(con).cube  # type: ignore[attr-defined]
+        if len(_FINGERPRINTS) > 1024:
+            _FINGERPRINTS.clear()
+        kept = _FINGERPRINTS[id(metric)] = (metric, cube.fingerprint(metric))
+    return f"{metric.name}:{kept[1]}" in facts.derived(con).cube
 
 
 def choose(con: TableSource, req: Request) -> str | None:
@@ -234,35 +238,26 @@ def backlog_changes(con: TableSource, req: Request) -> ir.Table | None:
 # --- quantiles ---------------------------------------------------------------------------------
 
 def quantile(con: TableSource, req: Request) -> ir.Table | None:
-    """The exact interpolated quantile (DuckDB's quantile_cont) of whole days, by channel,
-    from the stored values: the class counts locate the ranks on either side of the quantile,
-    and only the values of those classes are sorted."""
+    """The exact interpolated quantile (DuckDB's quantile_cont) of a range of whole days, by
+    channel, from the stored values: the class counts locate the ranks on either side of the
+    quantile, and only the values of those classes are sorted."""
     m = req.metric
     used = set(req.dimensions) | set(req.filters)
     real = req.moments()
+    # Whole days only: for hours before or after them the records are read anyway, and a
+    # plain quantile of the records is then as fast.
     if (not stored(con, m) or not used <= {"channel"} or req.grain in ("hour", "15min")
-            or real["day_first"] >= real["day_last"]):
+            or real["day_first"] != real["start"] or real["day_last"] != real["end"]
+            or real["start"] >= real["end"]):
         return None
     key = cube.series_key(m)
     start, end = req.moment("day_first"), req.moment("day_last")
     counts = _rows(con, cube.VALUE_COUNTS, key, start, end, req)
     counts = _keyed(counts, req, "starts_at", bucket=counts.bucket.cast("int32"),
                     n=counts.n.cast("int64"))
-    stored_values = _rows(con, cube.VALUES, key, start, end, req)
-    sources = [_keyed(stored_values, req, "starts_at", bucket=stored_values.bucket.cast("int32"),
-                      value=stored_values.value.cast("float64"))]
-    spans = [(a, b) for a, b in (("start", "day_first"), ("day_last", "end")) if real[a] < real[b]]
-    if spans:  # the hours before the first whole day and after the last, from the records
-        raw = cube.values(con, m, [(req.moment(a), req.moment(b)) for a, b in spans])
-        for name, wanted_values in req.filters.items():
-            raw = raw.filter(matches(dimension(raw, name, "starts_at"), wanted_values))
-        raw_counts = raw.group_by("starts_at", "channel", "bucket").aggregate(n=raw.count())
-        counts = counts.union(_keyed(raw_counts, req, "starts_at",
-                                     bucket=raw_counts.bucket.cast("int32"),
-                                     n=raw_counts.n.cast("int64")).select(*counts.columns))
-        raw = raw.filter(raw.value.notnull())
-        sources.append(_keyed(raw, req, "starts_at", bucket=raw.bucket.cast("int32"),
-                              value=raw.value.cast("float64")).select(*sources[0].columns))
+    v = _rows(con, cube.VALUES, key, start, end, req)
+    v = _keyed(v, req, "starts_at", bucket=v.bucket.cast("int32"),
+               value=v.value.cast("float64"))
     names = [c for c in counts.columns if c not in ("bucket", "n")]
     per_class = counts.group_by([*names, "bucket"]).aggregate(n=counts.n.sum())
     groups = (per_class.group_by(names).aggregate(rows=per_class.n.sum()) if names
@@ -279,14 +274,9 @@ def quantile(con: TableSource, req: Request) -> ir.Table | None:
     wanted = wanted.select(*[wanted[k].name(f"w_{k}") for k in names], w_bucket=wanted.bucket,
                            before=wanted.before, position=wanted.position, low=wanted.low,
                            high=wanted.high, total=wanted.total)
-    # Each source joined to the wanted classes on its own, so that the stored values are read
-    # only for those classes (DuckDB passes the join's range of classes down to the scan).
-    joined = []
-    for v in sources:
-        on = [v[k].identical_to(wanted[f"w_{k}"]) for k in names] + [v.bucket == wanted.w_bucket]
-        joined.append(v.inner_join(wanted, on).select(*names, "bucket", "value", "before",
-                                                      "position", "low", "high", "total"))
-    v = joined[0] if len(joined) == 1 else joined[0].union(joined[1])
+    # DuckDB passes the join's range of classes down to the scan of the stored values.
+    on = [v[k].identical_to(wanted[f"w_{k}"]) for k in names] + [v.bucket == wanted.w_bucket]
+    v = v.inner_join(wanted, on)
     rank = v.before + ibis.row_number().over(group_by=[*names, "bucket"], order_by=v.value)
     v = v.mutate(rank=rank)
     pick = {"v_low": v.value.max(where=v.rank == v.low),

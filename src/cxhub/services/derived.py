@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 # a first build or full rebuild when the warehouse holds at most this many contacts and labels.
 QUICK_ROWS = 200_000
 QUICK_BUILD_ROWS = 500_000
+WAIT_SECONDS = 5.0
 
 # One row per figure (a UNION: nine scalar subqueries in one SELECT take DuckDB 40 ms to plan).
 _SNAPSHOT = {
@@ -160,7 +161,7 @@ def _quick(snap: dict[str, Any], st: dict[str, dict[str, Any]]) -> bool:
 def available(wh: Warehouse, *, refresh_if_quick: bool = True) -> Derived:
     """What a metric query may read ready-made now. When something is out of date and
     bringing it up to date is quick, do it first (one refresh at a time: a query that finds
-    another one running reads the records instead of waiting)."""
+    another one running waits for it up to WAIT_SECONDS, then reads the records)."""
     snap, st = _snapshot(wh), _states(wh)
     found = _fresh(snap, st)
     if _complete(found) or not refresh_if_quick:
@@ -168,7 +169,13 @@ def available(wh: Warehouse, *, refresh_if_quick: bool = True) -> Derived:
     keeper = _keeper(wh)
     if _quick(snap, st):
         if keeper.lock.locked():
-            return found
+            if not keeper.lock.acquire(timeout=WAIT_SECONDS):
+                return found  # a long refresh (a first build): the records answer meanwhile
+            keeper.lock.release()
+            snap, st = _snapshot(wh), _states(wh)
+            found = _fresh(snap, st)
+            if _complete(found) or not _quick(snap, st):
+                return found
         try:
             refresh(wh)
         except Exception:  # a failed refresh leaves the records to answer
