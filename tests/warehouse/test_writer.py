@@ -4,6 +4,7 @@ job never failing the others, and readers never waiting for (or seeing inside) a
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -155,3 +156,28 @@ def test_writes_after_close_are_refused(tmp_path: Path) -> None:
     wh.close()
     with pytest.raises(RuntimeError, match="closed"):
         wh.write(lambda con: con.execute("SELECT 1"))
+
+
+def test_close_stops_a_read_still_running_in_another_thread(tmp_path: Path) -> None:
+    """A server's background work may be reading when it shuts down: closing interrupts the
+    read (which fails in its own thread) instead of refusing to close the file."""
+    wh = Warehouse.open(tmp_path / "w.duckdb")
+    reading, failed = threading.Event(), []
+
+    def long_read() -> None:
+        cur = wh.cursor()
+        reading.set()
+        try:
+            cur.execute("SELECT count(*) FROM range(1000000000000) a WHERE a.range % 7 = 3")
+            cur.fetchall()
+        except duckdb.Error as exc:
+            failed.append(exc)
+
+    thread = threading.Thread(target=long_read, daemon=True)
+    thread.start()
+    assert reading.wait(_WAIT)
+    time.sleep(0.2)  # the query is running
+    wh.close()
+    thread.join(_WAIT)
+    assert not thread.is_alive() and len(failed) == 1
+    assert duckdb.connect(str(tmp_path / "w.duckdb")).execute("SELECT 1").fetchone() == (1,)

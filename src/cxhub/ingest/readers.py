@@ -46,10 +46,6 @@ class Source:
     rejects_table: str | None = None
     csv_options: tuple[str, str, bool] = (",", "utf-8", True)
     reader: str = ""  # csv, parquet ...: which reader made it, where that matters
-    # The same records without `_row`, read in parallel: DuckDB numbers CSV records only with
-    # a window (`row_number() OVER ()`), which runs on one thread. Its order of rows is the
-    # file's, but no column says which record a row is. None where `relation` is as fast.
-    unnumbered: str | None = None
     line_bound: int | None = None  # see record_bound(); counted while the file was opened
 
     def line(self, record: int) -> int:
@@ -113,12 +109,6 @@ def _csv(con: duckdb.DuckDBPyConnection, mapping: Mapping, path: Path, encoding:
         f"rejects_table={lit(rejects)}, rejects_scan={lit(rejects + '_scan')}, "
         f"null_padding=false, auto_detect=false, strict_mode={str(strict).lower()}"
     )
-    size = path.stat().st_size
-    if size >= 8 * _BIG_BUFFER:
-        # DuckDB reads a CSV in parallel a buffer at a time, and an insert that keeps the
-        # records' order merges what each buffer gave: with its default buffers that merging
-        # cost a sixth of a large load. A file this large still has eight buffers or more.
-        opts += f", buffer_size={_BIG_BUFFER}"
     if reader.header:
         header = _header(path, reader.delimiter, encoding)
         cols = ", ".join(f"{lit(c)}: 'VARCHAR'" for c in header)
@@ -132,13 +122,9 @@ def _csv(con: duckdb.DuckDBPyConnection, mapping: Mapping, path: Path, encoding:
     src.rejects_table = rejects
     src.csv_options = (reader.delimiter, encoding, reader.header)
     src.reader = "csv"
-    src.unnumbered = f"(SELECT * FROM {scan})"
     if not bare_cr:
         src.line_bound = max(lines - (1 if reader.header else 0), 0)
     return src
-
-
-_BIG_BUFFER = 32 << 20
 
 
 def _count_lines(path: Path) -> tuple[int, bool]:

@@ -203,8 +203,11 @@ def start_background(wh: Warehouse) -> None:
         def run() -> None:
             try:
                 refresh(wh)
-            except Exception:  # the writer may be closing; the next query tries again
-                log.exception("background refresh of the derived tables failed")
+            except Exception:
+                if keeper.background:  # the next query that finds the tables behind tries again
+                    log.exception("background refresh of the derived tables failed")
+                else:  # stopped: the server is shutting down and its warehouse closing
+                    log.info("background refresh of the derived tables stopped")
 
         keeper.thread = threading.Thread(target=run, name="cxhub-derived", daemon=True)
         keeper.thread.start()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,8 @@ class Warehouse:
         self._con = con
         self.writer = Writer(con)
         self._local = threading.local()
+        self._cursors: list[duckdb.DuckDBPyConnection] = []
+        self._cursors_lock = threading.Lock()
 
     @classmethod
     def open(cls, path: Path | str, *, read_only: bool = False) -> Warehouse:
@@ -46,6 +49,8 @@ class Warehouse:
         if cur is None:
             cur = self._con.cursor()
             self._local.cursor = cur
+            with self._cursors_lock:
+                self._cursors.append(cur)
         return cur
 
     def read(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
@@ -64,7 +69,23 @@ class Warehouse:
         return int(row[0]) if row and row[0] is not None else 0
 
     def close(self) -> None:
+        """Finish the queued writes, stop the reads still running (a server's background
+        work, when it stops) and close the file."""
         self.writer.close()
+        with self._cursors_lock:
+            cursors, self._cursors = self._cursors, []
+        for cur in cursors:
+            _interrupted(cur)
+        for _ in range(100):  # a read being interrupted gives the connection back at once
+            try:
+                self._con.close()
+                return
+            except duckdb.Error as exc:
+                if "busy" not in str(exc).lower():
+                    raise
+                for cur in cursors:
+                    _interrupted(cur)
+                time.sleep(0.05)
         self._con.close()
 
     def __enter__(self) -> Warehouse:
@@ -72,6 +93,13 @@ class Warehouse:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _interrupted(cur: duckdb.DuckDBPyConnection) -> None:
+    try:
+        cur.interrupt()
+    except duckdb.Error:
+        pass  # already closed
 
 
 def connect(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:

@@ -3,8 +3,9 @@
 The network is the MiniLM sentence encoder (mean pooling, unit length, as sentence-transformers
 uses it) with a cosine head: each class is a unit vector and a text's score for it is
 `scale * cos(text, class)`. The head starts at the mean frozen embedding of each class's
-examples, so training begins from what the frozen model already knows (about 83% on BANKING77
-with ten examples per intent) and cross-entropy moves encoder and head together from there.
+examples, so training begins from what the frozen model already knows (80% on BANKING77 with
+ten examples per intent, 84% with all) and cross-entropy moves encoder and head together
+from there.
 
 Texts are tokenised once; batches are padded only to their longest text, and texts of similar
 length are batched together (inside shuffled windows) so little time goes to padding.
