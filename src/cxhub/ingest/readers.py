@@ -357,7 +357,8 @@ def _check_columns(mapping: Mapping, src: Source, *, given_source: str | None = 
         only = next(iter(src.columns))
         for d, name in ((";", "semicolon"), ("\t", "tab"), ("|", "pipe"), (",", "comma")):
             if d in only and d != mapping.reader.delimiter:
-                hint = f" The header looks {name}-separated; this format expects {mapping.reader.delimiter!r}."
+                hint = (f" The header looks {name}-separated; this format expects "
+                        f"{mapping.reader.delimiter!r}.")
     raise IngestError(
         f"{src.path}: missing required columns {missing} for format {mapping.format}. "
         f"Found columns: {sorted(present)[:30]}.{hint}"
