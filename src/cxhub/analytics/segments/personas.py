@@ -31,9 +31,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from sklearn.cluster import KMeans
-from sklearn.metrics import silhouette_score
-from threadpoolctl import threadpool_limits
 
 from cxhub.analytics.segments import persona_names
 from cxhub.analytics.segments.persona_features import BY_NAME, feature_table
@@ -112,7 +109,10 @@ def cluster_features(features: pd.DataFrame, *, k_range: range = DEFAULT_K,
     idle = inactive(features)
     active = features[~idle]
     # scikit-learn's k-means starts OpenMP threads per call; on inputs of this size they wait
-    # on each other more than they work, so clustering runs on one thread.
+    # on each other more than they work, so clustering runs on one thread. (Imported here:
+    # scikit-learn takes a second and a half to import, and every CLI command imports this.)
+    from threadpoolctl import threadpool_limits
+
     with threadpool_limits(limits=1):
         raw, score, scores = _kmeans(active, k_range, seed)
     cluster = np.full(len(features), -1, dtype=int)
@@ -122,6 +122,9 @@ def cluster_features(features: pd.DataFrame, *, k_range: range = DEFAULT_K,
 
 def _kmeans(features: pd.DataFrame, k_range: range, seed: int
             ) -> tuple[np.ndarray, float | None, dict[int, float]]:
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import silhouette_score
+
     x = scaled(features[[c for c in features.columns if BY_NAME[c].basis]])[0].to_numpy()
     n = len(x)
     rng = np.random.default_rng(seed)
