@@ -14,8 +14,9 @@ DuckDB hourly count of the same tables. Then, for each labelling:
 - `model`: linear category and cause models trained on the wrap-up codes, then
   `classify_pending` over every contact and mention (the classifier's own code);
 - `truth`: the simulator's true cause and category as human labels (an upper bound);
-it reports the first alert on the release day (hours after midnight), and every alert outside
-the planted events (campaign, release, billing fault) as a false alert.
+it reports the first alert of each series in the release's first day (hours after its start,
+the truth's `start`: the alert's hour ends then), and every alert outside the planted events
+(campaign, release, billing fault) as a false alert.
 Prints one JSON document.
 """
 
@@ -120,12 +121,12 @@ def label(db: Path, data: Path, how: str) -> float:
 
 
 def judge(spikes: list[dict[str, Any]], events: dict[str, Any]) -> dict[str, Any]:
-    rel = pd.Timestamp(events["faulty_release"]["date"])
+    rel = pd.Timestamp(events["faulty_release"]["start"])  # the deploy, not midnight
     day = pd.Timedelta(days=1)
     planted = [
         (pd.Timestamp(events["marketing_campaign"]["start"]),
          pd.Timestamp(events["marketing_campaign"]["end_exclusive"]) + 8 * day),
-        (rel, pd.Timestamp(events["faulty_release"]["end_exclusive"]) + day),
+        (rel, pd.Timestamp(events["faulty_release"]["end"]) + day),
         (pd.Timestamp(events["billing_problem"]["start"]),
          pd.Timestamp(events["billing_problem"]["fixed"]) + day)]
     false, first = [], {}
@@ -133,13 +134,13 @@ def judge(spikes: list[dict[str, Any]], events: dict[str, Any]) -> dict[str, Any
         at = pd.Timestamp(s["detected_at"])
         if not any(a <= at - pd.Timedelta(hours=1) < b for a, b in planted):
             false.append(f"{s['target']} {s['dimension']} {s['value']} at {at}")
-        elif rel <= at < rel + day:
+        elif rel < at <= rel + day:
             key = f"{s['target']} {s['dimension']} {s['value']}"
             first[key] = min(first.get(key, at), at)
     hours = {k: (v - rel) / pd.Timedelta(hours=1) for k, v in sorted(first.items(),
                                                                      key=lambda x: x[1])}
-    before = [f for f in false if rel - 30 * day <= pd.Timestamp(f.rsplit(" at ", 1)[1]) < rel]
-    return {"release_day": str(rel.date()), "first_alert_hours_after_midnight": hours,
+    before = [f for f in false if rel - 30 * day <= pd.Timestamp(f.rsplit(" at ", 1)[1]) <= rel]
+    return {"release_start": str(rel), "first_alert_hours_after_start": hours,
             "false_alerts": false, "false_alerts_30_days_before": len(before)}
 
 

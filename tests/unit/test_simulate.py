@@ -247,6 +247,36 @@ def test_faulty_release_multiplies_product_contacts_and_mentions(
     assert m_window / m_before > 3.0
 
 
+def test_faulty_release_starts_at_the_deploy_and_ends_at_the_rollback(
+    company: Path, contacts: pd.DataFrame, events: dict
+) -> None:
+    rel = events["faulty_release"]
+    start, end = pd.Timestamp(rel["start"]), pd.Timestamp(rel["end"])
+    assert start == pd.Timestamp(rel["date"]) + pd.Timedelta(hours=r.RELEASE_HOUR)
+    assert end == start + pd.Timedelta(days=rel["days"])
+    assert end.date().isoformat() == rel["end_exclusive"]
+    mentions = read(company, "social/mentions.csv").merge(
+        read(company, "truth/mentions.csv"), on=["source", "external_id"])
+    posts = pd.to_datetime(mentions.loc[mentions["incident"] == "faulty_release", "created_at"])
+    assert len(posts) and posts.between(start, end, inclusive="left").all()
+    created = contacts.loc[contacts["incident"] == "faulty_release", "created"]
+    assert created.between(start, end, inclusive="left").all()
+    # From the deploy on (not only from the next morning), and until the rollback.
+    assert created.min() < start + pd.Timedelta(hours=1)
+    assert created.max() >= end - pd.Timedelta(hours=3)
+    # Product contacts in the hours of the release day before the deploy are the usual few:
+    # against the same hours of the four weeks before (same weekday).
+    product = contacts[(contacts["cause"] == "product") & (contacts["incident"] != "campaign")]
+    morning = [(start.normalize() - pd.Timedelta(weeks=k), start - pd.Timedelta(weeks=k))
+               for k in range(5)]
+    counts = [product["created"].between(a, b, inclusive="left").sum() for a, b in morning]
+    assert counts[0] <= 2 * max(counts[1:]) + 2, counts
+    # Release contacts are resolved only after the rollback.
+    release = contacts[contacts["incident"] == "faulty_release"]
+    resolved = pd.to_datetime(release.loc[release["resolved_at"] != "", "resolved_at"])
+    assert len(resolved) and (resolved >= end).all()
+
+
 def test_billing_complaints_fall_after_the_fix(contacts: pd.DataFrame, events: dict) -> None:
     bp = events["billing_problem"]
     start, fix = day_index(bp["start"]), day_index(bp["fixed"])

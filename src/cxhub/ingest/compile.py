@@ -33,6 +33,7 @@ class CompiledField:
     value: str
     raw: str
     checks: list[tuple[str, str]] = field(default_factory=list)
+    ordered: bool = False  # the value depends on the records' order (`_row`)
 
     @property
     def raw_column(self) -> str:
@@ -75,14 +76,16 @@ def compile_fields(
     return out
 
 
-def cleaned(relation: str, columns: dict[str, str]) -> str:
+def cleaned(relation: str, columns: dict[str, str], *, numbered: bool = True) -> str:
     """`relation` with each text column trimmed and '' made NULL: the fields' expressions read
-    these columns, so a column that several expressions use is trimmed once."""
+    these columns, so a column that several expressions use is trimmed once.
+
+    `numbered`: the relation has `_row`; without it (the parallel CSV scan) `_row` is 0."""
     cols = ", ".join(
         f"{_trimmed(quote(c))} AS {quote(c)}" if t == "VARCHAR" else quote(c)
         for c, t in columns.items()
     )
-    return f"(SELECT _row, {cols} FROM {relation})"
+    return f"(SELECT {'_row' if numbered else '0::BIGINT AS _row'}, {cols} FROM {relation})"
 
 
 def _trimmed(c: str) -> str:
@@ -97,7 +100,8 @@ def _trimmed(c: str) -> str:
 
 def _one_of(value: str, listed: str) -> str:
     """`value IN (listed)`, NULL for a NULL value as IN gives. Not written as IN: DuckDB turns
-    a longer IN list (and list_contains) into a join against the list, dearer than this."""
+    a longer IN list (and list_contains) into a join, which in an insert loses the order of
+    the records (see upsert.insert_new); list_position it leaves alone."""
     found = f"list_position([{listed}], {value}) IS NOT NULL"
     return f"(CASE WHEN {value} IS NULL THEN NULL ELSE {found} END)"
 
@@ -127,7 +131,7 @@ def _field(
             f"concat_ws('|', {keys}, row_number() OVER "
             f"(PARTITION BY {keys} ORDER BY _row)::VARCHAR)"
         )
-        return CompiledField(spec.name, value, value)
+        return CompiledField(spec.name, value, value, ordered=True)
     data_columns = (spec.column,) if spec.column else spec.columns
     if data_columns and not any(c in columns for c in data_columns):
         # An optional column the file does not have (required ones were checked on opening):

@@ -111,12 +111,19 @@ def _load_source(
     # Insert first: when every record the file can hold went in, none was bad, repeated or
     # already present, and the validation pass (a second read of the whole file) is skipped.
     # Otherwise that pass finds the bad rows as before; they were not inserted either way.
+    # The insert reads the parallel scan where there is one; the validation pass, which needs
+    # the record numbers for its messages, reads the numbered one.
     phase("writing")
     columns = [f.name for f in fields]
-    with _load_settings(con, src):
+    parallel = src.unnumbered is not None and not any(f.ordered for f in fields)
+    relation = cleaned(src.relation, src.columns)
+    if parallel:
+        assert src.unnumbered is not None
+        relation = cleaned(src.unnumbered, src.columns, numbered=False)
+    with _bounded_memory(con, src.path):
         result.loaded = insert_new(
-            con, kind, _good_rows(cleaned(src.relation, src.columns), fields), columns,
-            batch_id=batch_id, source=src_name,
+            con, kind, _good_rows(relation, fields), columns, batch_id=batch_id,
+            row_number=None if parallel else "_row", source=src_name,
         )
     if result.loaded and result.loaded == record_bound(con, src):
         total, bad_rows = result.loaded, []
@@ -153,34 +160,26 @@ def _load_source(
 
 
 _BIG_FILE = 256 << 20
+_LOAD_MEMORY = "1GB"
 
 
 @contextmanager
-def _load_settings(con: duckdb.DuckDBPyConnection, src: Source) -> Iterator[None]:
-    """DuckDB settings for the insert of a large file, restored after it.
-
-    The memory limit: with the default (most of the machine's memory) a load of 10 million
-    Parquet records took 1.2-1.5 GB, and within 1 GB 1.0 GB, as fast. For Parquet the ids come
-    from the file's row numbers, so the order DuckDB stores the rows in does not matter, and
-    without keeping it the insert runs on every thread (as it did when a join in the query made
-    DuckDB drop the order). A CSV's records are numbered by a window, on one thread anyway."""
-    if src.path.stat().st_size < _BIG_FILE:
+def _bounded_memory(con: duckdb.DuckDBPyConnection, path: Path) -> Iterator[None]:
+    """For the insert of a large file, DuckDB's memory limit is 1 GB (then restored). An insert
+    that keeps the records' order holds what the threads read ahead of the slowest one; with
+    the default limit (most of the machine's memory) a load of 10 million CSV records took
+    3 GB on a busy machine, and within this limit 1.1 GB, as fast."""
+    if path.stat().st_size < _BIG_FILE:
         yield
         return
-    settings = {"memory_limit": "1GB"}
-    if src.reader == "parquet":
-        settings["preserve_insertion_order"] = "false"
-    before = {}
-    for name, value in settings.items():
-        row = con.execute(f"SELECT current_setting({lit(name)})").fetchone()
-        before[name] = str(row[0]) if row else None
-        con.execute(f"SET {name} = {lit(value)}")
+    row = con.execute("SELECT current_setting('memory_limit')").fetchone()
+    before = str(row[0]) if row else None
+    con.execute(f"SET memory_limit = '{_LOAD_MEMORY}'")
     try:
         yield
     finally:
-        for name, old in before.items():
-            if old is not None:
-                con.execute(f"SET {name} = {lit(old)}")
+        if before:
+            con.execute(f"SET memory_limit = {lit(before)}")
 
 
 def _checked_sql(relation: str, fields: list[CompiledField]) -> str:

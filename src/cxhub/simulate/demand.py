@@ -115,9 +115,11 @@ def make_demand(
     ]
     parts.append(_component(person, day, category, cause, INCIDENT_CAMPAIGN))
 
-    # The faulty release: product-cause demand runs at RELEASE_MULTIPLIER times normal.
+    # The faulty release: product-cause demand runs at RELEASE_MULTIPLIER times normal from the
+    # deploy (RELEASE_HOUR) to the rollback. Drawn over every day the window touches with the
+    # usual hours, then thinned to the window below (so still Poisson, with the hours' shape).
     w = np.zeros(days)
-    w[ev.release_day : min(days, ev.release_end)] = 1.0
+    w[ev.release_day : min(days, ev.release_end + 1)] = 1.0
     extra = (r.RELEASE_MULTIPLIER - 1) * product_share()
     person, day = sample_days(per_year * w, base_rate * extra, lo, hi, rng)
     category = np.array([_CAT["problem"], _CAT["complaint"], _CAT["information"]])[
@@ -143,7 +145,10 @@ def make_demand(
     spoken_hour = (rng.random(len(person))[:, None] > _HOUR_CUM[False][None, :]).sum(axis=1)
     hour = np.where(_WRITTEN[channel], hour, spoken_hour).clip(0, 23)
     created = plan.day_start_s(day) + hour * 3600 + rng.integers(0, 3600, size=len(person))
-    order = np.argsort(created, kind="stable")
+    deploy, rollback = plan.release_window_s
+    inside = (created >= deploy) & (created < rollback)
+    kept = np.flatnonzero((incident != INCIDENT_RELEASE) | inside)
+    order = kept[np.argsort(created[kept], kind="stable")]
     return Demand(
         person=person[order],
         day=day[order].astype(np.int64),

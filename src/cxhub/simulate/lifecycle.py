@@ -155,7 +155,8 @@ def _resolution(
     later = end_of_first + (_lognormal(*r.LATER_RESOLUTION_HOURS, n, rng) * 3600).astype(np.int64)
     resolved = np.where(u < at_once, end_of_first, np.where(u < 1 - never, later, NONE))
     ev = plan.events
-    rollback = plan.day_start_s(ev.release_end) + rng.integers(0, DAY, n)
+    # The rollback ends the fault (RELEASE_HOUR on release_end); its contacts close within a day.
+    rollback = plan.release_window_s[1] + rng.integers(0, DAY, n)
     resolved = np.where(release & (resolved != NONE), np.maximum(resolved, rollback), resolved)
     # Billing-fault contacts are closed when the fault is fixed and the refund goes out.
     billing = d.incident == INCIDENT_BILLING

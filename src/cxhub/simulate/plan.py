@@ -27,7 +27,8 @@ def rng_for(seed: int, *stream: int) -> np.random.Generator:
 
 @dataclass(frozen=True)
 class Events:
-    """Planted events, as day indices from the start (end exclusive)."""
+    """Planted events, as day indices from the start (end exclusive). The release runs from
+    RELEASE_HOUR on `release_day` to RELEASE_HOUR on `release_end` (`Plan.release_window_s`)."""
 
     campaign_start: int
     campaign_end: int
@@ -35,9 +36,6 @@ class Events:
     release_end: int
     billing_start: int
     billing_fix: int
-
-    def in_release(self, day: np.ndarray) -> np.ndarray:
-        return (day >= self.release_day) & (day < self.release_end)
 
 
 @dataclass(frozen=True)
@@ -63,6 +61,13 @@ class Plan:
 
     def date_of(self, day: int) -> date:
         return self.start + timedelta(days=int(day))
+
+    @property
+    def release_window_s(self) -> tuple[int, int]:
+        """The faulty release's deploy and rollback, epoch seconds (end exclusive)."""
+        ev, at = self.events, r.RELEASE_HOUR * 3600
+        start = int(self.day_start_s(ev.release_day)) + at
+        return start, int(self.day_start_s(ev.release_end)) + at
 
 
 def _events(days: int, rng: np.random.Generator) -> Events:
@@ -99,12 +104,25 @@ def product_share() -> float:
     return float(sum(m * r.CAUSE_MIX[c][0] for m, c in zip(mix, r.CATEGORIES, strict=True)))
 
 
+def release_day_share(days: int, events: Events) -> np.ndarray:
+    """Share of each day's phone and chat demand inside the release window: its first day from
+    RELEASE_HOUR, the whole days between, and the day of the rollback until RELEASE_HOUR. (A
+    day's load is one figure, so the hours of the first day before the deploy share it.)"""
+    share = np.zeros(days)
+    share[events.release_day : events.release_end] = 1.0
+    before = float(hour_shape(False)[: r.RELEASE_HOUR].sum())
+    if events.release_day < days:
+        share[events.release_day] = 1 - before
+    if events.release_end < days:
+        share[events.release_end] = before
+    return share
+
+
 def _load(days: int, events: Events, rng: np.random.Generator) -> np.ndarray:
     """Demand over what the rota planned for. Staff are planned for the usual week and season
     (and the campaign, which marketing announced), not for incidents."""
     load = np.ones(days)
-    release = np.arange(days)
-    load[events.in_release(release)] += (r.RELEASE_MULTIPLIER - 1) * product_share()
+    load += (r.RELEASE_MULTIPLIER - 1) * product_share() * release_day_share(days, events)
     per_day = r.CONTACTS_PER_CUSTOMER_YEAR / 365
     billing_extra = r.BILLING_AFFECTED_SHARE * r.BILLING_CONTACT_PROB * 1.3
     span = max(1, events.billing_fix - events.billing_start)

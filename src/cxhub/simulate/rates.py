@@ -96,6 +96,10 @@ COMMENT_RATE = 0.35
 
 # --- planted events ------------------------------------------------------------------------
 RELEASE_DAYS = 3
+# The release goes out in a morning deploy at this hour (the timestamps' clock) of its day and
+# is rolled back at the same hour RELEASE_DAYS days later: its extra demand runs for exactly
+# RELEASE_DAYS x 24 hours, from a moment a detector can be timed against.
+RELEASE_HOUR = 9
 RELEASE_MULTIPLIER = 5.0  # product-cause contacts and mentions in the release window
 BILLING_AFFECTED_SHARE = 0.08  # billing accounts double-charged while the problem lasts
 BILLING_CONTACT_PROB = 0.7  # affected customers who get in touch about it

@@ -1,7 +1,8 @@
 """Social media mentions of the brand, the brand's replies and customers' follow-ups.
 
-Product posts run at RELEASE_MULTIPLIER times normal during the faulty release, as contacts do,
-so a listening spike detector has the same truth to find.
+Product posts run at RELEASE_MULTIPLIER times normal during the faulty release (from the deploy
+at RELEASE_HOUR to the rollback), as contacts do, so a listening spike detector has the same
+truth to find.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def mentions(
         rng.choice(np.delete(np.arange(len(r.CAUSES)), _PRODUCT), size=len(person)),
     )
     w = np.zeros(plan.days)
-    w[plan.events.release_day : plan.events.release_end] = 1.0
+    w[plan.events.release_day : min(plan.days, plan.events.release_end + 1)] = 1.0
     extra = (r.RELEASE_MULTIPLIER - 1) * r.MENTION_PRODUCT_SHARE
     p2, d2 = sample_days(per_year * w, rate * extra, lo, hi, rng)
     c2 = np.array([r.CATEGORIES.index(c) for c in ("problem", "complaint")])[
@@ -58,9 +59,14 @@ def mentions(
     incident = np.concatenate(
         [np.full(len(day) - len(p2), INCIDENT_NONE), np.full(len(p2), INCIDENT_RELEASE)]
     )
-    n = len(person)
-    created = plan.day_start_s(day) + rng.integers(7 * 3600, 24 * 3600, n)
-    order = np.argsort(created, kind="stable")
+    created = plan.day_start_s(day) + rng.integers(7 * 3600, 24 * 3600, len(person))
+    # The release's posts were drawn over every day its window touches: keep those inside it.
+    deploy, rollback = plan.release_window_s
+    kept = np.flatnonzero(
+        (incident != INCIDENT_RELEASE) | ((created >= deploy) & (created < rollback))
+    )
+    order = kept[np.argsort(created[kept], kind="stable")]
+    n = len(order)
     person, created, category, cause, incident = (
         a[order] for a in (person, created, category, cause, incident)
     )

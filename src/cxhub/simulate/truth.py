@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from cxhub.simulate import rates as r
 from cxhub.simulate.offers import acceptance
 from cxhub.simulate.plan import Plan
@@ -10,12 +12,16 @@ from cxhub.simulate.plan import Plan
 def events_truth(plan: Plan, billing_affected_accounts: int) -> dict:
     ev = plan.events
     code = r.PLANTED_OFFER
+    deploy, rollback = plan.release_window_s
     product, monthly, _, _ = r.OFFERS[code]
     return {
         "faulty_release": {
             "date": plan.date_of(ev.release_day).isoformat(),
             "days": ev.release_end - ev.release_day,
             "end_exclusive": plan.date_of(ev.release_end).isoformat(),
+            # The exact deploy and rollback, on the clock of the files' timestamps.
+            "start": _clock(deploy),
+            "end": _clock(rollback),
             "multiplier": r.RELEASE_MULTIPLIER,
             "affects": ["contacts with cause product", "social mentions with cause product"],
         },
@@ -46,3 +52,8 @@ def events_truth(plan: Plan, billing_affected_accounts: int) -> dict:
             "campaign emails and upgrade orders",
         },
     }
+
+
+def _clock(seconds: int) -> str:
+    """Epoch seconds as the files write them: YYYY-MM-DDTHH:MM:SS, no zone."""
+    return datetime.fromtimestamp(seconds, UTC).replace(tzinfo=None).isoformat()
