@@ -46,6 +46,10 @@ class Source:
     rejects_table: str | None = None
     csv_options: tuple[str, str, bool] = (",", "utf-8", True)
     reader: str = ""  # csv, parquet ...: which reader made it, where that matters
+    # The same records without `_row`, read in parallel: DuckDB numbers CSV records only with
+    # a window (`row_number() OVER ()`), which runs on one thread. Its order of rows is the
+    # file's, but no column says which record a row is. None where `relation` is as fast.
+    unnumbered: str | None = None
     line_bound: int | None = None  # see record_bound(); counted while the file was opened
 
     def line(self, record: int) -> int:
@@ -122,6 +126,9 @@ def _csv(con: duckdb.DuckDBPyConnection, mapping: Mapping, path: Path, encoding:
     src.rejects_table = rejects
     src.csv_options = (reader.delimiter, encoding, reader.header)
     src.reader = "csv"
+    # DuckDB's default CSV buffers: larger ones (32 MB) saved a little merging in the ordered
+    # insert but held three times the memory (3.1 GB for 10 million records, see BENCHMARKS.md).
+    src.unnumbered = f"(SELECT * FROM {scan})"
     if not bare_cr:
         src.line_bound = max(lines - (1 if reader.header else 0), 0)
     return src
