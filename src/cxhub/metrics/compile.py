@@ -146,21 +146,33 @@ def keys(t: ir.Table, req: Request, time_column: str) -> dict[str, ir.Value]:
     return out
 
 
-def measures(t: ir.Table, m: Metric) -> dict[str, ir.Value]:
-    if m.kind == "count":
-        return {"value": t.count(), "n": t.count()}
-    if m.kind == "share":
-        den = condition(m.denominator, t, m)
-        num = condition(m.numerator, t, m)
-        if den is not None:
-            num = num & den  # type: ignore[operator]
-        n = t.count(where=den) if den is not None else t.count()
-        return {"value": t.count(where=num) / n.nullif(0), "n": n}
+def share_counts(t: ir.Table, m: Metric) -> tuple[ir.IntegerScalar, ir.IntegerScalar]:
+    """A share's (rows meeting the numerator among the denominator's, the denominator's rows)."""
+    den = condition(m.denominator, t, m)
+    num = condition(m.numerator, t, m)
+    if den is not None:
+        num = num & den  # type: ignore[operator]
+    n = t.count(where=den) if den is not None else t.count()
+    return t.count(where=num), n
+
+
+def row_values(t: ir.Table, m: Metric) -> ir.Value:
+    """A mean or quantile metric's value per fact row, numeric (booleans as 0/1)."""
     value = to_ibis(m.value, t, m.params)  # type: ignore[arg-type]
     if not isinstance(value, ir.Value):
         value = ibis.literal(value)
     if isinstance(value, ir.BooleanValue):
         value = value.cast("int64")
+    return value
+
+
+def measures(t: ir.Table, m: Metric) -> dict[str, ir.Value]:
+    if m.kind == "count":
+        return {"value": t.count(), "n": t.count()}
+    if m.kind == "share":
+        hits, n = share_counts(t, m)
+        return {"value": hits / n.nullif(0), "n": n}
+    value = row_values(t, m)
     aggregate = value.quantile(m.q) if m.kind == "quantile" else value.mean()
     return {"value": aggregate, "n": value.count()}
 

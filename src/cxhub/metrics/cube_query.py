@@ -21,16 +21,16 @@ import ibis.expr.types as ir
 from cxhub.metrics import cube, facts, periods
 from cxhub.metrics.compile import (
     Request,
-    condition,
     dimension,
     fact_rows,
     filtered,
     keys,
     matches,
+    row_values,
+    share_counts,
 )
 from cxhub.metrics.definitions import Metric
 from cxhub.metrics.facts import TableSource
-from cxhub.metrics.formula import to_ibis
 
 _TIME_OF_DAY = {"hour_of_day", "weekday"}
 _UNIT = {cube.HOURS: "hour", cube.DAYS: "day"}  # the whole ones are the request's moments
@@ -86,17 +86,9 @@ def _partial(t: ir.Table, req: Request) -> dict[str, ir.Value]:
     if m.kind in ("count", "per_customer"):
         return {"total": t.count().cast("float64"), "n": t.count()}
     if m.kind == "share":
-        den = condition(m.denominator, t, m)
-        num = condition(m.numerator, t, m)
-        if den is not None:
-            num = num & den  # type: ignore[operator]
-        n = t.count(where=den) if den is not None else t.count()
-        return {"total": t.count(where=num).cast("float64"), "n": n}
-    value = to_ibis(m.value, t, m.params)  # type: ignore[arg-type]
-    if not isinstance(value, ir.Value):
-        value = ibis.literal(value)
-    if isinstance(value, ir.BooleanValue):
-        value = value.cast("int64")
+        hits, n = share_counts(t, m)
+        return {"total": hits.cast("float64"), "n": n}
+    value = row_values(t, m)
     return {"total": value.sum().cast("float64"), "n": value.count()}
 
 
