@@ -223,6 +223,26 @@ def test_negative_durations(warehouse: Warehouse, tmp_path: Path) -> None:
     assert loaded_ids(warehouse, "contacts", result) == ["a", "d"]
 
 
+def test_durations_not_finite_or_implausibly_long(warehouse: Warehouse, tmp_path: Path) -> None:
+    # One wait of 3e11 s made a day's ASA 20,000,000,028 s; NaN and Infinity printed invalid
+    # JSON and "inf h" in a frozen report.
+    path = write(tmp_path, "contacts.csv",
+                 "source,external_id,channel,created_at,wait_seconds,talk_seconds\n"
+                 "crm,a,phone,2024-01-01 10:00:00,60,120\n"
+                 "crm,b,phone,2024-01-01 10:00:00,3e11,0\n"
+                 "crm,c,phone,2024-01-01 10:00:00,NaN,0\n"
+                 "crm,d,phone,2024-01-01 10:00:00,0,Infinity\n"
+                 "crm,e,phone,2024-01-01 10:00:00,31622400,0\n")
+    result = load(warehouse, "generic", path)
+    f = str(path.resolve())
+    assert quarantined(warehouse, result) == [
+        (f, 3, "wait_seconds", "3e11", "implausibly long duration (over 31,622,400 s)"),
+        (f, 4, "wait_seconds", "NaN", "not a finite number"),
+        (f, 5, "talk_seconds", "Infinity", "not a finite number"),
+    ]
+    assert loaded_ids(warehouse, "contacts", result) == ["a", "e"]
+
+
 @pytest.mark.parametrize(("survey_type", "good", "bad"), [
     ("csat", ["1", "5", "3.5"], ["0", "6"]),
     ("nps", ["0", "10"], ["-1", "11"]),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import uuid
 from collections.abc import Callable
@@ -40,7 +41,7 @@ RECORDS: dict[str, Callable[[], dict[str, Any]]] = {
                             "touchpoint_type": "app_login", "occurred_at": T0},
     "source-records": lambda: {"source": "web-test", "external_id": _key(), "first_name": "Ada",
                                "last_name": "Lovelace", "email": "ada@example.org",
-                               "date_of_birth": "1815-12-10", "attributes": {"tier": "gold"}},
+                               "date_of_birth": "1915-12-10", "attributes": {"tier": "gold"}},
     "transactions": lambda: {"source": "web-test", "external_id": _key(), "occurred_at": T0,
                              "amount": -12.5, "kind": "refund", "currency": "EUR"},
     "holdings": lambda: {"source": "web-test", "external_id": _key(), "product": "mortgage",
@@ -180,6 +181,9 @@ def _errors(r: Any) -> list[dict[str, Any]]:
     ({"external_id": None}, ["body", "external_id"], ["external_id"]),
     ({"external_id": ""}, ["body", "external_id"], ["external_id", "at least 1"]),
     ({"hold_seconds": "long"}, ["body", "hold_seconds"], ["hold_seconds", "number"]),
+    # One set of plausibility rules for files and the API (see domain/plausibility.py).
+    ({"created_at": "0057-03-07T00:00:00"}, ["body", "created_at"], ["before 1850"]),
+    ({"wait_seconds": 3e11}, ["body", "wait_seconds"], ["less than or equal to 31622400"]),
     ({"answered_at": "2024-05-06T08:00:00"}, ["body"], ["answered_at", "before created_at"]),
     ({"mood": "angry"}, ["body", "mood"], ["mood", "not permitted"]),
 ])
@@ -192,6 +196,18 @@ def test_invalid_contact_is_422_naming_the_field(
     assert errors[0]["loc"] == loc
     for word in words:
         assert word in errors[0]["msg"]
+
+
+def test_nan_and_infinity_are_422(api: Server) -> None:
+    # Not JSON, though Python's reader accepts them; a metric fed one printed invalid JSON.
+    base = json.dumps(RECORDS["contacts"]())[:-1]
+    for literal in ("NaN", "Infinity", "-Infinity"):
+        with api.client("ingest_read") as c:
+            r = c.post("/api/v1/contacts", content=f'{base}, "talk_seconds": {literal}}}',
+                       headers={"content-type": "application/json"})
+        (error,) = _errors(r)
+        assert error["loc"] == ["body"]
+        assert "invalid JSON" in error["msg"]
 
 
 def test_missing_external_id_is_422(api: Server) -> None:

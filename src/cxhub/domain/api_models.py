@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model, model_validator
 
+from cxhub.domain import plausibility as plausible
 from cxhub.domain.canonical import RECORD_KINDS, FieldType, RecordKind
 
 SURVEY_RANGES = {"csat": (1, 5), "nps": (0, 10), "ces": (1, 7)}
@@ -41,12 +42,16 @@ def _utc_not_future(value: datetime) -> datetime:
         value = value.astimezone(UTC).replace(tzinfo=None)
     if value > _horizon():
         raise ValueError("in the future")
+    if problem := plausible.date_problem(value.date()):
+        raise ValueError(problem)
     return value
 
 
 def _date_not_future(value: date) -> date:
     if value > date.today() + timedelta(days=1):
         raise ValueError("in the future")
+    if problem := plausible.date_problem(value):
+        raise ValueError(problem)
     return value
 
 
@@ -55,11 +60,13 @@ def _date_not_future(value: date) -> date:
 _TYPES: dict[FieldType, Any] = {
     FieldType.TEXT: Annotated[str, Field(max_length=100_000)],
     FieldType.INT: int,
-    FieldType.FLOAT: float,
+    FieldType.FLOAT: Annotated[float, Field(allow_inf_nan=False)],
     FieldType.BOOL: bool,
     FieldType.DATE: Annotated[date, AfterValidator(_date_not_future)],
     FieldType.TIMESTAMP: Annotated[datetime, AfterValidator(_utc_not_future)],
-    FieldType.DURATION: Annotated[float, Field(ge=0)],
+    FieldType.DURATION: Annotated[
+        float, Field(ge=0, le=plausible.MAX_DURATION_SECONDS, allow_inf_nan=False)
+    ],
     FieldType.JSON: dict[str, Any],
 }
 

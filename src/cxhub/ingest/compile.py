@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from cxhub.domain import plausibility as plausible
 from cxhub.domain.canonical import FieldType
 from cxhub.ingest.mapping import FieldSpec, Mapping
 from cxhub.ingest.readers import lit
@@ -174,7 +175,7 @@ def _field(
         if spec.type in (FieldType.DATE, FieldType.TIMESTAMP):
             value = (
                 f"(CASE WHEN {value} > current_timestamp::TIMESTAMP + INTERVAL 1 DAY "
-                f"OR {value} < DATE '1850-01-01' THEN NULL ELSE {value} END)"
+                f"OR {value} < DATE '{plausible.EARLIEST_DATE}' THEN NULL ELSE {value} END)"
             )
         cf = CompiledField(spec.name, value, raw_text)
         if spec.required:
@@ -246,9 +247,12 @@ def _checks(spec: FieldSpec, cf: CompiledField) -> list[tuple[str, str]]:
         whens.append((f"{r} IS NOT NULL AND {v} IS NULL", reason))
     if t in (FieldType.DATE, FieldType.TIMESTAMP):
         whens.append((f"{v} > current_timestamp::TIMESTAMP + INTERVAL 1 DAY", "'in the future'"))
-        whens.append((f"{v} < DATE '1850-01-01'", "'implausible date (before 1850)'"))
+        whens.append((f"{v} < DATE '{plausible.EARLIEST_DATE}'", lit(plausible.EARLIEST_TEXT)))
+    if t in (FieldType.FLOAT, FieldType.DURATION):
+        whens.append((f"NOT isfinite({v})", lit(plausible.NOT_FINITE_TEXT)))
     if t == FieldType.DURATION:
-        whens.append((f"{v} < 0", "'negative duration'"))
+        whens.append((f"{v} < 0", lit(plausible.NEGATIVE_TEXT)))
+        whens.append((f"{v} > {plausible.MAX_DURATION_SECONDS}", lit(plausible.TOO_LONG_TEXT)))
     return whens
 
 
