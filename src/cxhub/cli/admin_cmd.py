@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
 import click
 from rich.table import Table
 
-from cxhub.cli.common import fail, open_warehouse, out, print_json
+from cxhub.cli.common import fail, open_warehouse, out, print_json, settings_from
 from cxhub.domain.canonical import RECORD_KINDS
+from cxhub.domain.errors import WarehouseBusyError
 from cxhub.services import keys as key_service
+from cxhub.warehouse import Warehouse
 
 
 @click.group()
@@ -45,11 +50,33 @@ def keys_list(ctx: click.Context) -> None:
 @click.argument("key_id", type=int)
 @click.pass_context
 def keys_revoke(ctx: click.Context, key_id: int) -> None:
-    """Revoke a key by its id."""
-    with open_warehouse(ctx) as wh:
+    """Revoke a key by its id (also while `cxhub serve` runs: the server applies it)."""
+    settings = settings_from(ctx)
+    try:
+        wh = Warehouse.open(settings.warehouse_path)
+    except WarehouseBusyError:
+        _revoke_through_server(settings.home, key_id)
+        return
+    with wh:
         if not key_service.revoke_key(wh, key_id):
             fail(f"no active key with id {key_id}")
     click.echo(f"key {key_id} revoked")
+
+
+def _revoke_through_server(home: Path, key_id: int, wait: float = 10.0) -> None:
+    request = key_service.request_revocation(home, key_id)
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        answer = key_service.answer_of(request)
+        if answer == "revoked":
+            click.echo(f"key {key_id} revoked by the running server")
+            return
+        if answer is not None:
+            fail(f"the running server answered: {answer} (id {key_id})")
+        time.sleep(0.2)
+    request.unlink(missing_ok=True)
+    fail("the warehouse is open in another process that did not take the request within "
+         f"{wait:.0f} s (a `cxhub serve` of an older cxhub?); key {key_id} is NOT revoked")
 
 
 @click.command()

@@ -8,10 +8,11 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from cxhub import __version__
+from cxhub.services.keys import KeyCache, RevocationInbox
 from cxhub.services.records import RecordSink
 from cxhub.settings import Settings
 from cxhub.warehouse import Warehouse
-from cxhub.web.api.v1 import read, records
+from cxhub.web.api.v1 import keys, read, records
 from cxhub.web.limits import BodySizeLimit
 
 
@@ -24,7 +25,11 @@ def create_app(settings: Settings | None = None, warehouse: Warehouse | None = N
         wh = warehouse or Warehouse.open(settings.warehouse_path)
         app.state.warehouse = wh
         app.state.sink = RecordSink(wh)
-        app.state.key_cache = {}
+        app.state.key_cache = KeyCache()
+        inbox = None
+        if warehouse is None:
+            inbox = RevocationInbox(wh, settings.home, app.state.key_cache)
+            inbox.start()
         if warehouse is None:
             from cxhub.services import derived
 
@@ -51,6 +56,8 @@ def create_app(settings: Settings | None = None, warehouse: Warehouse | None = N
         finally:
             if classifier is not None:
                 classifier.stop()
+            if inbox is not None:
+                inbox.stop()
             if feed is not None:
                 feed.stop()
             if warehouse is None:
@@ -62,6 +69,7 @@ def create_app(settings: Settings | None = None, warehouse: Warehouse | None = N
     app.state.settings = settings
     app.include_router(records.router)
     app.include_router(read.router)
+    app.include_router(keys.router)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -8,12 +8,10 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 from starlette.concurrency import run_in_threadpool
 
-from cxhub.services.keys import scopes_for_token
+from cxhub.services.keys import KeyCache, scopes_for_token
 from cxhub.services.records import RecordSink
 from cxhub.settings import Settings
 from cxhub.warehouse import Warehouse
-
-_KEY_TTL = 5.0  # seconds a checked key is trusted before it is looked up again (revocation)
 
 
 def get_warehouse(request: Request) -> Warehouse:
@@ -45,19 +43,18 @@ async def check_scope(request: Request, scope: str) -> None:
 
     Async, so that FastAPI runs it on the event loop: a sync dependency is handed to a worker
     thread, and that hop cost more than the rest of a single-record POST. A key's scopes come
-    from the warehouse at most every _KEY_TTL seconds, and that read runs in a worker thread."""
+    from the warehouse at most every `KeyCache.ttl` seconds, and that read runs in a worker
+    thread."""
     token = _token(request)
     if token is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "an API key is required",
                             headers={"WWW-Authenticate": "Bearer"})
-    cache: dict[str, tuple[float, tuple[str, ...] | None]] = request.app.state.key_cache
+    cache: KeyCache = request.app.state.key_cache
     now = time.monotonic()
-    hit = cache.get(token)
-    if hit is None or hit[0] < now:
+    hit, scopes = cache.get(token, now)
+    if not hit:
         scopes = await run_in_threadpool(scopes_for_token, request.app.state.warehouse, token)
-        cache[token] = (now + _KEY_TTL, scopes)
-    else:
-        scopes = hit[1]
+        cache.put(token, scopes, now)
     if scopes is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown or revoked API key",
                             headers={"WWW-Authenticate": "Bearer"})
