@@ -31,6 +31,8 @@ class Field:
     minimum: float | None = None
     maximum: float | None = None
     choices: tuple[str, ...] | None = None
+    # A time known in advance (a campaign's start): it may lie in the future.
+    planned: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +79,7 @@ CONTACT_EVENT_TYPES = (
     "transferred",
 )
 SURVEY_TYPES = ("csat", "nps", "ces")
+CALENDAR_KINDS = ("campaign", "release", "price_change", "holiday", "other")
 
 _KEY = (
     Field("source", T, True, "the system the record comes from (crm, billing, cfpb ...)"),
@@ -268,6 +271,24 @@ OFFER_DECISIONS = RecordKind(
     ),
 )
 
+CALENDAR_EVENTS = RecordKind(
+    "calendar_events",
+    "calendar_event_id",
+    "demand known in advance: campaigns, releases, price changes, holidays",
+    _KEY
+    + (
+        Field("kind", T, True, "one of " + ", ".join(CALENDAR_KINDS), choices=CALENDAR_KINDS),
+        Field("name", T, True, "what the public page shows on the history charts"),
+        Field("starts_at", TS, True, "when the extra demand starts (UTC)", planned=True),
+        Field("ends_at", TS, True, "when it ends (UTC, exclusive)", planned=True),
+        Field("channel", T, False, "the channel it affects; empty: every channel",
+              choices=CHANNELS),
+        Field("cause", T, False, "the cause it brings contacts about; empty: every cause"),
+        Field("expected_lift", F, False, "expected demand over the usual (1.35: 35% more)"),
+        Field("attributes", J),
+    ),
+)
+
 RECORD_KINDS: dict[str, RecordKind] = {
     k.table: k
     for k in (
@@ -280,6 +301,7 @@ RECORD_KINDS: dict[str, RecordKind] = {
         TRANSACTIONS,
         HOLDINGS,
         OFFER_DECISIONS,
+        CALENDAR_EVENTS,
     )
 }
 

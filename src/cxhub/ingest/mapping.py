@@ -48,6 +48,7 @@ class FieldSpec:
     prefix: str = ""
     # "quarantine" (the row waits in quarantine) or "empty" (the row loads without this field).
     if_invalid: str = "quarantine"
+    planned: bool = False  # a time known in advance (canonical Field.planned): may be future
 
     @property
     def source_columns(self) -> tuple[str, ...]:
@@ -133,7 +134,7 @@ def load_mapping(name_or_path: str, *, kind: str | None = None) -> Mapping:
 def generic_mapping(kind: RecordKind) -> Mapping:
     """Columns named like the canonical fields; any other column is kept in `attributes`."""
     specs = tuple(
-        FieldSpec(f.name, f.type, f.required, column=f.name)
+        FieldSpec(f.name, f.type, f.required, column=f.name, planned=f.planned)
         for f in kind.fields
         if f.name != "attributes"
     )
@@ -245,4 +246,5 @@ def _parse_field(kind: RecordKind, name: str, spec: Any, where: str) -> FieldSpe
         occurrence_of=tuple(spec.get("occurrence_of", ())),
         prefix=str(spec.get("prefix", "")),
         if_invalid=if_invalid,
+        planned=canon.planned,
     )

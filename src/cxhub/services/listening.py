@@ -22,6 +22,7 @@ from ibis.backends import BaseBackend
 
 from cxhub.analytics.listening import spikes as sp
 from cxhub.analytics.listening import topics, volume
+from cxhub.analytics.listening.calendar import PlannedEvent, planned_matrix
 from cxhub.services import listening_webhook
 from cxhub.settings import Settings
 from cxhub.warehouse import Warehouse
@@ -94,7 +95,8 @@ def detect(wh: Warehouse, *, settings: ListeningSettings | None = None,
         _add_terms(vol, target, texts[target], st.terms)
     alpha = np.array([st.spikes.alpha * (st.topic_alpha_scale if k[1] == "topic" else 1.0)
                       for k in vol.keys])
-    det = sp.detect(vol.counts, vol.pool, st.spikes, alpha)
+    planned = planned_matrix(vol.keys, vol.start, vol.hours, calendar_events(wh))
+    det = sp.detect(vol.counts, vol.pool, st.spikes, alpha, planned)
     found = sp.spikes(det, st.spikes)
     last = _last_hour(wh, st.targets)
     report.series, report.hours = len(vol.keys), vol.hours
@@ -112,6 +114,14 @@ def detect(wh: Warehouse, *, settings: ListeningSettings | None = None,
         if webhook_url:
             report.webhook = listening_webhook.deliver_pending(wh, webhook_url, newest=last)
     return report
+
+
+def calendar_events(wh: Warehouse) -> list[PlannedEvent]:
+    """The campaign calendar: demand known in advance (table `calendar_events`)."""
+    rows = wh.read("SELECT starts_at, ends_at, channel, cause, expected_lift, name "
+                   "FROM calendar_events WHERE starts_at < ends_at ORDER BY starts_at")
+    return [PlannedEvent(r[0], r[1], r[2] or None, r[3] or None, r[4], r[5] or "")
+            for r in rows]
 
 
 def _last_hour(wh: Warehouse, targets: tuple[str, ...]) -> dt.datetime | None:

@@ -222,6 +222,13 @@ def _v6(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(ddl)
 
 
+def _v7(con: duckdb.DuckDBPyConnection) -> None:
+    # The campaign calendar is a record kind, so v1 already makes it in a new file; a file
+    # made before it existed gets it here.
+    ddl = record_table_ddl(RECORD_KINDS["calendar_events"])
+    con.execute(ddl.replace("CREATE TABLE ", "CREATE TABLE IF NOT EXISTS ", 1))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "canonical record tables, quarantine, batches, customers, labels, problems", _v1),
     Migration(2, "API keys", _v2),
@@ -229,6 +236,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "identity review ids, runs' link and review counts", _v4),
     Migration(5, "classifier models, listening alerts, mentions routed to contacts", _v5),
     Migration(6, "current labels, repeat contacts, tenures, metric sums and values", _v6),
+    Migration(7, "campaign calendar (demand known in advance)", _v7),
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -9,6 +9,13 @@ so a three-day incident does not become the baseline of its own third day.
 
 The test is causal: an hour's verdict depends only on that hour, the hours before it and the
 weeks before its day, so running detection every hour gives the verdicts a batch run gives.
+
+Planned demand (`planned`, from the campaign calendar: see `calendar`) is expected, not
+alerted: in a planned hour the expected count is the baseline times the lift. The lift is
+measured: the median, over the run's earlier planned days, of each day's observed over
+baseline counts (a day with an unplanned spike on top moves a median little); on the run's
+first day, before anything is measured, the calendar's own lift is used, and when it gives
+none that day is not tested. Planned hours enter later baselines divided by their lift.
 """
 
 from __future__ import annotations
@@ -68,12 +75,15 @@ def _nb_quantile(mean: np.ndarray, relvar: np.ndarray, alpha: float) -> np.ndarr
 
 
 def detect(counts: np.ndarray, pool: np.ndarray | None = None,
-           settings: SpikeSettings | None = None, alpha: np.ndarray | None = None) -> Detection:
+           settings: SpikeSettings | None = None, alpha: np.ndarray | None = None,
+           planned: np.ndarray | None = None) -> Detection:
     """Run the detector over hourly counts (S, H); H a whole number of days.
 
     pool: index of the series whose margins each series borrows (default: itself).
     alpha: a tail probability per series (default: settings.alpha for all), for families of
     series that deserve a stricter test (there are many terms, few causes).
+    planned: (S, H) the lift the calendar expects in each hour (NaN: nothing planned, 0: a
+    planned hour whose lift the calendar does not give).
     """
     st = settings or SpikeSettings()
     b = st.baseline
@@ -92,6 +102,7 @@ def detect(counts: np.ndarray, pool: np.ndarray | None = None,
     score = np.zeros((s, h))
     best_w = np.zeros((s, h), dtype=np.int64)
     threshold = np.full((s, h), np.nan)
+    ratios: list[list[float]] = [[] for _ in range(s)]  # the current planned run's days
     for day in range(7 * b.min_weeks, days):
         k = min(max(b.weeks, b.shape_weeks), day // 7)
         lo = (day - 7 * k) * 24
@@ -100,6 +111,11 @@ def detect(counts: np.ndarray, pool: np.ndarray | None = None,
         hours = slice(day * 24, day * 24 + 24)
         mu[:, hours], var_mu[:, hours] = base.mu, base.var_mu
         disp[:, hours] = base.dispersion[:, None]
+        silent = np.zeros((s, 24), dtype=bool)
+        lifts = np.full(s, np.nan)
+        if planned is not None:
+            silent, lifts = _expect_planned(planned[:, hours], counts[:, hours], mu[:, hours],
+                                            var_mu[:, hours], ratios)
         best_p = np.ones((s, 24))
         for w in st.windows:
             first = day * 24 - w + 1
@@ -109,7 +125,8 @@ def detect(counts: np.ndarray, pool: np.ndarray | None = None,
             exp = _window_sum(mu, first, w)
             var = _window_sum(var_mu, first, w)
             relvar = np.where(exp > 0, var / np.maximum(exp, 1e-12) ** 2, 0) + disp[:, hours]
-            cand = (obs >= st.min_count) & (obs >= st.min_ratio * exp) & np.isfinite(exp)
+            cand = ((obs >= st.min_count) & (obs >= st.min_ratio * exp) & np.isfinite(exp)
+                    & ~silent)
             p = np.ones((s, 24))
             if cand.any():
                 p[cand] = nb_tail(obs[cand], exp[cand], relvar[cand])
@@ -126,7 +143,47 @@ def detect(counts: np.ndarray, pool: np.ndarray | None = None,
                 _clean(clean, counts, mu, hit, day, w)
             alert[:, hours] |= hit
         score[:, hours] = -np.log10(np.maximum(best_p, 1e-300))
+        if planned is not None:
+            _clean_planned(clean[:, hours], counts[:, hours], mu[:, hours], planned[:, hours],
+                           lifts, alert[:, hours])
     return Detection(counts, mu, alert, score, best_w, threshold)
+
+
+def _expect_planned(plan: np.ndarray, obs: np.ndarray, mu: np.ndarray, var_mu: np.ndarray,
+                    ratios: list[list[float]]) -> tuple[np.ndarray, np.ndarray]:
+    """Lift one day's expected counts (views, changed in place) where demand is planned.
+    Returns the hours not to test (planned, lift not known yet) and each series' lift."""
+    on = ~np.isnan(plan)
+    silent = np.zeros_like(on)
+    lifts = np.full(len(plan), np.nan)
+    for i in range(len(plan)):
+        if not on[i].any():
+            ratios[i].clear()  # a planned run ended: the next one measures its own lift
+            continue
+        given = float(np.nanmax(plan[i]))
+        lift = float(np.median(ratios[i])) if ratios[i] else given
+        expected = float(mu[i, on[i]].sum())
+        if expected > 0:
+            ratios[i].append(float(obs[i, on[i]].sum()) / expected)
+        if not lift:
+            silent[i] = on[i]
+            continue
+        lifts[i] = lift = max(1.0, lift)
+        mu[i, on[i]] *= lift
+        var_mu[i, on[i]] *= lift * lift
+    return silent, lifts
+
+
+def _clean_planned(clean: np.ndarray, counts: np.ndarray, mu: np.ndarray, plan: np.ndarray,
+                   lifts: np.ndarray, alert: np.ndarray) -> None:
+    """Planned hours enter later baselines as usual demand: divided by their lift, or the
+    baseline itself where the lift was not known or the hour alerted anyway."""
+    for i in np.flatnonzero((~np.isnan(plan)).any(axis=1)):
+        on = ~np.isnan(plan[i])
+        lift = lifts[i]
+        usual = mu[i] / (lift if np.isfinite(lift) else 1.0)
+        plain = counts[i] / lift if np.isfinite(lift) else usual
+        clean[i, on] = np.where(alert[i, on], usual[on], plain[on])
 
 
 def _window_sum(a: np.ndarray, first: int, w: int) -> np.ndarray:

@@ -31,6 +31,7 @@ ENDPOINTS = {
     "transactions": "transactions",
     "holdings": "holdings",
     "offer-decisions": "offer_decisions",
+    "calendar-events": "calendar_events",
 }
 
 
