@@ -28,6 +28,8 @@ COMMANDS = {
     "review": "cxhub.cli.identity_cmd",
     "listen": "cxhub.cli.listen_cmd",
     "classify": "cxhub.cli.classify_cmd",
+    "problems": "cxhub.cli.problems_cmd",
+    "staff": "cxhub.cli.staff_cmd",
 }
 
 

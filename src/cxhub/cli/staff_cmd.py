@@ -1,0 +1,60 @@
+"""`cxhub staff erlang | plan`"""
+
+from __future__ import annotations
+
+import click
+
+from cxhub.cli.common import fail, out, print_json
+
+
+@click.group()
+def staff() -> None:
+    """Staffing: Erlang C and Erlang A for one interval, and the plan from the forecast."""
+
+
+@staff.command("erlang")
+@click.option("--arrivals", type=float, required=True, help="Contacts arriving in the interval.")
+@click.option("--interval-minutes", type=float, default=30, show_default=True)
+@click.option("--aht", "aht", type=float, required=True, help="Average handling time, seconds.")
+@click.option("--target", type=float, default=0.8, show_default=True,
+              help="Service-level target: share answered within --answer-within.")
+@click.option("--answer-within", type=float, default=20, show_default=True,
+              help="Service-level threshold, seconds.")
+@click.option("--patience", type=float,
+              help="Mean patience in seconds: Erlang A (callers hang up) instead of Erlang C.")
+@click.option("--agents", type=int, help="Report what this many agents deliver instead.")
+@click.option("--shrinkage", type=float, default=0.0, show_default=True,
+              help="Share of paid time off the phones (breaks, training, absence).")
+@click.option("--max-occupancy", type=float, default=1.0, show_default=True,
+              help="Most of their time agents may spend handling contacts.")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+def erlang(arrivals: float, interval_minutes: float, aht: float, target: float,
+           answer_within: float, patience: float | None, agents: int | None, shrinkage: float,
+           max_occupancy: float, as_json: bool) -> None:
+    """Agents needed for one interval, with service level, occupancy, P(wait) and ASA.
+
+    Example: --arrivals 100 --interval-minutes 30 --aht 180 --target 0.8 --answer-within 20
+    gives 14 agents. See docs/forecast.md.
+    """
+    from cxhub.analytics.staffing import StaffingInputError
+    from cxhub.analytics.staffing import staff as calculate
+
+    try:
+        r = calculate(arrivals=arrivals, interval_minutes=interval_minutes, aht_seconds=aht,
+                      target=target, answer_within_seconds=answer_within,
+                      patience_seconds=patience, agents=agents, shrinkage=shrinkage,
+                      max_occupancy=max_occupancy)
+    except StaffingInputError as exc:
+        fail(str(exc))
+        return
+    if as_json:
+        print_json(r.to_dict())
+        return
+    model = "Erlang A" if r.p_abandon is not None else "Erlang C"
+    out.print(f"{model}: {r.arrivals:g} contacts in {r.interval_minutes:g} min, AHT "
+              f"{r.aht_seconds:g} s = {r.load_erlangs:.2f} Erlangs")
+    out.print(f"agents {r.agents} ({r.agents_with_shrinkage} with shrinkage {shrinkage:g})")
+    out.print(f"service level {r.service_level:.3f} within {answer_within:g} s, occupancy "
+              f"{r.occupancy:.3f}, P(wait) {r.p_wait:.3f}, ASA {r.asa_seconds:.1f} s")
+    if r.p_abandon is not None:
+        out.print(f"P(abandon) {r.p_abandon:.4f}")
