@@ -36,6 +36,12 @@ class Settings(BaseSettings):
         "contacts and mentions; 0 turns it off"
     )
 
+    trusted_proxies: str | None = Field(
+        None, description="comma-separated addresses of reverse proxies whose X-Forwarded-For "
+        "and X-Forwarded-Proto are believed; none by default, so a client cannot choose the "
+        "address that login throttling counts"
+    )
+
     demo_live_feed: bool = Field(
         False, description="simulate live contacts arriving (what `cxhub demo` turns on)"
     )

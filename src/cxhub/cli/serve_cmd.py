@@ -40,8 +40,11 @@ def run_server(settings: Settings) -> None:
     console.print(f"cxhub serving on http://{settings.host}:{settings.port}  "
                   f"(API docs: http://{settings.host}:{settings.port}/docs)")
     try:
+        # uvicorn believes X-Forwarded-For from loopback by default, which let any local
+        # client pick the address that login throttling counts: only named proxies are.
         uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning",
-                    access_log=False)
+                    access_log=False, proxy_headers=bool(settings.trusted_proxies),
+                    forwarded_allow_ips=settings.trusted_proxies or "")
     finally:
         # Frozen objects are never collected, not even at exit, where DuckDB's bindings then
         # report the objects still alive as leaked: give them back to the collector.

@@ -17,11 +17,12 @@ from cxhub.settings import Settings
 
 def install(app: FastAPI, settings: Settings) -> None:
     from cxhub.web.dashboard import admin, alerts, contacts, customers, routes
-    from cxhub.web.dashboard.auth import Forbidden, LoginRequired, LoginThrottle
+    from cxhub.web.dashboard.auth import Forbidden, LoginRequired
     from cxhub.web.dashboard.pages import STATIC, make_templates, on_forbidden, on_login_required
+    from cxhub.web.dashboard.throttle import LoginThrottle
 
     app.state.dashboard_templates = make_templates()
-    app.state.dashboard_throttle = LoginThrottle()
+    app.state.dashboard_throttle = LoginThrottle(path=settings.home / "login-throttle.json")
     app.state.dashboard_choices = {}
     app.add_exception_handler(LoginRequired, on_login_required)
     app.add_exception_handler(Forbidden, on_forbidden)

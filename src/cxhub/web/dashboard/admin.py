@@ -87,4 +87,5 @@ def reset_password(request: Request, username: str, admin: Admin,
         return _page(request, error=str(exc), status=400)
     if not found:
         raise Forbidden(f"There is no user {username!r}.", 404)
+    request.app.state.dashboard_throttle.forgive(username.strip().lower())
     return _done(f"Password of {username} changed; their sessions are ended.")

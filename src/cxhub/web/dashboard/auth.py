@@ -1,4 +1,5 @@
-"""Who is asking: session cookies, roles, CSRF tokens on forms, and a brake on password guessing.
+"""Who is asking: session cookies, roles and CSRF tokens on forms (the brake on password
+guessing is in `throttle.py`).
 
 The session cookie holds a random token (HttpOnly, SameSite=Lax); the warehouse holds only its
 SHA-256 (`cxhub.services.users`). Sessions slide: each visit pushes the expiry 12 hours ahead,
@@ -12,8 +13,6 @@ put it in the form.
 from __future__ import annotations
 
 import secrets
-import time
-from collections import deque
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 from urllib.parse import parse_qsl, quote
@@ -154,47 +153,3 @@ def safe_next(next_url: str | None) -> str:
     if not next_url or not next_url.startswith("/app") or next_url.startswith("//"):
         return "/app"
     return next_url
-
-
-# --- password guessing --------------------------------------------------------------------
-
-class LoginThrottle:
-    """Refuse logins for a while after repeated failures, per username and per address.
-
-    In memory, per server process: enough to make guessing slow (5 tries per user per 15
-    minutes), without a table of attempts that an attacker could fill.
-    """
-
-    def __init__(self, *, per_user: int = 5, per_address: int = 20,
-                 window: float = 900.0, clock=time.monotonic) -> None:  # type: ignore[no-untyped-def]
-        self.limits = {"user": per_user, "addr": per_address}
-        self.window = window
-        self.clock = clock
-        self._failures: dict[str, deque[float]] = {}
-
-    def _recent(self, key: str) -> deque[float]:
-        q = self._failures.get(key, deque())
-        cutoff = self.clock() - self.window
-        while q and q[0] < cutoff:
-            q.popleft()
-        return q
-
-    def retry_after(self, username: str, address: str) -> float:
-        """Seconds to wait before this user may try again from this address (0: go ahead)."""
-        wait = 0.0
-        for kind, key in (("user", username), ("addr", address)):
-            q = self._recent(f"{kind}:{key}")
-            if len(q) >= self.limits[kind]:
-                wait = max(wait, q[0] + self.window - self.clock())
-        return wait
-
-    def failed(self, username: str, address: str) -> None:
-        if len(self._failures) > 10_000:  # forget the quietest keys rather than grow forever
-            for key in [k for k, q in self._failures.items() if not self._recent(k)]:
-                del self._failures[key]
-        now = self.clock()
-        for key in (f"user:{username}", f"addr:{address}"):
-            self._failures.setdefault(key, deque()).append(now)
-
-    def succeeded(self, username: str) -> None:
-        self._failures.pop(f"user:{username}", None)

@@ -17,13 +17,13 @@ from cxhub.web.dashboard.auth import (
     CheckedForm,
     CurrentUser,
     Forbidden,
-    LoginThrottle,
     log_in,
     log_out,
     require,
     safe_next,
 )
 from cxhub.web.dashboard.pages import SECURITY_HEADERS, redirect, render
+from cxhub.web.dashboard.throttle import LoginThrottle
 
 router = APIRouter(prefix="/app", include_in_schema=False)
 
@@ -57,7 +57,7 @@ def login(request: Request, form: CheckedForm) -> Response:
         throttle.failed(username, address)
         return render(request, "app/login.html",
                       {**context, "error": "Wrong username or password."}, status=401)
-    throttle.succeeded(username)
+    throttle.succeeded(username, address)
     response = redirect(context["next"])
     log_in(request, response, user)
     return response
@@ -77,7 +77,9 @@ def home(request: Request, user: CurrentUser, start: str | None = None,
         return redirect("/app/queue")
     d0, d1 = figures.parse_range(start, end, _latest_contact(request))
     return render(request, "app/home.html", {
-        "metrics": figures.catalogue(), "start": d0, "end": d1,
+        "metrics": figures.catalogue(), "start": d0, "end": d1, "wait_metric": figures.WAIT_METRIC,
+        "compared": figures.compared_with(*_bounds(d0, d1)),
+        "month_so_far": {"start": d1.replace(day=1).isoformat(), "end": d1.isoformat()},
     })
 
 
@@ -100,6 +102,20 @@ def headline(request: Request, user: Annotated[User, require("metrics")], metric
         return JSONResponse({"error": str(exc)}, status_code=400, headers=SECURITY_HEADERS)
     return JSONResponse({"text": f.text, "n": f.n, "url": f.url if user.can("contacts") else None,
                          "compare": f.compare}, headers=SECURITY_HEADERS)
+
+
+@router.get("/api/waits")
+def waits(request: Request, user: Annotated[User, require("metrics")], start: str,
+          end: str) -> Response:
+    """The overview's wait card: one wait per channel group (answer for phone and chat,
+    first reply for the written channels), never one mean over seconds and hours."""
+    try:
+        d0, d1 = figures.parse_range(start, end, None)
+        groups = figures.waits(request.app.state.warehouse, *_bounds(d0, d1))
+    except CxhubError as exc:
+        return JSONResponse({"error": str(exc)}, status_code=400, headers=SECURITY_HEADERS)
+    return JSONResponse({"text": "", "n": sum(g["n"] for g in groups), "url": None,
+                         "compare": [], "groups": groups}, headers=SECURITY_HEADERS)
 
 
 @router.get("/metrics/{name}")
@@ -129,9 +145,11 @@ def metric_page(request: Request, name: str, user: Annotated[User, require("metr
             f.url = None
         for trace in view.chart["traces"]:
             trace["urls"] = [None] * len(trace["urls"])
+    waits = figures.waits(wh, t0, t1) if m.name == figures.WAIT_METRIC and not error else None
     return render(request, "app/metric.html", {
-        "m": m, "view": view, "error": error, "start": d0, "end": d1, "grain": grain,
-        "by": by, "dims": dims, "filters": filters, "grains": figures.GRAINS,
+        "m": m, "view": view, "waits": waits, "error": error, "start": d0, "end": d1,
+        "grain": grain, "by": by, "dims": dims, "filters": filters, "grains": figures.GRAINS,
+        "compared": figures.compared_with(t0, t1),
         "choices": _filter_choices(request, dims),
         "params": {"start": d0.isoformat(), "end": d1.isoformat(), "grain": grain,
                    "by": by or "", **filters},
@@ -146,9 +164,10 @@ def _filter_choices(request: Request, dims: list[str]) -> dict[str, list[str]]:
     cache: dict[str, tuple[float, list[str]]] = request.app.state.dashboard_choices
     now = datetime.now().timestamp()
     out: dict[str, list[str]] = {"channel": list(CHANNELS)}
-    sql = {"team": "SELECT DISTINCT team FROM contacts WHERE team IS NOT NULL ORDER BY 1",
-           "segment": "SELECT DISTINCT segment FROM customer_segments "
-                      "WHERE segment IS NOT NULL ORDER BY 1"}
+    sql = {"team": "SELECT DISTINCT team FROM contacts WHERE team IS NOT NULL ORDER BY 1"}
+    for column in ("segment", "persona", "portfolio", "rfm_segment"):  # customer segments
+        sql[column] = (f"SELECT DISTINCT {column} FROM customer_segments "
+                       f"WHERE {column} IS NOT NULL ORDER BY 1")
     for dim, query in sql.items():
         hit = cache.get(dim)
         if hit is None or hit[0] < now:
