@@ -229,6 +229,55 @@ def _v7(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(ddl.replace("CREATE TABLE ", "CREATE TABLE IF NOT EXISTS ", 1))
 
 
+# Problems and actions (issue 13): what a problem is about and how it was found (`rule`: the
+# cause, product and terms that new contacts are matched on), its figures when last computed,
+# its owner and deadlines; every change of state or owner (problem_events, the audit trail);
+# reminders and escalations sent (problem_notices); actions with their kind, cause, date and
+# measured impact.
+_V8_PROBLEMS = [
+    "ALTER TABLE problems ADD COLUMN signature VARCHAR",
+    "ALTER TABLE problems ADD COLUMN product VARCHAR",
+    "ALTER TABLE problems ADD COLUMN region VARCHAR",
+    "ALTER TABLE problems ADD COLUMN terms VARCHAR[]",
+    "ALTER TABLE problems ADD COLUMN rule JSON",
+    "ALTER TABLE problems ADD COLUMN alert_id BIGINT",
+    "ALTER TABLE problems ADD COLUMN first_seen TIMESTAMP",
+    "ALTER TABLE problems ADD COLUMN last_seen TIMESTAMP",
+    "ALTER TABLE problems ADD COLUMN figures JSON",
+    "ALTER TABLE problems ADD COLUMN priority VARCHAR",
+    "ALTER TABLE problems ADD COLUMN priority_score DOUBLE",
+    "ALTER TABLE problems ADD COLUMN department VARCHAR",
+    "ALTER TABLE problems ADD COLUMN manager VARCHAR",
+    "ALTER TABLE problems ADD COLUMN due_at DATE",
+    "ALTER TABLE problems ADD COLUMN reason VARCHAR",
+    "ALTER TABLE problems ADD COLUMN state_at TIMESTAMP",
+    "ALTER TABLE problems ADD COLUMN updated_at TIMESTAMP",
+    "ALTER TABLE problem_contacts ADD COLUMN linked_at TIMESTAMP",
+    "ALTER TABLE problem_contacts ADD COLUMN how VARCHAR",
+    """CREATE TABLE problem_events (
+        event_id BIGINT PRIMARY KEY, problem_id BIGINT NOT NULL, happened_at TIMESTAMP NOT NULL,
+        actor VARCHAR, kind VARCHAR NOT NULL, state VARCHAR, note VARCHAR, detail JSON)""",
+    """CREATE TABLE problem_notices (
+        notice_id BIGINT PRIMARY KEY, problem_id BIGINT NOT NULL, deadline VARCHAR NOT NULL,
+        kind VARCHAR NOT NULL, level INTEGER NOT NULL, channel VARCHAR NOT NULL,
+        recipient VARCHAR, created_at TIMESTAMP NOT NULL, status VARCHAR, attempts INTEGER,
+        sent_at TIMESTAMP, error VARCHAR)""",
+    "ALTER TABLE actions ADD COLUMN kind VARCHAR",
+    "ALTER TABLE actions ADD COLUMN cause VARCHAR",
+    "ALTER TABLE actions ADD COLUMN action_date DATE",
+    "ALTER TABLE actions ADD COLUMN recorded_by VARCHAR",
+    "ALTER TABLE actions ADD COLUMN recorded_at TIMESTAMP",
+    "ALTER TABLE actions ADD COLUMN origin VARCHAR",
+    "ALTER TABLE actions ADD COLUMN impact JSON",
+    "ALTER TABLE actions ADD COLUMN impact_at TIMESTAMP",
+]
+
+
+def _v8(con: duckdb.DuckDBPyConnection) -> None:
+    for ddl in _V8_PROBLEMS:
+        con.execute(ddl)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "canonical record tables, quarantine, batches, customers, labels, problems", _v1),
     Migration(2, "API keys", _v2),
@@ -237,6 +286,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "classifier models, listening alerts, mentions routed to contacts", _v5),
     Migration(6, "current labels, repeat contacts, tenures, metric sums and values", _v6),
     Migration(7, "campaign calendar (demand known in advance)", _v7),
+    Migration(8, "problems: rules, figures, owners, deadlines, events, notices; actions' impact",
+              _v8),
 )
 LATEST = MIGRATIONS[-1].version
 

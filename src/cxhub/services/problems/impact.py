@@ -1,0 +1,118 @@
+"""`cxhub problems impact`: what an action changed in the contacts of its cause.
+
+The daily contacts per cause come from the metrics layer (the `contacts` metric by day and
+cause, read from the ready-made daily sums when they are up to date), so the estimate counts
+exactly what every page counts. The treated series is the action's cause; the controls are the
+other causes. See cxhub.analytics.problems.impact for the model.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import numpy as np
+
+from cxhub.analytics.problems.impact import Impact, ImpactSettings, estimate, weekly
+from cxhub.services import metrics
+from cxhub.services.problems.errors import ProblemInputError, ProblemNotFoundError
+from cxhub.warehouse import Warehouse
+
+
+def data_days(wh: Warehouse) -> tuple[dt.date, dt.date] | None:
+    """The first and the last whole day of contacts (the last day seen may be under way)."""
+    row = wh.read_one("SELECT min(created_at), max(created_at) FROM contacts")
+    if not row or row[0] is None:
+        return None
+    first, last = row[0], row[1]
+    last_whole = last.date() if last.time() >= dt.time(23, 0) else last.date() - dt.timedelta(1)
+    return first.date(), last_whole
+
+
+def daily_by_cause(wh: Warehouse, first: dt.date, last: dt.date
+                   ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """(days, {cause: contacts per day}) over [first, last]."""
+    rows = metrics.compute(wh, "contacts", start=first, end=last, by=("day", "cause"))
+    days = np.datetime64(first, "D") + np.arange((last - first).days + 1)
+    series: dict[str, np.ndarray] = {}
+    for r in rows:
+        cause = r.get("cause")
+        if cause is None:
+            continue
+        i = (np.datetime64(_day(r["period"]), "D") - days[0]).astype(int)
+        if 0 <= i < len(days):
+            series.setdefault(cause, np.zeros(len(days)))[i] += float(r["value"] or 0)
+    return days, series
+
+
+def _day(value: Any) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
+
+
+def parse_date(value: str | dt.date, field: str) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise ProblemInputError(field, f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def cause_impact(wh: Warehouse, *, cause: str, since: str | dt.date,
+                 settings: ImpactSettings | None = None) -> Impact:
+    """The effect of an action on `cause` from the day `since` on."""
+    day = parse_date(since, "since")
+    span = data_days(wh)
+    if span is None:
+        raise ProblemInputError("since", "there are no contacts in the warehouse yet")
+    first, last = span
+    if not first < day <= last + dt.timedelta(days=1):
+        raise ProblemInputError(
+            "since", f"{day} is outside the contacts' dates ({first} to {last})")
+    days, series = daily_by_cause(wh, first, last)
+    if cause not in series:
+        known = ", ".join(sorted(series)) or "none"
+        raise ProblemInputError("cause", f"unknown cause {cause!r}; the contacts have: {known}")
+    others = [c for c in sorted(series) if c != cause]
+    if not others:
+        raise ProblemInputError("cause", "no other cause to serve as a control series")
+    controls = np.column_stack([series[c] for c in others])
+    imp = estimate(weekly(days, series[cause], controls, day, first, last), day, settings)
+    left = [others[j] for j in imp.controls_left_out]
+    used = [c for c in others if c not in left]
+    imp.method += f"; treated: contacts with cause {cause}; controls: {', '.join(used)}"
+    if left:
+        imp.method += f" ({', '.join(left)} left out: changed at the same time)"
+    return imp
+
+
+def impact_dict(imp: Impact, *, cause: str, **extra: Any) -> dict[str, Any]:
+    return {"cause": cause, **extra, **imp.to_dict()}
+
+
+def problem_impact(wh: Warehouse, problem_id: int,
+                   settings: ImpactSettings | None = None) -> dict[str, Any]:
+    """The effect of the problem's last action on the problem's cause."""
+    found = wh.read_one("SELECT cause FROM problems WHERE problem_id = ?", [problem_id])
+    if found is None:
+        raise ProblemNotFoundError("problem_id", f"no problem {problem_id}")
+    last = wh.read_one(
+        "SELECT action_id, action_date, coalesce(cause, ?), title FROM actions "
+        "WHERE problem_id = ? AND action_date IS NOT NULL "
+        "ORDER BY action_date DESC, action_id DESC LIMIT 1", [found[0], problem_id])
+    if last is None:
+        raise ProblemInputError("problem_id", f"problem {problem_id} has no action to measure; "
+                                "record one with `cxhub problems act`")
+    action_id, day, cause, title = last
+    if not cause:
+        raise ProblemInputError("cause", f"problem {problem_id} and its last action name no "
+                                "cause to measure")
+    imp = cause_impact(wh, cause=cause, since=day, settings=settings)
+    return impact_dict(imp, cause=cause, problem_id=problem_id, action_id=action_id,
+                       action=title)
