@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 import uuid
 from collections.abc import Callable
@@ -143,7 +144,17 @@ def test_openapi_and_docs_are_served(api: Server) -> None:
     docs = api.get("/docs", key=None)
     assert docs.status_code == 200
     assert "swagger" in docs.text.lower()
+    # Served by cxhub itself: a CDN fails on a server without internet.
+    assert "cdn" not in docs.text and "https://" not in docs.text
+    assets = re.findall(r'(?:src|href)="(/docs-assets/[^"]+)"', docs.text)
+    assert len(assets) >= 2
+    for asset in assets:
+        assert api.get(asset, key=None).status_code == 200, asset
     spec = api.get("/openapi.json", key=None).json()
+    # The Authorize button: both ways of sending a key, required on every API operation.
+    assert set(spec["components"]["securitySchemes"]) == {"bearer", "apiKey"}
+    assert spec["paths"]["/api/v1/contacts"]["post"]["security"] == [{"bearer": []},
+                                                                     {"apiKey": []}]
     for path in RECORDS:
         assert "post" in spec["paths"][f"/api/v1/{path}"], path
     assert "get" in spec["paths"]["/api/v1/contacts/{contact_id}"]

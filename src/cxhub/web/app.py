@@ -12,6 +12,7 @@ from cxhub.services.keys import KeyCache, RevocationInbox
 from cxhub.services.records import RecordSink
 from cxhub.settings import Settings
 from cxhub.warehouse import Warehouse
+from cxhub.web import api_docs
 from cxhub.web.api.v1 import keys, read, records
 from cxhub.web.limits import BodySizeLimit
 
@@ -64,7 +65,7 @@ def create_app(settings: Settings | None = None, warehouse: Warehouse | None = N
                 derived.stop_background(wh, timeout=0)
                 wh.close()
 
-    app = FastAPI(title="cxhub", version=__version__, lifespan=lifespan,
+    app = FastAPI(title="cxhub", version=__version__, lifespan=lifespan, docs_url=None,
                   description="The customer-experience hub's REST API. Keys: `cxhub keys create`.")
     app.state.settings = settings
     app.include_router(records.router)
@@ -81,5 +82,6 @@ def create_app(settings: Settings | None = None, warehouse: Warehouse | None = N
     app.include_router(metrics_api.router)
     public.install(app, settings)
     dashboard.install(app, settings)
+    api_docs.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app
