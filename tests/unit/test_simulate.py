@@ -12,10 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cxhub.domain.canonical import FieldType, record_kind
+from cxhub.domain.canonical import RECORD_KINDS, FieldType, record_kind
 from cxhub.simulate import calibration as cal
 from cxhub.simulate import rates as r
-from cxhub.simulate import simulate
+from cxhub.simulate import simulate, week
 from cxhub.simulate.names import FIRST_NAMES
 
 START = date(2025, 11, 1)
@@ -79,12 +79,15 @@ def test_manifest_lists_every_file_in_load_order(company: Path) -> None:
         rows = len(read(company, entry["path"]))
         assert rows == entry["rows"] > 0, entry
     written = {str(p.relative_to(company)) for p in company.rglob("*.csv")}
+    # Planning files are listed once the warehouse has their record kind.
+    unknown = {path for path, kind in (("calendar.csv", "calendar_events"),
+                                       ("roster.csv", "rosters")) if kind not in RECORD_KINDS}
     assert written - {m["path"] for m in manifest} == {
         "truth/identities.csv",
         "truth/contacts.csv",
         "truth/mentions.csv",
         "truth/churn.csv",
-    }
+    } | unknown
 
 
 _TS = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
@@ -158,17 +161,20 @@ def tvd(p: np.ndarray, q: np.ndarray) -> float:
     return 0.5 * float(np.abs(p / p.sum() - q / q.sum()).sum())
 
 
-def test_phone_arrivals_follow_the_measured_hour_and_weekday_shape(
-    contacts: pd.DataFrame, events: dict
+def test_phone_arrivals_follow_the_measured_hour_shape_within_opening_hours(
+    contacts: pd.DataFrame,
 ) -> None:
-    # Tolerance: total variation distance 0.06 (sampling noise on ~5,000 calls is about 0.03).
+    """The measured shape over the bank's 07:00-24:00, mapped onto 08:00-20:00 on weekdays.
+    Tolerance: total variation distance 0.06 (sampling noise on ~5,000 calls is about 0.03)."""
     ordinary = contacts[(contacts["channel"] == "phone") & (contacts["incident"] == "")]
-    hours = np.bincount(ordinary["created"].dt.hour, minlength=24)
-    assert tvd(hours, np.asarray(cal.HOUR_SHAPE)) < 0.06
-    # Weekdays over whole weeks only, so the calendar does not tilt the shape.
-    weeks = ordinary[ordinary["day"] < (DAYS // 7) * 7]
-    weekdays = np.bincount(weeks["created"].dt.weekday, minlength=7)
-    assert tvd(weekdays, np.asarray(cal.WEEKDAY_SHAPE)) < 0.06
+    weekdays = ordinary[ordinary["created"].dt.weekday < 5]
+    hours = np.bincount(weekdays["created"].dt.hour, minlength=24)
+    lo, hi = week.OPENING_HOURS["phone"][0]
+    expected = week.slot_shares(lo, hi).reshape(24, 2).sum(axis=1)
+    assert tvd(hours, expected) < 0.06
+    # The measured shape itself, unmapped, is far off (its peak hour is 10:00, 40% of it late
+    # at night): the mapping moved it.
+    assert tvd(hours, np.asarray(cal.HOUR_SHAPE)) > 0.1
 
 
 def test_phone_handling_and_abandonment_match_the_calibration(contacts: pd.DataFrame) -> None:
@@ -271,16 +277,25 @@ def test_faulty_release_starts_at_the_deploy_and_ends_at_the_rollback(
                for k in range(5)]
     counts = [product["created"].between(a, b, inclusive="left").sum() for a, b in morning]
     assert counts[0] <= 2 * max(counts[1:]) + 2, counts
-    # Release contacts are resolved only after the rollback.
+    # Written release contacts are fixed only by the rollback; calls and chats end when they
+    # end, the fix being a follow-up.
     release = contacts[contacts["incident"] == "faulty_release"]
-    resolved = pd.to_datetime(release.loc[release["resolved_at"] != "", "resolved_at"])
+    written = release[~release["channel"].isin(["phone", "chat"])
+                      & (release["resolution"] == "resolved")]
+    resolved = pd.to_datetime(written["resolved_at"])
     assert len(resolved) and (resolved >= end).all()
+    calls = release[release["channel"].isin(["phone", "chat"]) & (release["answered_at"] != "")]
+    assert set(calls["resolution"]) <= {"follow-up", "not resolved"}
+    assert (pd.to_datetime(calls["resolved_at"]) < end).mean() > 0.9
 
 
 def test_billing_complaints_fall_after_the_fix(contacts: pd.DataFrame, events: dict) -> None:
     bp = events["billing_problem"]
     start, fix = day_index(bp["start"]), day_index(bp["fixed"])
-    billing = contacts[(contacts["cause"] == "billing") & (contacts["category"] == "complaint")]
+    # The fault's own categories (complaints and problems): complaints alone are ~100 after
+    # the fix on this company, too few for a ratio that Poisson noise does not move by 50%.
+    billing = contacts[(contacts["cause"] == "billing")
+                       & contacts["category"].isin(["complaint", "problem"])]
     during = billing["day"].between(start, fix - 1).sum() / (fix - start)
     after = billing["day"].between(fix + 3, DAYS - 1).sum() / (DAYS - fix - 3)
     before = billing["day"].between(0, start - 1).sum() / start
@@ -314,7 +329,7 @@ def test_waits_and_unresolved_problems_lower_satisfaction(
     score = csat["score"].astype(float)
     wait = csat["wait_seconds"].replace("", "0").astype(float)
     assert score[wait > 300].mean() < score[wait < 30].mean() - 0.3
-    unresolved = csat["resolved_at"] == ""
+    unresolved = csat["resolution"].isin(["not resolved", "closed: no reply"])
     assert score[unresolved].mean() < score[~unresolved].mean() - 0.5
 
 
@@ -338,3 +353,84 @@ def test_every_contact_and_record_has_its_truth(company: Path, contacts: pd.Data
     assert len(churn) > 0 and churn["churn_date"].str.match(_DATE).all()
     last = START + timedelta(days=DAYS)
     assert (pd.to_datetime(churn["churn_date"]).dt.date < last).all()
+
+
+def _closed_at(contacts: pd.DataFrame) -> pd.Series:
+    resolved = pd.to_datetime(contacts["resolved_at"].replace("", None))
+    return resolved.fillna(pd.to_datetime(contacts["abandoned_at"].replace("", None)))
+
+
+def open_at(contacts: pd.DataFrame, instant: pd.Timestamp) -> pd.Series:
+    """Open items at an instant, counted by hand: created by then, not a phantom call, and
+    neither resolved nor abandoned by then."""
+    closed = _closed_at(contacts)
+    is_open = (contacts["created"] <= instant) & (contacts["outcome"] != "phantom")
+    is_open &= closed.isna() | (closed > instant)
+    return contacts.loc[is_open, "channel"].value_counts()
+
+
+def test_every_item_ends_and_the_backlog_does_not_grow(contacts: pd.DataFrame) -> None:
+    """A call or chat ends when it ends; a written item is resolved, closed for no reply or
+    merged. So only items created near the end of the period may be open in the files, and
+    the backlog per channel at each month end stays level (the company grows a little)."""
+    closed = _closed_at(contacts)
+    real = contacts["outcome"] != "phantom"
+    still_open = contacts[real & closed.isna()]
+    assert still_open["day"].min() >= DAYS - 30, still_open["day"].describe()
+    handled = contacts["outcome"].isin(["answered", "responded"]) & closed.notna()
+    assert set(contacts.loc[handled, "resolution"]) <= {
+        "resolved", "follow-up", "not resolved", "closed: no reply", "merged"}
+    # Calls and chats close at the end of handling: within an hour of being answered.
+    live = contacts[contacts["channel"].isin(["phone", "chat"]) & (contacts["answered_at"] != "")
+                    & (contacts["resolved_at"] != "")]
+    took = pd.to_datetime(live["resolved_at"]) - pd.to_datetime(live["answered_at"])
+    assert (took < pd.Timedelta(hours=2)).mean() > 0.999
+
+    month_ends = [pd.Timestamp(START) + pd.Timedelta(days=d) for d in (29, 59, 89, 116)]
+    levels = pd.DataFrame([open_at(contacts, t) for t in month_ends]).fillna(0)
+    assert levels.sum(axis=1).iloc[0] > 20  # a real backlog to compare, not zero
+    for channel in levels.columns:
+        first = levels[channel].iloc[0]
+        assert (levels[channel] <= 2.5 * first + 15).all(), (channel, levels[channel].tolist())
+    # The old fault: 6.5% of handled items never ended, so the backlog grew by ~5 a day here.
+    assert levels.sum(axis=1).iloc[-1] < levels.sum(axis=1).iloc[0] + 100
+
+
+def _per_day(frame: pd.DataFrame, lo: int, hi: int) -> float:
+    return float(frame["day"].between(lo, hi - 1).sum() / (hi - lo))
+
+
+def _fix_ratio(contacts: pd.DataFrame, cause: str, fix_day: int) -> float:
+    """Contacts of a cause per day after the fix over before, against the other ordinary
+    causes (which carry the season and the company's growth) over the same days."""
+    ordinary = contacts[contacts["incident"] == ""]
+    ours = ordinary[ordinary["cause"] == cause]
+    others = ordinary[ordinary["cause"] != cause]
+    last = int(contacts["day"].max()) + 1
+    before, after = (0, fix_day), (fix_day, last)
+    return (_per_day(ours, *after) / _per_day(ours, *before)) / (
+        _per_day(others, *after) / _per_day(others, *before))
+
+
+def test_the_planted_fix_lowers_its_cause_for_good(contacts: pd.DataFrame, events: dict,
+                                                  tmp_path: Path) -> None:
+    fix = events["fix"]
+    assert fix["cause"] == r.FIX_CAUSE and fix["effect"] == r.FIX_EFFECT
+    assert fix["cause"] not in ("billing", "product", "pricing")  # no other event's cause
+    day = day_index(fix["date"])
+    assert day == int(DAYS * r.FIX_AT)
+    # ~1,000 contacts of the cause before and ~300 after: the ratio's noise is about 0.05.
+    assert abs(_fix_ratio(contacts, fix["cause"], day) - (1 - fix["effect"])) < 0.12
+    for cause in set(r.CAUSES) - {fix["cause"], "billing"}:
+        assert _fix_ratio(contacts, cause, day) > 0.85, cause
+    # Another effect, on another company: the option reaches the files and the truth.
+    out = tmp_path / "fix"
+    simulate(out, customers=5000, days=90, seed=5, start=START, fix_effect=0.6)
+    other = json.loads((out / "truth" / "events.json").read_text())["fix"]
+    assert other["effect"] == 0.6
+    c = read(out, "contact_centre/contacts.csv").drop(columns=["category", "cause"]).merge(
+        read(out, "truth/contacts.csv")[["external_id", "cause", "incident"]], on="external_id")
+    c["day"] = (pd.to_datetime(c["created_at"]) - pd.Timestamp(START)).dt.days
+    assert abs(_fix_ratio(c, other["cause"], day_index(other["date"])) - 0.4) < 0.12
+    with pytest.raises(ValueError, match="fix effect"):
+        simulate(tmp_path / "bad", customers=10, days=30, fix_effect=1.0)

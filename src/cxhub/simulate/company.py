@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cxhub.domain.canonical import RECORD_KINDS
 from cxhub.simulate import rates as r
 from cxhub.simulate.accounts import make_accounts, person_records
 from cxhub.simulate.commerce import (
@@ -34,6 +35,7 @@ from cxhub.simulate.plan import DAY, Plan, make_plan, rng_for
 from cxhub.simulate.social import mentions
 from cxhub.simulate.surveys import nps_surveys, post_contact_surveys
 from cxhub.simulate.truth import events_truth
+from cxhub.simulate.workforce import CALENDAR_SOURCE, ROSTER_SOURCE, Tally, write_planning_files
 from cxhub.simulate.writer import TableSink, write_json
 
 Progress = Callable[[str, int, int], None]
@@ -62,7 +64,9 @@ class _Counters:
         self.mention = 1
 
 
-def _chunk(plan: Plan, sink: TableSink, k: int, start: int, n: int, ctr: _Counters) -> dict:
+def _chunk(
+    plan: Plan, sink: TableSink, k: int, start: int, n: int, ctr: _Counters, tally: Tally
+) -> dict:
     seed = plan.seed
     people = make_people(plan, start, n, rng_for(seed, k, PEOPLE))
     n_prospects = round(r.CHUNK_CUSTOMERS * r.PROSPECT_RATE)
@@ -82,6 +86,7 @@ def _chunk(plan: Plan, sink: TableSink, k: int, start: int, n: int, ctr: _Counte
     affected = billing_affected(people, plan, rng)
     demand = make_demand(people, plan, affected, rng)
     lc = make_lifecycle(demand, plan, rng_for(seed, k, LIFECYCLE))
+    tally.add(demand, lc)
     cid = contact_ids(ctr.contact, len(demand))
     ctr.contact += len(demand)
     rng = rng_for(seed, k, CONTACTS)
@@ -167,25 +172,32 @@ def simulate(
     days: int = 365,
     seed: int = 42,
     start: date = date(2025, 11, 1),
+    fix_effect: float = r.FIX_EFFECT,
     progress: Progress | None = None,
 ) -> dict:
     """Write the company's exports to `out_dir` and return a summary (files and row counts)."""
     if customers < 1 or days < 28:
         raise ValueError("simulate needs at least 1 customer and 28 days")
+    if not 0.0 <= fix_effect < 1.0:
+        raise ValueError(f"fix effect {fix_effect} must be at least 0 and below 1")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    plan = make_plan(seed=seed, customers=customers, start=start, days=days)
+    plan = make_plan(seed=seed, customers=customers, start=start, days=days,
+                     fix_effect=fix_effect)
     sink = TableSink(out_dir)
     ctr = _Counters()
+    tally = Tally(days)
     affected = 0
     chunks = range(0, customers, r.CHUNK_CUSTOMERS)
     for k, first in enumerate(chunks):
         n = min(r.CHUNK_CUSTOMERS, customers - first)
-        stats = _chunk(plan, sink, k, first, n, ctr)
+        stats = _chunk(plan, sink, k, first, n, ctr, tally)
         affected += stats["affected"]
         if progress:
             progress("customers", first + n, customers)
     manifest = sink.close()
+    planning = write_planning_files(out_dir, plan, tally)
+    manifest += _planning_entries(planning)
     write_json(out_dir / "manifest.json", manifest)
     write_json(out_dir / "truth" / "events.json", events_truth(plan, affected))
     return {
@@ -194,10 +206,24 @@ def simulate(
         "days": days,
         "seed": seed,
         "start": start.isoformat(),
+        "fix_effect": fix_effect,
         "files": manifest,
+        "planning": {**planning, "opening_hours.yaml": None},
         "truth": {name: rows for name, rows in sorted(sink.truth_rows.items())},
         "events": events_truth(plan, affected),
     }
+
+
+def _planning_entries(rows: dict[str, int]) -> list[dict[str, object]]:
+    """Manifest entries for the planning files whose record kind the warehouse knows (the
+    kinds are added as the product learns to load them; until then the files are written
+    and left out of the manifest, which lists only what loads)."""
+    entries = []
+    for path, kind, source in (("calendar.csv", "calendar_events", CALENDAR_SOURCE),
+                               ("roster.csv", "rosters", ROSTER_SOURCE)):
+        if kind in RECORD_KINDS:
+            entries.append({"kind": kind, "source": source, "path": path, "rows": rows[path]})
+    return entries
 
 
 __all__ = ["simulate", "DAY"]

@@ -65,6 +65,7 @@ def contact_tables(
         "agent": lc.agent,
         "subject": subject,
         "text": text,
+        "resolution": lc.resolution,
         "region": REGION[people.home.town[d.person]],
         "postcode": people.home.postcode[d.person],
     }

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cxhub.simulate import rates as r
+from cxhub.simulate import week
 from cxhub.simulate.people import People, active_range
 from cxhub.simulate.plan import DAY, Plan, hour_shape, product_share
 from cxhub.simulate.texts import (
@@ -24,8 +25,7 @@ from cxhub.simulate.texts import (
 
 _CAT = {c: i for i, c in enumerate(r.CATEGORIES)}
 _CAUSE = {c: i for i, c in enumerate(r.CAUSES)}
-_WRITTEN = np.array([c not in ("phone", "chat") for c in r.CHANNELS])
-_HOUR_CUM = {w: np.cumsum(hour_shape(w)) for w in (False, True)}
+_WRITTEN_CUM = np.cumsum(hour_shape(True))
 
 
 @dataclass
@@ -141,13 +141,14 @@ def make_demand(
 
     person, day, category, cause, incident = (np.concatenate(c) for c in zip(*parts, strict=True))
     channel = _channels(people.segment[person], rng)
-    hour = (rng.random(len(person))[:, None] > _HOUR_CUM[True][None, :]).sum(axis=1)
-    spoken_hour = (rng.random(len(person))[:, None] > _HOUR_CUM[False][None, :]).sum(axis=1)
-    hour = np.where(_WRITTEN[channel], hour, spoken_hour).clip(0, 23)
-    created = plan.day_start_s(day) + hour * 3600 + rng.integers(0, 3600, size=len(person))
+    day, created = _arrival_times(day, channel, plan, rng)
     deploy, rollback = plan.release_window_s
     inside = (created >= deploy) & (created < rollback)
-    kept = np.flatnonzero((incident != INCIDENT_RELEASE) | inside)
+    keep = (day < days) & ((incident != INCIDENT_RELEASE) | inside)
+    # The permanent fix: from its day on, that cause's contacts are thinned (still Poisson).
+    fixed = (cause == _CAUSE[r.FIX_CAUSE]) & (created >= plan.day_start_s(ev.fix_day))
+    keep &= ~(fixed & (rng.random(len(person)) < plan.fix_effect))
+    kept = np.flatnonzero(keep)
     order = kept[np.argsort(created[kept], kind="stable")]
     return Demand(
         person=person[order],
@@ -158,6 +159,23 @@ def make_demand(
         cause=cause[order].astype(np.int64),
         incident=incident[order],
     )
+
+
+def _arrival_times(
+    day: np.ndarray, channel: np.ndarray, plan: Plan, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """(day, created) for each contact. Written channels arrive around the clock with their
+    daily shape; a call or chat arrives during the day's opening hours, and one drawn on a day
+    the channel is closed comes on its next open day (day == plan.days: after the period)."""
+    written_hour = (rng.random(len(day))[:, None] > _WRITTEN_CUM[None, :]).sum(axis=1)
+    seconds = written_hour.clip(0, 23) * 3600 + rng.integers(0, 3600, size=len(day))
+    day = day.copy()
+    for name in week.LIVE_CHANNELS:
+        rows = np.flatnonzero(channel == r.CHANNELS.index(name))
+        day[rows] = week.next_open_day(name, plan.kinds)[day[rows]]
+        lo, hi = week.opening(name, plan.kinds[np.minimum(day[rows], plan.days - 1)])
+        seconds[rows] = week.live_seconds(lo, hi, rng)
+    return day, plan.day_start_s(day) + seconds
 
 
 def _bill_day_in_window(index: np.ndarray, plan: Plan) -> np.ndarray:

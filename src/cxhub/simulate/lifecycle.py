@@ -14,11 +14,13 @@ import numpy as np
 
 from cxhub.simulate import calibration as cal
 from cxhub.simulate import rates as r
+from cxhub.simulate import week
 from cxhub.simulate.demand import Demand
 from cxhub.simulate.plan import DAY, TEAMS, Plan
 from cxhub.simulate.texts import INCIDENT_BILLING, INCIDENT_RELEASE
 
 NONE = -1
+RESOLUTIONS = ("resolved", "follow-up", "not resolved", "closed: no reply", "merged")
 _CH = {c: i for i, c in enumerate(r.CHANNELS)}
 _CAT = {c: i for i, c in enumerate(r.CATEGORIES)}
 _CAUSE = {c: i for i, c in enumerate(r.CAUSES)}
@@ -43,7 +45,9 @@ class Lifecycle:
     team: np.ndarray  # index into TEAMS
     agent: np.ndarray  # agent code or None
     handled: np.ndarray  # an agent dealt with it
-    unresolved_at_end: np.ndarray
+    fixed: np.ndarray  # the customer's issue was sorted (now or later); drives satisfaction
+    resolution: np.ndarray  # how the item closed (RESOLUTIONS), None while open or not handled
+    unresolved_at_end: np.ndarray  # handled and still open when the files were exported
 
 
 def _lognormal(median: float, sigma: float, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -53,7 +57,9 @@ def _lognormal(median: float, sigma: float, n: int, rng: np.random.Generator) ->
 def make_lifecycle(d: Demand, plan: Plan, rng: np.random.Generator) -> Lifecycle:
     n = len(d)
     ch = d.channel
-    load = plan.load[d.day]
+    # The day's load over the half hour's staffing: a short-staffed half hour waits longer.
+    slot = (d.created - plan.day_start_s(d.day)) // week.SLOT_S
+    load = plan.load[d.day] / plan.slot_staffing[d.day, np.clip(slot, 0, 47)]
     phone, chat = ch == _CH["phone"], ch == _CH["chat"]
     live = phone | chat
     team = _TEAM_BY_CAUSE[d.cause]
@@ -108,13 +114,16 @@ def make_lifecycle(d: Demand, plan: Plan, rng: np.random.Generator) -> Lifecycle
     first_response = np.where(answered_live, answered, np.where(written, first_written, NONE))
     end_of_first = np.where(live, answered + talk + hold + wrap, first_written + talk)
 
-    resolved = _resolution(d, end_of_first, handled, plan, rng)
+    resolved, fixed, resolution = _resolution(d, end_of_first, first_written, live, handled,
+                                              plan, rng)
     horizon = plan.day_start_s(plan.days)
+    # Events after the export was taken cannot be in it: those items are open in the files.
     late = resolved >= horizon
     resolved = np.where(late, NONE, resolved)
-    # Events after the export was taken cannot be in it.
+    resolution = np.where(late | (resolved == NONE), None, resolution)
     first_response = np.where(first_response >= horizon, NONE, first_response)
     answered = np.where(answered >= horizon, NONE, answered)
+    abandoned = np.where(gave_up & (queued + wait < horizon), queued + wait, NONE)
 
     outcome = np.where(
         phantom, "phantom", np.where(gave_up, "abandoned", np.where(live, "answered", "responded"))
@@ -126,7 +135,7 @@ def make_lifecycle(d: Demand, plan: Plan, rng: np.random.Generator) -> Lifecycle
         answered=answered,
         first_response=first_response,
         resolved=resolved,
-        abandoned=np.where(gave_up, queued + wait, NONE),
+        abandoned=abandoned,
         wait=np.where(live & ~phantom, wait, NONE),
         talk=np.where(handled, talk, NONE),
         hold=np.where(answered_live, hold, NONE),
@@ -135,13 +144,24 @@ def make_lifecycle(d: Demand, plan: Plan, rng: np.random.Generator) -> Lifecycle
         team=team,
         agent=agent,
         handled=handled,
+        fixed=handled & fixed,
+        resolution=resolution,
         unresolved_at_end=handled & (resolved == NONE),
     )
 
 
 def _resolution(
-    d: Demand, end_of_first: np.ndarray, handled: np.ndarray, plan: Plan, rng: np.random.Generator
-) -> np.ndarray:
+    d: Demand,
+    end_of_first: np.ndarray,
+    first_written: np.ndarray,
+    live: np.ndarray,
+    handled: np.ndarray,
+    plan: Plan,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(closed at, fixed, how it closed) of each contact. Whether the issue gets fixed is drawn
+    as before (at once, later, never); when the item closes follows from its channel: every
+    handled item ends (rates.py, NO_REPLY_CLOSE_DAYS)."""
     n = len(d)
     at_once = np.full(n, 0.9)
     never = np.full(n, 0.02)
@@ -149,17 +169,46 @@ def _resolution(
         at_once[d.category == _CAT[cat]] = p
     for cat, p in r.UNRESOLVED.items():
         never[d.category == _CAT[cat]] = p
-    release = d.incident == INCIDENT_RELEASE
-    at_once[release] = 0.15  # only the rollback fixes it
     u = rng.random(n)
     later = end_of_first + (_lognormal(*r.LATER_RESOLUTION_HOURS, n, rng) * 3600).astype(np.int64)
-    resolved = np.where(u < at_once, end_of_first, np.where(u < 1 - never, later, NONE))
-    ev = plan.events
-    # The rollback ends the fault (RELEASE_HOUR on release_end); its contacts close within a day.
+    fixed_now = u < at_once
+    fixed = u < 1 - never
+    fixed_at = np.where(fixed_now, end_of_first, later)
+    # Only the rollback fixes the release's fault (RELEASE_HOUR on release_end); its written
+    # contacts close within a day of it.
+    release = d.incident == INCIDENT_RELEASE
     rollback = plan.release_window_s[1] + rng.integers(0, DAY, n)
-    resolved = np.where(release & (resolved != NONE), np.maximum(resolved, rollback), resolved)
-    # Billing-fault contacts are closed when the fault is fixed and the refund goes out.
+    fixed_now &= ~release
+    fixed_at = np.where(release, np.maximum(later, rollback), fixed_at)
+    # Billing-fault contacts are fixed when the fault is and the refund goes out.
     billing = d.incident == INCIDENT_BILLING
-    fixed = plan.day_start_s(ev.billing_fix) + rng.integers(0, 2 * DAY, n)
-    resolved = np.where(billing & (u < 0.95), fixed, np.where(billing, NONE, resolved))
-    return np.where(handled, resolved, NONE)
+    fix = plan.day_start_s(plan.events.billing_fix) + rng.integers(0, 2 * DAY, n)
+    fixed = np.where(billing, u < 0.95, fixed)
+    fixed_now &= ~billing
+    fixed_at = np.where(billing, np.maximum(end_of_first, fix), fixed_at)
+
+    # A call or chat ends when it ends; a later fix is its own follow-up, not an open call.
+    live_how = np.where(fixed_now, "resolved", np.where(fixed, "follow-up", "not resolved"))
+    written_at = np.where(fixed, fixed_at, end_of_first + r.NO_REPLY_CLOSE_DAYS * DAY)
+    written_how = np.where(fixed, "resolved", "closed: no reply")
+    closed = np.where(live, end_of_first, written_at)
+    how = np.where(live, live_how, written_how).astype(object)
+    merged = _merged(d, closed, ~live & handled)
+    closed = np.where(merged, first_written, closed)
+    how[merged] = "merged"
+    how[~handled] = None
+    return np.where(handled, closed, NONE), fixed, how
+
+
+def _merged(d: Demand, closed: np.ndarray, written: np.ndarray) -> np.ndarray:
+    """Written items that repeat the same customer's open written item on the same cause,
+    written within MERGE_WINDOW_HOURS of it: the agent merges them at the first touch."""
+    order = np.lexsort((d.created, d.cause, d.person))
+    p, c, t = d.person[order], d.cause[order], d.created[order]
+    w, end = written[order], closed[order]
+    same = (p[1:] == p[:-1]) & (c[1:] == c[:-1]) & w[1:] & w[:-1]
+    recent = t[1:] - t[:-1] < r.MERGE_WINDOW_HOURS * 3600
+    still_open = end[:-1] > t[1:]
+    out = np.zeros(len(d), dtype=bool)
+    out[order[1:]] = same & recent & still_open
+    return out

@@ -37,7 +37,7 @@ def offer_decisions(
     rng: np.random.Generator,
 ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, np.ndarray]:
     """The decisions, and (person, offer index, time) of accepted offers for the holdings."""
-    open_problem = (d.category == _CAT["problem"]) & (lc.resolved == NONE)
+    open_problem = (d.category == _CAT["problem"]) & ~lc.fixed
     eligible = (
         (lc.outcome == "answered")
         & (lc.answered != NONE)

@@ -13,6 +13,7 @@ import numpy as np
 
 from cxhub.simulate import calibration as cal
 from cxhub.simulate import rates as r
+from cxhub.simulate import week
 
 DAY = 86_400
 PLAN_STREAM = 0xC0FFEE
@@ -36,6 +37,7 @@ class Events:
     release_end: int
     billing_start: int
     billing_fix: int
+    fix_day: int  # the planted permanent fix (FIX_CAUSE contacts drop from this day on)
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,10 @@ class Plan:
     load: np.ndarray  # demand over the staffing plan by day (1 = as planned)
     agents: dict[str, np.ndarray]  # team -> agent codes
     agent_speed: dict[str, np.ndarray]  # team -> handling-time factor per agent
+    kinds: np.ndarray  # 0..6 = Monday..Sunday per day, bank holidays as Sunday
+    staffing: np.ndarray  # agents on duty against the plan, by day (the day's noise)
+    slot_staffing: np.ndarray  # (days, 48): planned under- and over-staffed half hours
+    fix_effect: float = 0.0  # share of FIX_CAUSE contacts the permanent fix removes
 
     @property
     def start_s(self) -> int:
@@ -70,13 +76,20 @@ class Plan:
         return start, int(self.day_start_s(ev.release_end)) + at
 
 
-def _events(days: int, rng: np.random.Generator) -> Events:
+def _events(days: int, rng: np.random.Generator, kinds: np.ndarray) -> Events:
     # Fixed fractions of the period keep the events apart however long it is; a little jitter
     # keeps them off round dates.
     jitter = rng.integers(-2, 3, size=3)
     campaign_len = min(r.CAMPAIGN_DAYS, max(7, days // 8))
     campaign = max(1, int(days * 0.18) + int(jitter[0]))
     release = int(days * 0.45) + int(jitter[1])
+    # Releases go out on a working morning: the next day whose whole window, the rollback's
+    # day included, is working days (so a Monday or a Tuesday, no bank holiday): the phones are
+    # open throughout.
+    while release + r.RELEASE_DAYS < days and (
+        kinds[release] > 2 or (kinds[release : release + r.RELEASE_DAYS + 1] > 4).any()
+    ):
+        release += 1
     fix_after = min(r.BILLING_FIX_AFTER_DAYS, max(5, days // 10))
     billing = int(days * 0.62) + int(jitter[2])
     return Events(
@@ -86,16 +99,17 @@ def _events(days: int, rng: np.random.Generator) -> Events:
         release_end=release + r.RELEASE_DAYS,
         billing_start=billing,
         billing_fix=billing + fix_after,
+        fix_day=int(days * r.FIX_AT),
     )
 
 
 def _day_weight(start: date, days: int) -> np.ndarray:
-    dates = np.arange(days) + start.toordinal()
-    weekday = (dates - 1) % 7  # date.fromordinal(1) is a Monday
-    week = np.asarray(cal.WEEKDAY_SHAPE)[weekday] * 7
+    """The UK week (bank holidays as Sundays) times the yearly season."""
+    kinds = week.day_kinds(start, days)
+    weekly = week.uk_weekday_shape()[kinds] * 7
     doy = np.array([(start + timedelta(days=int(d))).timetuple().tm_yday for d in range(days)])
     season = 1 + r.YEARLY_AMPLITUDE * np.cos(2 * np.pi * (doy - r.YEARLY_PEAK_DAY_OF_YEAR) / 365.25)
-    return week * season
+    return weekly * season
 
 
 def product_share() -> float:
@@ -104,35 +118,48 @@ def product_share() -> float:
     return float(sum(m * r.CAUSE_MIX[c][0] for m, c in zip(mix, r.CATEGORIES, strict=True)))
 
 
-def release_day_share(days: int, events: Events) -> np.ndarray:
-    """Share of each day's phone and chat demand inside the release window: its first day from
-    RELEASE_HOUR, the whole days between, and the day of the rollback until RELEASE_HOUR. (A
-    day's load is one figure, so the hours of the first day before the deploy share it.)"""
+def release_day_share(days: int, events: Events, kinds: np.ndarray) -> np.ndarray:
+    """Share of each day's phone demand inside the release window: its first day from
+    RELEASE_HOUR, the whole days between, and the day of the rollback until RELEASE_HOUR, with
+    each day's opening hours. (A day's load is one figure, so the hours of the first day before
+    the deploy share it.)"""
     share = np.zeros(days)
     share[events.release_day : events.release_end] = 1.0
-    before = float(hour_shape(False)[: r.RELEASE_HOUR].sum())
-    if events.release_day < days:
-        share[events.release_day] = 1 - before
-    if events.release_end < days:
-        share[events.release_end] = before
+    lo, hi = week.opening("phone", kinds)
+    for day, inside in ((events.release_day, False), (events.release_end, True)):
+        if day < days:
+            before = week.live_share_before(lo[day], hi[day], r.RELEASE_HOUR)
+            share[day] = before if inside else 1 - before
     return share
 
 
-def _load(days: int, events: Events, rng: np.random.Generator) -> np.ndarray:
-    """Demand over what the rota planned for. Staff are planned for the usual week and season
-    (and the campaign, which marketing announced), not for incidents."""
+def _incident_load(days: int, events: Events, kinds: np.ndarray) -> np.ndarray:
+    """Demand over what the rota planned for, before staffing noise. Staff are planned for the
+    usual week and season (and the campaign, which marketing announced), not for incidents."""
     load = np.ones(days)
-    load += (r.RELEASE_MULTIPLIER - 1) * product_share() * release_day_share(days, events)
+    load += (r.RELEASE_MULTIPLIER - 1) * product_share() * release_day_share(days, events, kinds)
     per_day = r.CONTACTS_PER_CUSTOMER_YEAR / 365
     billing_extra = r.BILLING_AFFECTED_SHARE * r.BILLING_CONTACT_PROB * 1.3
     span = max(1, events.billing_fix - events.billing_start)
     load[events.billing_start : events.billing_fix] += billing_extra / span / per_day
-    return load * rng.lognormal(0.0, r.DAILY_STAFFING_NOISE, size=days)
+    return load
 
 
-def make_plan(*, seed: int, customers: int, start: date, days: int) -> Plan:
+def _slot_staffing(days: int, rng: np.random.Generator) -> np.ndarray:
+    """Half hours the rota gets wrong on purpose: a few under-staffed (sickness, a training
+    session), a few over-staffed (a shift pattern that does not fit), the rest a little noisy."""
+    u = rng.random((days, 48))
+    factor = rng.lognormal(0.0, r.SLOT_STAFFING_NOISE, size=(days, 48))
+    factor = np.where(u < r.UNDER_STAFFED_SHARE, r.UNDER_STAFFED_FACTOR, factor)
+    return np.where(u > 1 - r.OVER_STAFFED_SHARE, r.OVER_STAFFED_FACTOR, factor)
+
+
+def make_plan(
+    *, seed: int, customers: int, start: date, days: int, fix_effect: float = 0.0
+) -> Plan:
     rng = rng_for(seed, PLAN_STREAM)
-    events = _events(days, rng)
+    kinds = week.day_kinds(start, days)
+    events = _events(days, rng, kinds)
     total_agents = max(24, customers // 400)
     agents: dict[str, np.ndarray] = {}
     speed: dict[str, np.ndarray] = {}
@@ -143,6 +170,7 @@ def make_plan(*, seed: int, customers: int, start: date, days: int) -> Plan:
         # Some agents are quicker than others; handling time scales with this factor.
         speed[team] = rng.lognormal(0.0, 0.2, size=n)
         first += n
+    staffing = rng.lognormal(0.0, r.DAILY_STAFFING_NOISE, size=days)
     return Plan(
         seed=seed,
         customers=customers,
@@ -150,15 +178,20 @@ def make_plan(*, seed: int, customers: int, start: date, days: int) -> Plan:
         days=days,
         events=events,
         day_weight=_day_weight(start, days),
-        load=_load(days, events, rng),
+        load=_incident_load(days, events, kinds) / staffing,
         agents=agents,
         agent_speed=speed,
+        kinds=kinds,
+        staffing=staffing,
+        slot_staffing=_slot_staffing(days, rng_for(seed, PLAN_STREAM, 1)),
+        fix_effect=fix_effect,
     )
 
 
 def hour_shape(written: bool) -> np.ndarray:
-    """Arrival shape over the 24 hours: measured for phone and chat; written channels arrive
-    more evenly (people write in the evening), so half of their shape is flat over 7-23."""
+    """Arrival shape over the 24 hours as measured (phone and chat then follow each day's
+    opening hours: `week.live_seconds`); written channels arrive more evenly (people write in
+    the evening), so half of their shape is flat over 7-23."""
     measured = np.asarray(cal.HOUR_SHAPE, dtype=float)
     measured = measured / measured.sum()
     if not written:

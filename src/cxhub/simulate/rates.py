@@ -70,6 +70,15 @@ BILLING_ID_SHARE = 0.12  # known contacts that give their billing account, not t
 # Queues: waits grow with load (contacts over the staffing plan) to this power.
 LOAD_ELASTICITY = 3.0
 DAILY_STAFFING_NOISE = 0.12  # lognormal sigma of the day's staffing against plan
+# The rota per half hour (roster.csv): a little noise, and a few half hours deliberately
+# under- or over-staffed; waits follow the half hour's staffing.
+SLOT_STAFFING_NOISE = 0.05
+UNDER_STAFFED_SHARE, UNDER_STAFFED_FACTOR = 0.04, 0.75
+OVER_STAFFED_SHARE, OVER_STAFFED_FACTOR = 0.04, 1.3
+# Agents needed for a half hour's offered load A (arrivals x handling time / 1800 s): the
+# square-root staffing rule A + beta * sqrt(A); a chat agent handles CHAT_CONCURRENCY chats.
+STAFFING_BETA = 1.0
+CHAT_CONCURRENCY = 2
 CHAT_WAIT_MEAN_S, CHAT_PATIENCE_MEAN_S = 40.0, 200.0
 CHAT_TALK_MEDIAN_S, CHAT_TALK_SIGMA = 420.0, 0.7
 HOLD_SHARE, HOLD_MEAN_S = 0.25, 45.0
@@ -83,10 +92,16 @@ FIRST_RESPONSE_HOURS = {
     "community": (4.0, 1.0),
 }
 WRITTEN_HANDLING_MEDIAN_S = 240.0
-# Share of contacts resolved during the first answer, later, or never (by category).
+# Whether the customer's issue gets fixed: during the first answer, later, or never (by
+# category). Every item still ends: a call or chat when it ends (a later fix is a follow-up,
+# not an open call); a written item when it is fixed, else it is closed for no reply
+# NO_REPLY_CLOSE_DAYS after the last reply, or merged into the customer's open item on the
+# same cause written within MERGE_WINDOW_HOURS before it.
 RESOLVED_AT_ONCE = {"problem": 0.55, "complaint": 0.25}
 UNRESOLVED = {"problem": 0.10, "complaint": 0.20}
 LATER_RESOLUTION_HOURS = (30.0, 1.0)  # lognormal median and sigma
+NO_REPLY_CLOSE_DAYS = 7
+MERGE_WINDOW_HOURS = 48
 
 # --- surveys -------------------------------------------------------------------------------
 CSAT_RESPONSE_RATE = 0.18
@@ -107,6 +122,11 @@ BILLING_FIX_AFTER_DAYS = 12
 CAMPAIGN_DAYS = 21
 CAMPAIGN_UPLIFT = 0.35  # extra information and transaction contacts while it runs
 CAMPAIGN_ORDER_RATE = 0.06  # of customers who clicked the campaign email
+# The permanent fix (engineer visits booked in one step): from FIX_AT of the period on, the
+# contacts and posts of FIX_CAUSE drop by the fix effect (`--fix-effect`) and stay down.
+FIX_AT = 0.70
+FIX_CAUSE = "delivery"
+FIX_EFFECT = 0.3
 
 # --- offers (the planted truth: SPEED-BOOST-500 works for families, not for seniors) -------
 OFFER_PRESENT_RATE = 0.30  # answered phone and chat contacts without an open complaint

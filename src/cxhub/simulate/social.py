@@ -62,9 +62,13 @@ def mentions(
     created = plan.day_start_s(day) + rng.integers(7 * 3600, 24 * 3600, len(person))
     # The release's posts were drawn over every day its window touches: keep those inside it.
     deploy, rollback = plan.release_window_s
-    kept = np.flatnonzero(
-        (incident != INCIDENT_RELEASE) | ((created >= deploy) & (created < rollback))
+    keep = (incident != INCIDENT_RELEASE) | ((created >= deploy) & (created < rollback))
+    # The permanent fix quiets its cause's posts as it does its contacts.
+    fixed = (cause == r.CAUSES.index(r.FIX_CAUSE)) & (
+        created >= plan.day_start_s(plan.events.fix_day)
     )
+    keep &= ~(fixed & (rng.random(len(person)) < plan.fix_effect))
+    kept = np.flatnonzero(keep)
     order = kept[np.argsort(created[kept], kind="stable")]
     n = len(order)
     person, created, category, cause, incident = (

@@ -30,7 +30,7 @@ def contact_satisfaction(d: Demand, lc: Lifecycle, people: People, rng: np.rando
         written & (lc.first_response != NONE), (lc.first_response - d.created) / 3600, 0
     )
     z -= np.minimum(2.0, 0.08 * reply_hours)
-    z -= np.where(lc.resolved == NONE, 1.5, 0.0)
+    z -= np.where(lc.handled & ~lc.fixed, 1.5, 0.0)
     for cat, effect in _CATEGORY_EFFECT.items():
         z += np.where(d.category == _CAT[cat], effect, 0.0)
     z -= np.where(d.incident != INCIDENT_NONE, 0.5, 0.0)
@@ -62,7 +62,7 @@ def post_contact_surveys(
     ces = 1 + np.digitize(
         z[ces_rows] + rng.normal(0, 0.4, len(ces_rows)), [-1.5, -0.9, -0.3, 0.3, 0.9, 1.5]
     )
-    comment = _comments(csat, lc.wait[rows], lc.resolved[rows] == NONE, rng)
+    comment = _comments(csat, lc.wait[rows], ~lc.fixed[rows], rng)
     all_rows = np.concatenate([rows, ces_rows])
     return {
         "source": np.full(len(all_rows), SOURCE, dtype=object),
@@ -101,7 +101,7 @@ def nps_surveys(
     person, day = _survey_days(lo, hi, plan.days, rng)
     at = plan.day_start_s(day) + rng.integers(8 * 3600, 22 * 3600, len(person))
     bad = (d.category == _CAT["problem"]) | (d.category == _CAT["complaint"])
-    open_ = lc.resolved == NONE
+    open_ = ~lc.fixed  # handled and never sorted
     recent_bad = _count_before(d.person[bad], d.created[bad], person, at, 90 * DAY)
     ever_open = _count_before(
         d.person[open_ & lc.handled], d.created[open_ & lc.handled], person, at, 10**9

@@ -44,6 +44,14 @@ def events_truth(plan: Plan, billing_affected_accounts: int) -> dict:
                 for seg in r.SEGMENTS
             },
         },
+        "fix": {
+            "date": plan.date_of(ev.fix_day).isoformat(),
+            "cause": r.FIX_CAUSE,
+            "effect": plan.fix_effect,
+            "action": "engineer visits booked in one step online and by phone",
+            "note": "from 00:00 of its date the contacts and social posts of the cause drop by "
+            "the effect (a share) and stay down; other causes are untouched",
+        },
         "marketing_campaign": {
             "start": plan.date_of(ev.campaign_start).isoformat(),
             "end_exclusive": plan.date_of(ev.campaign_end).isoformat(),

@@ -117,6 +117,15 @@ class TableSink:
         ]
 
 
+def write_table(path: Path, columns: dict[str, np.ndarray],
+                types: dict[str, FieldType]) -> None:
+    """One whole CSV file outside the canonical kinds' sink (planning files): each column
+    formatted by its type in `types`, text otherwise."""
+    table = pa.table({name: _column(v, types.get(name)) for name, v in columns.items()})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pacsv.write_csv(table, str(path))
+
+
 def write_json(path: Path, payload: object) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(payload, indent=2, sort_keys=False) + "\n", encoding="utf-8")

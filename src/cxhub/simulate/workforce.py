@@ -1,0 +1,173 @@
+"""The company's planning files: the rota (roster.csv), the known-events calendar
+(calendar.csv) and the opening hours (opening_hours.yaml), in the formats the lead fixed.
+
+The rota is what a planner would have scheduled: each day's expected calls and chats (the same
+kind of day in the two weeks either side, incidents left out, the campaign in: marketing
+announced it), spread over the half hours by the opening-hours shape, sized by the square-root
+staffing rule, then bent by the day's staffing noise and the planted under- and over-staffed
+half hours, which are the same figures the simulated waits follow (lifecycle.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from cxhub.domain.canonical import FieldType
+from cxhub.simulate import rates as r
+from cxhub.simulate import week
+from cxhub.simulate.demand import Demand
+from cxhub.simulate.lifecycle import Lifecycle
+from cxhub.simulate.plan import Plan
+from cxhub.simulate.texts import INCIDENT_BILLING, INCIDENT_RELEASE
+from cxhub.simulate.writer import write_table
+
+ROSTER_SOURCE = "workforce"
+CALENDAR_SOURCE = "planning"
+_WEEKS_EITHER_SIDE = 2
+
+
+@dataclass
+class Tally:
+    """What the rota is sized from, summed over the chunks: planned-for contacts per live
+    channel and day, and the handling time of those answered."""
+
+    days: int
+    planned: dict[str, np.ndarray] = field(default_factory=dict)
+    handle_s: dict[str, float] = field(default_factory=dict)
+    handled: dict[str, int] = field(default_factory=dict)
+
+    def add(self, d: Demand, lc: Lifecycle) -> None:
+        ordinary = (d.incident != INCIDENT_RELEASE) & (d.incident != INCIDENT_BILLING)
+        for name in week.LIVE_CHANNELS:
+            rows = (d.channel == r.CHANNELS.index(name)) & ordinary & (d.day < self.days)
+            counts = np.bincount(d.day[rows], minlength=self.days)
+            self.planned[name] = self.planned.get(name, 0) + counts
+            done = rows & (lc.answered >= 0)
+            handle = lc.talk[done] + lc.hold[done] + lc.wrap[done]
+            self.handle_s[name] = self.handle_s.get(name, 0.0) + float(handle.sum())
+            self.handled[name] = self.handled.get(name, 0) + int(done.sum())
+
+
+def _expected_by_day(counts: np.ndarray, kinds: np.ndarray) -> np.ndarray:
+    """Each day's expected contacts: the mean of the same kind of day (weekday, or Sunday for a
+    bank holiday) within two weeks either side, the day itself included."""
+    out = np.zeros(len(counts))
+    span = 7 * _WEEKS_EITHER_SIDE
+    for day in range(len(counts)):
+        lo, hi = max(0, day - span), min(len(counts), day + span + 1)
+        same = np.flatnonzero(kinds[lo:hi] == kinds[day]) + lo
+        out[day] = counts[same].mean()
+    return out
+
+
+def roster_table(plan: Plan, tally: Tally) -> dict[str, np.ndarray]:
+    """One row per live channel and open half hour: the agents scheduled."""
+    cols: dict[str, list] = {k: [] for k in ("channel", "starts_at", "agents")}
+    slots = np.arange(48)
+    for name in week.LIVE_CHANNELS:
+        expected = _expected_by_day(tally.planned[name], plan.kinds)
+        aht = tally.handle_s[name] / max(1, tally.handled[name])
+        per_agent = r.CHAT_CONCURRENCY if name == "chat" else 1
+        lo, hi = week.opening(name, plan.kinds)
+        for day in range(plan.days):
+            if hi[day] <= lo[day]:
+                continue
+            share = week.slot_shares(lo[day], hi[day])
+            open_ = (slots >= 2 * lo[day]) & (slots < 2 * hi[day])
+            load = expected[day] * share[open_] * aht / week.SLOT_S / per_agent
+            need = load + r.STAFFING_BETA * np.sqrt(load)
+            bent = need * plan.staffing[day] * plan.slot_staffing[day, open_]
+            agents = np.maximum(1, np.round(bent)).astype(np.int64)
+            cols["channel"] += [name] * len(agents)
+            cols["starts_at"].append(plan.day_start_s(day) + slots[open_] * week.SLOT_S)
+            cols["agents"].append(agents)
+    starts = np.concatenate(cols["starts_at"])
+    channel = np.array(cols["channel"], dtype=object)
+    n = len(starts)
+    stamp = np.array(
+        [datetime.fromtimestamp(int(s), UTC).strftime("%Y%m%dT%H%M") for s in starts],
+        dtype=object,
+    )
+    return {
+        "source": np.full(n, ROSTER_SOURCE, dtype=object),
+        "external_id": channel + "-" + stamp,
+        "channel": channel,
+        "team": np.full(n, None, dtype=object),  # one rota per channel, every team pooled
+        "starts_at": starts,
+        "ends_at": starts + week.SLOT_S,
+        "agents": np.concatenate(cols["agents"]),
+    }
+
+
+def calendar_table(plan: Plan) -> dict[str, np.ndarray]:
+    """The events known in advance: the marketing campaign (its demand lasts until a week
+    after it closes) and the bank holidays. Incidents are not known in advance: not here."""
+    ev = plan.events
+    rows = []
+    end = min(plan.days, ev.campaign_end + 7)
+    rows.append((
+        f"campaign-{plan.date_of(ev.campaign_start)}", "campaign",
+        "Fibre 500 upgrade campaign",
+        ev.campaign_start, end, 1 + r.CAMPAIGN_UPLIFT,
+    ))
+    shape = week.uk_weekday_shape()
+    for day, name in week.holidays_between(plan.start, plan.days):
+        i = (day - plan.start).days
+        # Demand of a Sunday against the usual demand of that weekday; phone is closed.
+        lift = shape[6] / shape[day.weekday()]
+        rows.append((f"holiday-{day}", "holiday", name, i, i + 1,
+                     float(lift)))
+    n = len(rows)
+    ext, kind, name, lo, hi, lift = (np.array(c, dtype=object) for c in zip(*rows, strict=True))
+    return {
+        "source": np.full(n, CALENDAR_SOURCE, dtype=object),
+        "external_id": ext,
+        "kind": kind,
+        "name": name,
+        "starts_at": plan.day_start_s(lo.astype(np.int64)),
+        "ends_at": plan.day_start_s(hi.astype(np.int64)),
+        "channel": np.full(n, None, dtype=object),
+        "cause": np.full(n, None, dtype=object),
+        "expected_lift": lift.astype(float),
+    }
+
+
+_TYPES = {"starts_at": FieldType.TIMESTAMP, "ends_at": FieldType.TIMESTAMP,
+          "agents": FieldType.INT, "expected_lift": FieldType.FLOAT}
+
+
+def write_planning_files(out_dir: Path, plan: Plan, tally: Tally) -> dict[str, int]:
+    """Write roster.csv, calendar.csv and opening_hours.yaml; rows per CSV file."""
+    rows = {}
+    for name, table in (("roster.csv", roster_table(plan, tally)),
+                        ("calendar.csv", calendar_table(plan))):
+        write_table(out_dir / name, table, _TYPES)
+        rows[name] = len(table["external_id"])
+    (out_dir / "opening_hours.yaml").write_text(opening_hours_yaml(plan), encoding="utf-8")
+    return rows
+
+
+def opening_hours_yaml(plan: Plan) -> str:
+    """The opening hours in the shared YAML format, written by hand (a fixed, tiny shape)."""
+    doc = week.opening_hours_doc(plan.start, plan.days)
+    lines = [
+        "# Northwind Connect's opening hours (the clock of the files' timestamps). Phone and",
+        "# chat answer only in these hours; email, web, social, community and letters are",
+        "# received around the clock and answered by the written-channel team.",
+        f"timezone: {doc['timezone']}",
+        "channels:",
+    ]
+    for channel, hours in doc["channels"].items():
+        lines.append(f"  {channel}:")
+        lines += [f'    {day}: "{value}"' if value != "closed" else f"    {day}: closed"
+                  for day, value in hours.items()]
+    lines.append("holidays:" + ("" if doc["holidays"] else " []"))
+    lines += [f"  - {h}" for h in doc["holidays"]]
+    return "\n".join(lines) + "\n"
+
+
+__all__ = ["Tally", "calendar_table", "roster_table", "write_planning_files"]
