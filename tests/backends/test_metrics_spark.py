@@ -13,7 +13,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from tests.warehouse import test_metrics_coverage as coverage_tests
 from tests.warehouse import test_metrics_hand as hand
+from tests.warehouse import test_metrics_segments as segment_tests
 
 from cxhub.metrics import compute
 from cxhub.warehouse import Warehouse
@@ -28,6 +30,8 @@ TABLES = ("contacts", "labels", "customer_links", "customer_segments", "holdings
           "mentions")
 
 globals().update({name: test for name, test in vars(hand).items() if name.startswith("test_")})
+for _more in (coverage_tests, segment_tests):  # comparisons' coverage, segment dimensions
+    globals().update({n: t for n, t in vars(_more).items() if n.startswith("test_")})
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from tests.warehouse import test_metrics_coverage as coverage_tests
 from tests.warehouse import test_metrics_hand as hand
+from tests.warehouse import test_metrics_segments as segment_tests
 
 from cxhub.services import metrics
 from cxhub.warehouse import Warehouse
@@ -21,6 +23,8 @@ pytestmark = pytest.mark.filterwarnings(
     "ignore:fetch_arrow_table\\(\\) is deprecated:DeprecationWarning")
 
 globals().update({name: test for name, test in vars(hand).items() if name.startswith("test_")})
+for _more in (coverage_tests, segment_tests):  # comparisons' coverage, segment dimensions
+    globals().update({n: t for n, t in vars(_more).items() if n.startswith("test_")})
 
 
 @pytest.fixture

@@ -417,15 +417,22 @@ def test_previous_period_last_year_and_target(warehouse: Warehouse, metric: Metr
         ]])
     monday = metric("service_level", start="2024-03-04", end="2024-03-04", by="day",
                     compare="previous,last_year,target")
+    day = {"days": 1, "covered_days": 1, "status": "full"}
     assert monday == [{"period": "2024-03-04T00:00:00", "value": 1 / 2, "n": 2,
-                       "previous": 2 / 2, "last_year": 0 / 1, "target": 0.8}]
+                       "previous": 2 / 2, "last_year": 0 / 1, "target": 0.8,
+                       "previous_coverage": day, "last_year_coverage": day}]
     march = metric("contacts", start="2024-03-01", end="2024-03-31", by="month",
                    compare=["previous", "last_year"])
+    # The data starts on 6 March 2023: March 2023 is covered from the 6th to the 31st.
     assert march == [{"period": "2024-03-01T00:00:00", "value": 4, "n": 4,
-                      "previous": 1, "last_year": 2}]
+                      "previous": 1, "last_year": 2,
+                      "previous_coverage": {"days": 29, "covered_days": 29, "status": "full"},
+                      "last_year_coverage": {"days": 31, "covered_days": 31 - 5,
+                                             "status": "partial"}}]
     # without a grain, a whole month is compared with the whole month before
     whole = metric("contacts", start="2024-03-01", end="2024-03-31", compare="previous")
-    assert whole == [{"value": 4, "n": 4, "previous": 1}]
+    assert whole == [{"value": 4, "n": 4, "previous": 1, "previous_coverage": {
+        "days": 29, "covered_days": 29, "status": "full"}}]
 
 
 def test_quarter_hour_week_and_month_grains(warehouse: Warehouse, metric: Metric) -> None:

@@ -108,9 +108,14 @@ def test_api_metric_by_period_with_filter_and_comparisons(
     body = r.json()
     assert body["from"] == "2024-03-04T00:00:00" and body["to"] == "2024-03-06T00:00:00"
     assert body["filters"] == {"channel": ["phone", "chat"]}
+    # The data starts on 4 March: the day before it is no comparison (no figure, not 0).
     assert body["rows"] == [
-        {"period": "2024-03-04T00:00:00", "value": 2, "n": 2, "previous": 0, "target": None},
-        {"period": "2024-03-05T00:00:00", "value": 1, "n": 1, "previous": 2, "target": None},
+        {"period": "2024-03-04T00:00:00", "value": 2, "n": 2, "previous": None,
+         "previous_coverage": {"days": 1, "covered_days": 0, "status": "none"},
+         "target": None},
+        {"period": "2024-03-05T00:00:00", "value": 1, "n": 1, "previous": 2,
+         "previous_coverage": {"days": 1, "covered_days": 1, "status": "full"},
+         "target": None},
     ]
 
 

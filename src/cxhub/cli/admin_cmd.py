@@ -83,10 +83,16 @@ def _revoke_through_server(home: Path, key_id: int, wait: float = 10.0) -> None:
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def status(ctx: click.Context, as_json: bool) -> None:
-    """The warehouse file, its schema version and the rows in each table."""
+    """The warehouse file, its schema version and the rows in every table."""
     with open_warehouse(ctx) as wh:
-        counts = {t: wh.read_one(f"SELECT count(*) FROM {t}")[0]  # type: ignore[index]
-                  for t in [*RECORD_KINDS, "quarantine", "ingest_batches"]}
+        # Every table of the file: the records first, then the rest by name.
+        names = [r[0] for r in wh.read(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' "
+            "AND table_catalog = current_database() AND table_type = 'BASE TABLE'")]
+        ordered = [t for t in RECORD_KINDS if t in names] + sorted(
+            t for t in names if t not in RECORD_KINDS)
+        counts = {t: wh.read_one(f'SELECT count(*) FROM "{t}"')[0]  # type: ignore[index]
+                  for t in ordered}
         info = {"warehouse": str(wh.path), "schema_version": wh.version, "rows": counts}
     if as_json:
         print_json(info)
@@ -113,6 +119,10 @@ def quarantine(ctx: click.Context, batch: int | None, limit: int, as_json: bool)
     if as_json:
         print_json([dict(zip(("batch", "file", "line", "field", "value", "reason"), r, strict=True))
                     for r in rows])
+        return
+    if not rows:
+        out.print(f"No rows in quarantine{f' for batch {batch}' if batch else ''}: every row "
+                  "read so far loaded.", highlight=False)
         return
     table = Table("batch", "file:line", "field", "value", "reason")
     for b, f, line, fld, val, why in rows:

@@ -88,12 +88,16 @@ def _run_with_progress(run, progress_of, *, quiet: bool) -> IngestReport:  # typ
 
 
 def _print_report(report: IngestReport) -> None:
+    # The file's kind and source under its name: seven columns did not fit 80 columns, and
+    # rich cut the names and the headers ("quarantin…").
     table = Table(title="cxhub ingest", show_lines=False)
-    for col in ("file", "kind", "source", "read", "loaded", "already present", "quarantined"):
-        table.add_column(col, justify="right" if col not in ("file", "kind", "source") else "left")
+    table.add_column("file", overflow="fold")
+    for col in ("read", "loaded", "already present", "quarantined"):
+        table.add_column(col, justify="right", min_width=len(col) if col != "already present"
+                         else 7)
     for f in report.files:
-        table.add_row(Path(f.path).name, f.kind, f.source, f"{f.rows_read:,}", f"{f.loaded:,}",
-                      f"{f.existing:,}", f"{f.quarantined:,}")
+        table.add_row(f"{Path(f.path).name}\n{f.kind} from {f.source}", f"{f.rows_read:,}",
+                      f"{f.loaded:,}", f"{f.existing:,}", f"{f.quarantined:,}")
     if report.files:
         out.print(table)
     reasons = report.top_reasons

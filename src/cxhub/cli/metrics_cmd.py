@@ -6,10 +6,13 @@ it would add a second to every other command.
 
 from __future__ import annotations
 
+import textwrap
+from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 import click
-from rich.table import Column, Table
+from rich.table import Table
+from rich.text import Text
 
 from cxhub.cli.common import console, fail, open_warehouse, out, print_json
 from cxhub.domain.errors import CxhubError
@@ -84,31 +87,91 @@ def metrics(ctx: click.Context, name: str | None, start: str | None, end: str | 
     _print_rows(result, metric_service.definition(result["metric"]["name"]))
 
 
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+COMPARED = ("previous", "last_year", "target")
+
+
 def _print_catalogue(catalogue: list[dict[str, Any]], as_json: bool) -> None:
+    """One metric per entry: its name and what it is on one line, the description wrapped
+    below it (a table squeezed the descriptions to a word per line at 80 columns)."""
     if as_json:
         print_json(catalogue)
         return
-    table = Table("label", "unit", "better", "target", "description")
-    table.columns.insert(0, Column("metric", no_wrap=True))
     for m in catalogue:
         target = m["target"]
         if isinstance(target, dict):
             target = ", ".join(f"{k} {v:g}" for k, v in target.items())
-        table.add_row(m["name"], m["label"], m["unit"], m["better"],
-                      "" if target is None else f"{target:g}" if isinstance(target, float)
-                      else str(target), m["description"])
-    out.print(table)
+        elif isinstance(target, float):
+            target = f"{target:g}"
+        better = {"higher": "higher is better", "lower": "lower is better"}.get(m["better"])
+        facts = [m["unit"].replace("_", " "), *([better] if better else []),
+                 *([f"target {target}"] if target is not None else [])]
+        line = Text.assemble((m["name"], "bold"), f"  {m['label']} ({', '.join(facts)})")
+        out.print(line)
+        out.print(textwrap.fill(m["description"], width=max(out.width, 40) - 1,
+                                initial_indent="    ", subsequent_indent="    ") + "\n",
+                  highlight=False, markup=False)
+    out.print("Dimensions of every metric: cxhub metrics NAME --by day,channel; "
+              "customer segments: segment (lifetime-value band), persona, portfolio, "
+              "rfm_segment.", highlight=False)
+
+
+def _cell(key: str, value: Any) -> str:
+    if value is None:
+        return "–"
+    if key == "weekday":
+        return WEEKDAYS[int(value)]
+    if key == "period" and str(value).endswith("T00:00:00"):
+        return str(value)[:10]  # a day, week or month: the date says it
+    return str(value)
+
+
+def _compared_cell(metric: Metric, row: dict[str, Any], key: str) -> tuple[str, str]:
+    """The compared figure and its caveat: a period the data does not cover reads `no data`,
+    one it covers in part is marked with * (explained under the table)."""
+    from cxhub.services.metrics import coverage_note
+
+    caveat = coverage_note(row.get(f"{key}_coverage"))
+    if row.get(key) is None:
+        return ("no data" if caveat else "–"), caveat
+    return metric.format(row[key]) + ("*" if caveat else ""), caveat
+
+
+def _range_text(start: str, end: str) -> str:
+    """'2024-03-01 to 2024-03-31' for whole days (the last one included), else the instants
+    with the end excluded."""
+    t0, t1 = datetime.fromisoformat(start), datetime.fromisoformat(end)
+    if t0.time() == t1.time() == time():
+        return f"{t0:%Y-%m-%d} to {t1 - timedelta(days=1):%Y-%m-%d}"
+    return f"{t0:%Y-%m-%d %H:%M} to {t1:%Y-%m-%d %H:%M} (excluded)"
 
 
 def _print_rows(result: dict[str, Any], metric: Metric) -> None:
     rows = result["rows"]
-    keys = [k for k in (rows[0] if rows else {}) if k not in ("value", "n")]
-    compared = [k for k in ("previous", "last_year", "target") if k in keys]
+    keys = [k for k in (rows[0] if rows else {})
+            if k not in ("value", "n") and not k.endswith("_coverage")]
+    compared = [k for k in COMPARED if k in keys]
     columns = [k for k in keys if k not in compared]
     table = Table(*columns, metric.label, "n", *compared,
-                  title=f"{metric.label}, {result['from']} to {result['to']} (excluded)")
+                  title=f"{metric.label}, {_range_text(result['from'], result['to'])}")
+    partial: list[str] = []
     for r in rows:
-        cells = ["–" if r[k] is None else str(r[k]) for k in columns]
-        table.add_row(*cells, metric.format(r["value"]), f"{r['n']:,}",
-                      *(metric.format(r[k]) for k in compared))
+        cells = [_cell(k, r[k]) for k in columns]
+        shown = []
+        for k in compared:
+            text, caveat = _compared_cell(metric, r, k)
+            shown.append(text)
+            if text.endswith("*"):
+                where = ", ".join(f"{c} {_cell(c, r[c])}" for c in columns)
+                partial.append(f"{k}{' for ' + where if where else ''}: {caveat}")
+        table.add_row(*cells, metric.format(r["value"]), f"{r['n']:,}", *shown)
     out.print(table)
+    if partial:
+        out.print("* the data covers only part of the compared period, so the figures are "
+                  "not comparable:", highlight=False)
+        for line in partial[:10]:
+            out.print(f"  {line}", highlight=False)
+        if len(partial) > 10:
+            out.print(f"  ... and {len(partial) - 10:,} more", highlight=False)
+    if any(r.get(f"{k}_coverage", {}).get("status") == "none" for r in rows for k in compared):
+        out.print("no data: the data holds nothing for the compared period.", highlight=False)

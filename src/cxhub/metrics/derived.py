@@ -62,7 +62,7 @@ def contact_repeats(src: Unbound) -> str:
 
 
 def customer_tenures(src: Unbound) -> str:
-    t = facts.customer_tenures(src, segment=True)
+    t = facts.customer_tenures(src, segments=("segment",))
     return sql(t.select("customer_key", "segment", "first_at", "last_at"))
 
 

@@ -45,7 +45,11 @@ _CONTACT_BASE = {
 _CONTACT_DERIVED = {
     "category": "labelled category (human, then newest model label), else the contact's own",
     "cause": "labelled cause (human, then newest model label), else the contact's own",
-    "segment": "the customer's segment (customer_segments, through customer_links)",
+    "segment": "the customer's lifetime-value band (customer_segments, through "
+               "customer_links): top, high, medium, low value, no purchases",
+    "persona": "the customer's persona (customer_segments)",
+    "portfolio": "the customer's portfolio quadrant (customer_segments)",
+    "rfm_segment": "the customer's RFM segment (customer_segments)",
     "customer_key": "the resolved customer id, else the customer's id in its source system",
     "live": "phone or chat",
     "answered": "an agent answered it",
@@ -66,7 +70,8 @@ _SURVEY = {
     "survey_id": "the answer's id", "source": "the survey system",
     "survey_type": "csat (1-5), nps (0-10) or ces (1-7)", "score": "the score",
     "answered_at": "when the customer answered",
-    "segment": "the customer's segment",
+    "segment": "the customer's lifetime-value band", "persona": "the customer's persona",
+    "portfolio": "the customer's portfolio quadrant", "rfm_segment": "the customer's RFM segment",
     "channel": "the surveyed contact's channel", "team": "the surveyed contact's team",
     "queue": "the surveyed contact's queue", "agent": "the surveyed contact's agent",
     "category": "the surveyed contact's category", "cause": "the surveyed contact's cause",
@@ -78,9 +83,14 @@ _MENTION = {
     "created_at": "when it was posted", "first_response_at": "the brand's first reply",
     "first_response_seconds": "seconds to the brand's first reply",
     "channel": "always social", "category": "labelled category", "cause": "labelled cause",
-    "segment": "the author's segment, when the author is a known customer",
+    "segment": "the author's lifetime-value band, when the author is a known customer",
+    "persona": "the author's persona", "portfolio": "the author's portfolio quadrant",
+    "rfm_segment": "the author's RFM segment",
 }
 _TIME_DIMENSIONS = ("hour_of_day", "weekday")
+# The customer's segments, each a column of customer_segments reached through the record's
+# customer (customer_links): every metric can be cut by each of them.
+_SEGMENT_DIMENSIONS = ("segment", "persona", "portfolio", "rfm_segment")
 
 
 class TableSource(Protocol):
@@ -141,18 +151,19 @@ FACTS: dict[str, Fact] = {
     "contacts": Fact(
         "contacts", "every contact, with its classification, customer segment and lifecycle",
         _CONTACT_BASE | _CONTACT_DERIVED,
-        ("channel", "category", "cause", "team", "segment", "queue", "agent", "source",
-         "product", "region", "company", *_TIME_DIMENSIONS)),
+        ("channel", "category", "cause", "team", *_SEGMENT_DIMENSIONS, "queue", "agent",
+         "source", "product", "region", "company", *_TIME_DIMENSIONS)),
     "surveys": Fact(
         "surveys", "survey answers, with the surveyed contact's channel, team and cause",
-        _SURVEY, ("channel", "category", "cause", "team", "segment", "queue", "agent", "source",
-                  *_TIME_DIMENSIONS)),
+        _SURVEY, ("channel", "category", "cause", "team", *_SEGMENT_DIMENSIONS, "queue",
+                  "agent", "source", *_TIME_DIMENSIONS)),
     "mentions": Fact(
         "mentions", "social media posts, with their classification",
-        _MENTION, ("channel", "category", "cause", "segment", "platform", "brand", "source",
-                   *_TIME_DIMENSIONS)),
+        _MENTION, ("channel", "category", "cause", *_SEGMENT_DIMENSIONS, "platform", "brand",
+                   "source", *_TIME_DIMENSIONS)),
 }
 TIME_DIMENSIONS = _TIME_DIMENSIONS
+SEGMENT_DIMENSIONS = _SEGMENT_DIMENSIONS
 
 
 def build(con: TableSource, fact: str, needed: Collection[str], *,
@@ -210,17 +221,25 @@ def best_labels(labels: ir.Table, dimensions: tuple[str, ...],
         d: labels.label.argmax(rank, where=labels.dimension == d) for d in dimensions})
 
 
-def _with_customer(con: TableSource, t: ir.Table, *, segment: bool) -> ir.Table:
-    """`t` (with customer_source/customer_external_id) plus customer_key and maybe segment.
+def segments_in(needed: Collection[str]) -> tuple[str, ...]:
+    """The segment columns among `needed`, in a fixed order."""
+    return tuple(d for d in _SEGMENT_DIMENSIONS if d in needed)
+
+
+def _with_customer(con: TableSource, t: ir.Table, *,
+                   segments: Collection[str] = ()) -> ir.Table:
+    """`t` (with customer_source/customer_external_id) plus customer_key and the segment
+    columns asked for.
 
     customer_links holds one row per source record and customer_segments one row per
     customer: the identity run and the segments refresh each replace their whole table."""
     links = con.table("customer_links")
     link = links.select(link_source=links.source, link_external_id=links.external_id,
                         link_customer_id=links.customer_id)
-    if segment:
+    if segments:
         segs = con.table("customer_segments")
-        seg = segs.select(seg_customer_id=segs.customer_id, segment=segs.segment)
+        seg = segs.select(seg_customer_id=segs.customer_id,
+                          **{d: segs[d] for d in segments_in(segments)})
         link = link.left_join(seg, link.link_customer_id == seg.seg_customer_id).drop(
             "seg_customer_id")
     t = t.mutate(customer_system=ibis.coalesce(t.customer_source, t.source))
@@ -292,7 +311,7 @@ def _base_columns(needed: set[str]) -> set[str]:
             cols |= set(deps)
     if needed & {"category", "cause"}:
         cols |= {"contact_id"} | (needed & {"category", "cause"})
-    if needed & {"segment", "customer_key"}:
+    if needed & {*_SEGMENT_DIMENSIONS, "customer_key"}:
         cols |= set(_CUSTOMER)
     if "repeat_gap_seconds" in needed:
         cols |= {"contact_id", "cause", "created_at", "resolved_at", *_CUSTOMER}
@@ -309,12 +328,13 @@ def contacts(con: TableSource, needed: set[str], *, created_since: datetime | No
     Only the columns asked for are carried: the Ibis graph, and so the time it takes to
     compile it to SQL, grows with every column."""
     ready = derived(con).repeats and "repeat_gap_seconds" in needed
+    segs = segments_in(needed)
     c = con.table("contacts")
     base = _base_columns(needed)
     if ready:  # the gap and the key come ready-made: no window, no links
         base = (base - {"cause", "resolved_at", *_CUSTOMER}) | (
             needed & {"cause", "resolved_at", *_CUSTOMER}) | {"contact_id"}
-        if "segment" in needed:
+        if segs:
             base |= set(_CUSTOMER)
     c = c.select(*sorted(base))
     if created_since is not None:
@@ -331,14 +351,14 @@ def contacts(con: TableSource, needed: set[str], *, created_since: datetime | No
         c = _labelled(con, c, "contacts", "contact_id", labelled,
                       only_these=created_since is not None)
     if ready:
-        if "segment" in needed:
-            c = _with_customer(con, c, segment=True).drop("customer_key")
+        if segs:
+            c = _with_customer(con, c, segments=segs).drop("customer_key")
         r = con.table("contact_repeats")
         r = r.select(repeat_contact_id=r.contact_id, customer_key=r.customer_key,
                      repeat_gap_seconds=r.repeat_gap_seconds)
         c = c.left_join(r, c.contact_id == r.repeat_contact_id).drop("repeat_contact_id")
-    elif needed & {"segment", "customer_key", "repeat_gap_seconds"}:
-        c = _with_customer(con, c, segment="segment" in needed)
+    elif segs or needed & {"customer_key", "repeat_gap_seconds"}:
+        c = _with_customer(con, c, segments=segs)
     made = {name: make(c) for name, (_, make) in _DERIVED.items() if name in needed}
     if made:
         c = c.mutate(**made)
@@ -361,14 +381,15 @@ def surveys(con: TableSource, needed: set[str]) -> ir.Table:
     (a contact of the same source)."""
     s = con.table("surveys")
     from_contact = sorted(needed & {"channel", "team", "queue", "agent", "category", "cause"})
-    keep = needed & set(s.columns)
+    segs = segments_in(needed)
+    keep = (needed - set(segs)) & set(s.columns)
     if from_contact:
         keep |= {"source", "contact_external_id"}
-    if "segment" in needed:
+    if segs:
         keep |= set(_CUSTOMER)
     s = s.select(*sorted(keep))
-    if "segment" in needed:
-        s = _with_customer(con, s, segment=True).drop("customer_key")
+    if segs:
+        s = _with_customer(con, s, segments=segs).drop("customer_key")
     if from_contact:
         c = contacts(con, {*from_contact, "source", "external_id"})
         c = c.select(contact_source=c.source, contact_id_in_source=c.external_id,
@@ -382,18 +403,19 @@ def surveys(con: TableSource, needed: set[str]) -> ir.Table:
 def mentions(con: TableSource, needed: set[str]) -> ir.Table:
     m = con.table("mentions")
     labelled = tuple(d for d in ("category", "cause") if d in needed)
-    keep = needed & set(m.columns)
+    segs = segments_in(needed)
+    keep = (needed - set(segs)) & set(m.columns)
     if labelled:
         keep.add("mention_id")
-    if "segment" in needed:
+    if segs:
         keep |= set(_CUSTOMER)
     if "first_response_seconds" in needed:
         keep |= {"first_response_seconds", "first_response_at", "created_at"}
     m = m.select(*sorted(keep))
     if labelled:
         m = _labelled(con, m, "mentions", "mention_id", labelled)
-    if "segment" in needed:
-        m = _with_customer(con, m, segment=True).drop("customer_key")
+    if segs:
+        m = _with_customer(con, m, segments=segs).drop("customer_key")
     derived: dict[str, ir.Value] = {}
     if "channel" in needed:
         derived["channel"] = ibis.literal("social")
@@ -403,19 +425,29 @@ def mentions(con: TableSource, needed: set[str]) -> ir.Table:
     return m.mutate(**derived) if derived else m
 
 
-def customer_tenures(con: TableSource, *, segment: bool) -> ir.Table:
+def customer_tenures(con: TableSource, *, segments: Collection[str] = ()) -> ir.Table:
     """One row per customer holding a product: the first start and the last end of their
-    holdings (missing while one is still held), and their segment when asked for.
+    holdings (missing while one is still held), and the segment columns asked for.
     Gaps between two holdings are ignored: a customer who comes back counts as active."""
+    segs = segments_in(segments)
     if derived(con).tenures:
-        # Kept one row per customer (customer_segments holds one segment per customer).
+        # Kept one row per customer (customer_segments holds one segment per customer), with
+        # the value band; the other segment columns come from customer_segments by the key.
         ready = con.table("customer_tenures")
-        return ready.select("customer_key", *(["segment"] if segment else []), "first_at",
-                            "last_at")
+        ready = ready.select("customer_key", *(["segment"] if "segment" in segs else []),
+                             "first_at", "last_at")
+        others = [d for d in segs if d != "segment"]
+        if not others:
+            return ready
+        seg = con.table("customer_segments")
+        seg = seg.select(seg_key=ibis.literal("id:") + seg.customer_id.cast("string"),
+                         **{d: seg[d] for d in others})
+        joined = ready.left_join(seg, ready.customer_key == seg.seg_key).drop("seg_key")
+        return joined.select("customer_key", *segs, "first_at", "last_at")
     h = con.table("holdings").select(*_CUSTOMER, "started_at", "ended_at")
-    h = _with_customer(con, h, segment=segment)
+    h = _with_customer(con, h, segments=segs)
     h = h.filter(h.customer_key.notnull())
-    keys = ["customer_key", "segment"] if segment else ["customer_key"]
+    keys = ["customer_key", *segs]
     g = h.group_by(keys).agg(first_at=h.started_at.min(), still_held=h.ended_at.isnull().any(),
                              last_end=h.ended_at.max())
     return g.mutate(last_at=ibis.ifelse(g.still_held, None, g.last_end)).drop(

@@ -119,6 +119,9 @@ class Shift:
     def forward(self, t: datetime) -> datetime:
         return add_months(t, self.months) if self.months else t + self.delta
 
+    def back(self, t: datetime) -> datetime:
+        return add_months(t, -self.months) if self.months else t - self.delta
+
 
 def _by_months(start: datetime, end: datetime, months: int) -> Shift:
     return Shift(add_months(start, -months), add_months(end, -months), months=months)
@@ -128,13 +131,19 @@ def _by_delta(start: datetime, end: datetime, delta: timedelta) -> Shift:
     return Shift(start - delta, end - delta, delta=delta)
 
 
+def month_so_far(start: datetime, end: datetime) -> bool:
+    """[start, end) runs from the 1st of a month to a moment inside that same month."""
+    return _month_aligned(start) and end < add_months(start, 1)
+
+
 def comparison_range(comparison: str, start: datetime, end: datetime,
                      grain: str | None) -> Shift:
     """Where `previous` or `last_year` looks for the figures compared with [start, end).
 
     With a grain, `previous` is the period before each period (the day before, the month
     before). Without one it is the range of the same length just before, or the same number
-    of calendar months before when the range is made of whole months.
+    of calendar months before when the range is made of whole months; a month so far (from
+    the 1st to a day inside the month) is compared with the same days of the month before.
     """
     whole_months = _month_aligned(start) and _month_aligned(end)
     if comparison == "previous":
@@ -145,6 +154,8 @@ def comparison_range(comparison: str, start: datetime, end: datetime,
         if whole_months:
             months = (end.year - start.year) * 12 + end.month - start.month
             return _by_months(start, end, months)
+        if month_so_far(start, end):
+            return _by_months(start, end, 1)
         return _by_delta(start, end, end - start)
     if comparison == "last_year":
         if grain == "month" or (grain is None and whole_months):

@@ -3,10 +3,14 @@
 Returns plain rows, one per period and combination of dimensions:
 
     {"period": "2024-03-04T00:00:00", "channel": "phone", "value": 0.81, "n": 412,
-     "previous": 0.78, "last_year": 0.74, "target": 0.8}
+     "previous": 0.78, "last_year": 0.74, "target": 0.8,
+     "previous_coverage": {"days": 1, "covered_days": 1, "status": "full"},
+     "last_year_coverage": {"days": 1, "covered_days": 0, "status": "none"}}
 
 `value` is in the metric's unit (a share is a fraction, a time is in seconds); `n` is the number
-of contacts, answers or posts it is built from, for suppressing small counts. With a grain every
+of contacts, answers or posts it is built from, for suppressing small counts. Each comparison
+comes with its coverage (coverage.py): how many days of the compared period the data holds; a
+compared period without any data has no value. With a grain every
 period of the range is present, empty ones too (a count of 0, otherwise no value).
 """
 
@@ -27,7 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from ibis.backends import BaseBackend
 
-from cxhub.metrics import periods
+from cxhub.metrics import coverage, periods
 from cxhub.metrics.compile import Request, compile_metric
 from cxhub.metrics.cube import fingerprint
 from cxhub.metrics.definitions import Catalogue, Metric, default_catalogue
@@ -61,13 +65,18 @@ def compute(backend: BaseBackend | Tables, name: str, *, start: str | date | dat
             raise MetricQueryError(
                 "compare", f"unknown comparison {c!r}; use {', '.join(periods.COMPARISONS)}")
     rows = run(backend, req)
+    span = coverage.data_span(backend, metric) if {"previous", "last_year"} & set(wanted) \
+        else None
     for c in ("previous", "last_year"):
         if c in wanted:
             shift = periods.comparison_range(c, req.start, req.end, req.grain)
             earlier = run(backend, replace(req, start=shift.start, end=shift.end))
             found = {_key(r, req, shift): r["value"] for r in earlier}
             for r in rows:
-                r[c] = found.get(_key(r, req))
+                cov = coverage.coverage(span, *_compared(r, req, shift))
+                # A period the data does not reach has no figure (not a count of 0).
+                r[c] = None if cov["status"] == "none" else found.get(_key(r, req))
+                r[f"{c}_coverage"] = cov
     if "target" in wanted:
         only = req.filters.get("channel", ())
         for r in rows:
@@ -124,6 +133,17 @@ def _filters(metric: Metric, filters: Mapping[str, Any]) -> dict[str, tuple[Any,
             raise MetricQueryError(dim, "give at least one value")
         out[dim] = tuple(values)
     return out
+
+
+def _compared(row: Row, req: Request, shift: periods.Shift) -> tuple[datetime, datetime]:
+    """The compared period of a row: its own period (cut to the range), moved back."""
+    start, end = req.start, req.end
+    period = row.get("period")
+    if period is not None:
+        first = datetime.fromisoformat(period)
+        start = max(start, first)
+        end = min(end, periods.step(first, req.grain))  # type: ignore[arg-type]
+    return shift.back(start), shift.back(end)
 
 
 def _key(row: Row, req: Request, shift: periods.Shift | None = None) -> tuple[Any, ...]:

@@ -81,14 +81,15 @@ def backlog(con: TableSource, req: Request) -> ir.Table:
 
 
 def active_customers(con: TableSource, req: Request) -> ir.Table:
-    """Customers holding a product at some time in each period, by segment when asked."""
-    by_segment = "segment" in req.dimensions
-    t = facts.customer_tenures(con, segment=by_segment or "segment" in req.filters)
-    if "segment" in req.filters:
-        t = t.filter(matches(t.segment, req.filters["segment"]))
+    """Customers holding a product at some time in each period, by segment when asked (any
+    of the segment dimensions: value band, persona, portfolio, RFM segment)."""
+    dims = facts.segments_in(req.dimensions)
+    filters = {d: v for d, v in req.filters.items() if d in facts.SEGMENT_DIMENSIONS}
+    t = facts.customer_tenures(con, segments=(*dims, *filters))
+    for d, values in filters.items():
+        t = t.filter(matches(t[d], values))
     # A customer gone before the first period is counted in and out again: leave them out.
     t = t.filter(t.last_at.isnull() | (t.last_at >= req.moment("first_period")))
-    dims = ("segment",) if by_segment else ()
     started = _changes(t, "first_at", 1, req, dims, before=req.moment("end"))
     stopped = _changes(t, "last_at", -1, req, dims, before=req.moment("end" if req.grain
                                                                       else "start"),
@@ -106,7 +107,7 @@ def per_customer(con: TableSource, req: Request) -> ir.Table:
         rows = fact_rows(con, req)
         counts = group(rows, req, {"n": rows.count()})
     active = active_customers(con, req).rename(active="value")
-    on = [k for k in ("period", "segment") if k in counts.columns]
+    on = [k for k in ("period", *facts.SEGMENT_DIMENSIONS) if k in counts.columns]
     if not on:
         joined = counts.cross_join(active)
     else:

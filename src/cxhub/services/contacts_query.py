@@ -40,8 +40,8 @@ from cxhub.warehouse.engines import connect
 # Dimensions that are plain columns of `contacts`: filtering on them needs no join.
 PLAIN_DIMENSIONS = ("channel", "team", "queue", "agent", "source", "product", "region",
                     "company")
-DRILL_DIMENSIONS = (*PLAIN_DIMENSIONS, "category", "cause", "segment", "hour_of_day",
-                    "weekday")
+DRILL_DIMENSIONS = (*PLAIN_DIMENSIONS, "category", "cause", "segment", "persona", "portfolio",
+                    "rfm_segment", "hour_of_day", "weekday")
 
 LIST_COLUMNS = ("contact_id", "source", "external_id", "channel", "created_at", "team", "agent",
                 "queue", "outcome", "subject", "text", "wait_seconds", "resolved_at",

@@ -18,7 +18,7 @@ from typing import Any
 
 from ibis.backends import BaseBackend
 
-from cxhub.metrics import default_catalogue, periods, query
+from cxhub.metrics import coverage, default_catalogue, periods, query
 from cxhub.metrics.definitions import Metric
 from cxhub.metrics.facts import Tables
 from cxhub.services import derived
@@ -65,6 +65,24 @@ def compute(wh: Warehouse, name: str, *, start: Times, end: Times,
                          compare=compare)
 
 
+def coverage_note(cov: Mapping[str, Any] | None) -> str:
+    """'no data for that period', 'partial: 3 of 30 days', or '' for a covered period."""
+    return coverage.note(dict(cov) if cov else None)
+
+
+def comparison_periods(start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """The periods a range without a grain is compared with: name (previous period, last
+    year), start, end (exclusive), and whether it is a month so far (then `previous` is the
+    same days of the month before)."""
+    names = {"previous": "previous period", "last_year": "last year"}
+    out = []
+    for key, name in names.items():
+        shift = periods.comparison_range(key, start, end, None)
+        out.append({"comparison": key, "name": name, "start": shift.start, "end": shift.end,
+                    "month_so_far": key == "previous" and periods.month_so_far(start, end)})
+    return out
+
+
 def catalogue() -> list[dict[str, Any]]:
     """Every definition, as plain data (name, label, description, unit, better, target ...)."""
     return [m.to_dict() for m in default_catalogue()]
@@ -101,3 +119,35 @@ def report(wh: Warehouse, name: str, *, start: Times | None = None, end: Times |
         "filters": {k: list(v) for k, v in req.filters.items()},
         "rows": rows,
     }
+
+
+# Waits are not one figure: a phone call waits seconds to be answered and an e-mail hours for
+# its first reply, so a mean over every channel says nothing to anyone. Each group's wait is
+# the expected_wait of its channels (answer for the live channels, first reply for the written
+# ones), the channels' means weighted by how many contacts each is built from.
+CHANNEL_GROUPS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
+    ("phone", "Phone", "time to answer", ("phone",)),
+    ("chat", "Chat", "time to answer", ("chat",)),
+    ("written", "Written", "time to first reply",
+     ("email", "web", "letter", "social", "community", "referral", "other")),
+)
+
+
+def waits_by_channel_group(wh: Warehouse, *, start: Times, end: Times,
+                           engine: BaseBackend | Tables | None = None) -> list[dict[str, Any]]:
+    """The expected wait per channel group over [start, end): one dict per group with
+    `group` (phone, chat, written), `label`, `measure` (time to answer, time to first reply),
+    `channels`, `value` (seconds, None without any contact reached), `n` and `text`
+    ("45 s", "5.2 h"). For the dashboard and the public page."""
+    metric = definition("expected_wait")
+    rows = compute(wh, metric.name, start=start, end=end, by="channel", engine=engine)
+    out = []
+    for key, label, measure, channels in CHANNEL_GROUPS:
+        found = [r for r in rows if r.get("channel") in channels and r["value"] is not None
+                 and r["n"]]
+        n = sum(r["n"] for r in found)
+        value = sum(r["value"] * r["n"] for r in found) / n if n else None
+        out.append({"group": key, "label": label, "measure": measure,
+                    "channels": list(channels), "value": value, "n": n,
+                    "text": metric.format(value)})
+    return out

@@ -16,7 +16,8 @@ from cxhub.web.dashboard.pages import NONE_VALUE, qs
 if TYPE_CHECKING:
     from cxhub.metrics.definitions import Metric
 
-FILTER_DIMENSIONS = ("channel", "category", "cause", "team", "segment")
+FILTER_DIMENSIONS = ("channel", "category", "cause", "team", "segment", "persona", "portfolio",
+                     "rfm_segment")
 GRAINS = ("hour", "day", "week", "month")
 COMPARE = ("previous", "last_year", "target")
 MAX_TRACES = 8  # more lines than this make a chart unreadable; the table below has them all
@@ -32,6 +33,16 @@ def metric(name: str) -> Metric:
 
 def compute(wh: Warehouse, name: str, **kwargs: Any) -> list[dict[str, Any]]:
     return metrics.compute(wh, name, engine=engine(wh), **kwargs)
+
+
+WAIT_METRIC = "expected_wait"  # shown per channel group, never as one mixed figure
+
+
+def waits(wh: Warehouse, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """The wait per channel group (label, measure, text, n) for the overview and the page."""
+    return [{k: g[k] for k in ("group", "label", "measure", "text", "n")}
+            for g in metrics.waits_by_channel_group(wh, start=start, end=end,
+                                                   engine=engine(wh))]
 
 
 def default_grain(start: date, end: date) -> str:
@@ -68,11 +79,35 @@ def _tone(m: Metric, value: float | None, other: float | None) -> str:
 
 
 def _comparisons(m: Metric, row: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(name, text, tone) of each comparison. A period the data covers only in part says so
+    and is never called better or worse; one it does not cover at all has no figure."""
     out = []
     names = {"previous": "previous period", "last_year": "last year", "target": "target"}
     for key in COMPARE:
-        if key in row and row[key] is not None:
-            out.append((names[key], m.format(row[key]), _tone(m, row.get("value"), row[key])))
+        if key not in row:
+            continue
+        caveat = metrics.coverage_note(row.get(f"{key}_coverage"))
+        if row[key] is None:
+            if caveat:
+                out.append((names[key], caveat, ""))
+            continue
+        text = m.format(row[key])
+        if caveat:
+            out.append((names[key], f"{text} ({caveat})", ""))
+        else:
+            out.append((names[key], text, _tone(m, row.get("value"), row[key])))
+    return out
+
+
+def compared_with(start: datetime, end: datetime) -> list[tuple[str, str]]:
+    """What the overview's `previous period` and `last year` are, in words, for [start, end)."""
+    out = []
+    for c in metrics.comparison_periods(start, end):
+        last = c["end"] - timedelta(days=1)
+        text = f"{c['start']:%d %b %Y} to {last:%d %b %Y}"
+        if c["month_so_far"]:
+            text += " (the same days of the month before, as this month is not over)"
+        out.append((c["name"], text))
     return out
 
 

@@ -48,7 +48,20 @@ async function loadCard(card) {
     const data = await res.json();
     if (!res.ok) throw new Error(data.error || res.statusText);
     figure.textContent = "";
-    if (data.url) {
+    if (data.groups) {
+      // One wait per channel group: seconds to answer a call, hours to reply to an e-mail.
+      figure.classList.add("groups");
+      for (const g of data.groups) {
+        const row = document.createElement("span");
+        row.className = "group";
+        row.title = `${g.measure}, from ${g.n.toLocaleString()} contacts`;
+        const label = document.createElement("span");
+        label.className = "muted small";
+        label.textContent = `${g.label} (${g.measure}) `;
+        row.append(label, g.text);
+        figure.appendChild(row);
+      }
+    } else if (data.url) {
       const a = document.createElement("a");
       a.href = data.url; a.textContent = data.text;
       a.title = `The ${data.n.toLocaleString()} contacts behind this figure`;
