@@ -142,6 +142,18 @@ def test_a_latin1_header_refuses_the_file_with_a_hint(warehouse: Warehouse, tmp_
     assert warehouse.read("SELECT attributes->>'région' FROM contacts") == [("x",)]
 
 
+def test_a_utf16_file_is_refused_with_the_right_hint_then_loads(warehouse: Warehouse,
+                                                                tmp_path: Path) -> None:
+    # Spreadsheet programs save "Unicode text" as UTF-16 with a byte-order mark.
+    text = "source,external_id,channel,created_at,subject\ncrm,a,web,2024-01-01,Café\n"
+    path = write(tmp_path, "contacts.csv", text.encode("utf-16"))
+    report = ingest_paths(warehouse, "generic", [path])
+    assert "--encoding utf-16" in report.failed[str(path)]
+    report = ingest_paths(warehouse, "generic", [path], encoding="utf-16")
+    assert not report.failed and report.files[0].loaded == 1
+    assert warehouse.read("SELECT subject FROM contacts") == [("Café",)]
+
+
 def test_semicolons_are_refused_with_the_delimiter_and_missing_columns(tmp_path: Path) -> None:
     path = write(tmp_path, "contacts.csv",
                  "source;external_id;channel;created_at\ncrm;a;phone;2024-01-01\n")

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import click
 
-from cxhub.cli.common import console, settings_from
+from cxhub.cli.common import console, fail, settings_from
+from cxhub.domain.errors import CxhubError
 from cxhub.settings import Settings
+from cxhub.warehouse import Warehouse
 
 
 @click.command()
@@ -19,6 +21,12 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
         settings.host = host
     if port:
         settings.port = port
+    # The server opens the file inside its start-up, where a refusal became a traceback: a
+    # second `cxhub serve` on the same home is told in one line instead.
+    try:
+        Warehouse.open(settings.warehouse_path).close()
+    except CxhubError as exc:
+        fail(str(exc))
     run_server(settings)
 
 

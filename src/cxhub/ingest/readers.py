@@ -168,13 +168,21 @@ def _header(path: Path, delim: str, encoding: str) -> list[str]:
     if row and any("\udc80" <= ch <= "\udcff" for name in row for ch in name):
         raise IngestError(
             f"{path}: line 1: the header is not valid {encoding}; "
-            "pass --encoding latin-1 (or the file's real encoding)"
+            f"pass --encoding {_likely_encoding(path)} (or the file's real encoding)"
         )
     if not row:
         raise IngestError(f"{path}: the file is empty; expected a header line")
     names = [c.strip().lstrip("\ufeff") for c in row]
     # An unnamed column (a pandas index, say) still needs a name to be read.
     return [n or f"column{i}" for i, n in enumerate(names)]
+
+
+def _likely_encoding(path: Path) -> str:
+    """The encoding to suggest for a file that is not valid UTF-8: UTF-16 when it starts with
+    that encoding's byte-order mark (spreadsheet programs write it), else latin-1."""
+    with open(path, "rb") as fh:
+        start = fh.read(2)
+    return "utf-16" if start in (b"\xff\xfe", b"\xfe\xff") else "latin-1"
 
 
 def _reject_reason(etype: str, msg: str) -> str:
