@@ -35,6 +35,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 }
 
 MIN_PASSWORD_LENGTH = 8
+MIN_ADMIN_PASSWORD_LENGTH = 12
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,63}$")
 
 # scrypt cost: n = 2**14, r = 8 takes about 16 MB and 40-80 ms here; slow for guessing, fast
@@ -125,6 +126,19 @@ def _check(username: str, role: str | None = None, password: str | None = None) 
         raise UserError(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
     if password is not None and len(password) < MIN_PASSWORD_LENGTH:
         raise UserError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+    if password is not None and role == "admin":
+        _check_admin_password(username, password)
+
+
+def _check_admin_password(username: str, password: str) -> None:
+    """An admin manages every user: their password must resist more than a quick guess."""
+    if len(password) < MIN_ADMIN_PASSWORD_LENGTH:
+        raise UserError(f"an admin's password must have at least {MIN_ADMIN_PASSWORD_LENGTH} "
+                        "characters (a passphrase of three or four words is easy to remember)")
+    if username and username.split("@")[0] in password.lower():
+        raise UserError("an admin's password must not contain the username")
+    if len(set(password.lower())) < 6:
+        raise UserError("an admin's password needs at least 6 different characters")
 
 
 _USER_COLUMNS = "user_id, username, role, created_at, disabled_at"
@@ -193,7 +207,9 @@ def set_role(wh: Warehouse, username: str, role: str) -> bool:
 
 def set_password(wh: Warehouse, username: str, password: str) -> bool:
     """A new password ends every session of the user (a reset after a leak must lock out)."""
-    _check(username.strip().lower(), password=password)
+    username = username.strip().lower()
+    row = wh.read_one("SELECT role FROM users WHERE username = ?", [username])
+    _check(username, row[0] if row else None, password=password)
     return _update_user(wh, username, "password_hash = ?", [hash_password(password)],
                         end_sessions=True)
 

@@ -5,13 +5,14 @@ The session cookie holds a random token (HttpOnly, SameSite=Lax); the warehouse 
 SHA-256 (`cxhub.services.users`). Sessions slide: each visit pushes the expiry 12 hours ahead,
 written at most every few minutes so that browsing does not queue a write per page.
 
-Forms carry a double-submit CSRF token: a random value in a cookie that must come back in the
-form's hidden field. Another site can make a browser send the cookie, but cannot read it to
-put it in the form.
+Forms carry a double-submit CSRF token: a random value in a cookie that must come back, hashed
+with the session token, in the form's hidden field. Another site can make a browser send the
+cookies, but cannot read them to put the token in the form.
 """
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
@@ -88,15 +89,26 @@ def require(permission: str):  # type: ignore[no-untyped-def]
 # --- CSRF ---------------------------------------------------------------------------------
 
 def csrf_token(request: Request) -> str:
-    """The token forms on this page must carry (made now if the browser has none)."""
+    """The token forms on this page must carry (the cookie's value is made now if the browser
+    has none), bound to the session: see `_bound`."""
     existing = request.cookies.get(CSRF_COOKIE)
     if existing and 20 <= len(existing) <= 100:
-        return existing
+        return _bound(existing, request)
     made = getattr(request.state, "new_csrf", None)
     if made is None:
         made = secrets.token_urlsafe(32)
         request.state.new_csrf = made
-    return made
+    return _bound(made, request)
+
+
+def _bound(cookie: str, request: Request) -> str:
+    """The form's token: the CSRF cookie's value hashed with the session's secret. A site
+    that manages to plant a CSRF cookie of its choosing (from a sibling subdomain, say) still
+    cannot make a valid form: it would need the HttpOnly session token too."""
+    session = request.cookies.get(SESSION_COOKIE)
+    if not session:
+        return cookie  # the login form: there is no session to bind to yet
+    return hashlib.sha256(f"{cookie}|{session}".encode()).hexdigest()
 
 
 def set_csrf_cookie(request: Request, response: Response) -> None:
@@ -116,7 +128,8 @@ async def read_form(request: Request) -> dict[str, str]:
     form = dict(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True))
     cookie = request.cookies.get(CSRF_COOKIE, "")
     sent = form.get(CSRF_FIELD, "")
-    if not cookie or not sent or not secrets.compare_digest(cookie.encode(), sent.encode()):
+    expected = _bound(cookie, request) if cookie else ""
+    if not expected or not sent or not secrets.compare_digest(expected.encode(), sent.encode()):
         raise Forbidden("The form's security token is missing or stale; reload the page and "
                         "send it again.")
     origin = request.headers.get("origin")
