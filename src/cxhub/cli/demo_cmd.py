@@ -17,12 +17,15 @@ from cxhub.domain.errors import CxhubError
 @click.option("--customers", type=int, default=50_000, show_default=True)
 @click.option("--days", type=int, default=365, show_default=True)
 @click.option("--seed", type=int, default=42, show_default=True)
+@click.option("--fix-effect", type=click.FloatRange(min=0.0, max=1.0, max_open=True),
+              default=0.3, show_default=True,
+              help="Share of one cause's contacts the planted permanent fix removes.")
 @click.option("--no-serve", is_flag=True, help="Prepare everything, then exit.")
 @click.option("--live/--no-live", default=True, show_default=True,
               help="Keep the company working: new contacts arrive while you watch.")
 @click.pass_context
 def demo(ctx: click.Context, data_dir: Path, customers: int, days: int, seed: int,
-         no_serve: bool, live: bool) -> None:
+         fix_effect: float, no_serve: bool, live: bool) -> None:
     """Simulate the demo company (once), load it, compute everything, serve the web app."""
     from cxhub.services.demo import DemoParams, demo_login, load_once, simulate_once
     from cxhub.warehouse import Warehouse
@@ -33,7 +36,7 @@ def demo(ctx: click.Context, data_dir: Path, customers: int, days: int, seed: in
         console.print(f"[cyan]demo[/] {msg}", highlight=False, soft_wrap=True)
 
     try:
-        manifest = simulate_once(data_dir, DemoParams(customers, days, seed), say)
+        manifest = simulate_once(data_dir, DemoParams(customers, days, seed, fix_effect), say)
         with Warehouse.open(settings.warehouse_path) as wh:
             report, pipeline = load_once(wh, manifest, settings, say)
             login = demo_login(wh, settings)

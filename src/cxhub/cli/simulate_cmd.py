@@ -52,13 +52,28 @@ def _parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None)
     metavar="YYYY-MM-DD",
     help="First day of the period (default 2025-11-01).",
 )
+@click.option(
+    "--fix-effect",
+    default=0.3,
+    show_default=True,
+    type=click.FloatRange(min=0.0, max=1.0, max_open=True),
+    help="Share of one cause's contacts that the planted permanent fix (at 70% of the period) "
+    "removes; truth/events.json names the cause and the date.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def simulate(
-    out_dir: Path, customers: int, days: int, seed: int, start: date, as_json: bool
+    out_dir: Path,
+    customers: int,
+    days: int,
+    seed: int,
+    start: date,
+    fix_effect: float,
+    as_json: bool,
 ) -> None:
     """Write a demo company's exports (CRM, billing, marketing, sales, contact centre, social,
     web, app, logistics) as CSV files under OUT_DIR, with a manifest.json in load order and the
-    planted truths under OUT_DIR/truth/ (identities, contact labels, events, churn).
+    planted truths under OUT_DIR/truth/ (identities, contact labels, events, churn), and the
+    planning files: roster.csv, calendar.csv (known events) and opening_hours.yaml.
 
     The default company (50,000 customers, one year) has about 300,000 contacts and takes well
     under a minute. Load it with the generic format, one file per manifest entry.
@@ -79,7 +94,13 @@ def simulate(
             bar.update(task, completed=done, total=total)
 
         summary = run_simulation(
-            out_dir, customers=customers, days=days, seed=seed, start=start, progress=progress
+            out_dir,
+            customers=customers,
+            days=days,
+            seed=seed,
+            start=start,
+            fix_effect=fix_effect,
+            progress=progress,
         )
     summary["seconds"] = round(time.perf_counter() - began, 1)
     if as_json:
@@ -93,5 +114,7 @@ def simulate(
         table.add_row(entry["path"], entry["kind"], f"{entry['rows']:,}")
     for name, rows in summary["truth"].items():
         table.add_row(f"truth/{name}.csv", "truth", f"{rows:,}")
+    for name, rows in summary["planning"].items():
+        table.add_row(name, "planning", "" if rows is None else f"{rows:,}")
     table.add_row("truth/events.json", "truth", "")
     out.print(table)

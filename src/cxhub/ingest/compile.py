@@ -150,7 +150,10 @@ def _field(
         raw = _raw(spec.column, columns, nulls)
         src_type = columns.get(spec.column, "VARCHAR")
     if spec.time_column:
-        raw = f"({raw} || ' ' || {_raw(spec.time_column, columns, nulls)})"
+        times = [_raw(c, columns, nulls) for c in (spec.time_column, *spec.time_fallbacks)
+                 if c in columns or c == spec.time_column]
+        time = times[0] if len(times) == 1 else f"coalesce({', '.join(times)})"
+        raw = f"({raw} || ' ' || {time})"
     value = _convert(spec, raw, src_type)
     if spec.rollover_after and spec.rollover_after in values:
         other = values[spec.rollover_after]

@@ -39,6 +39,9 @@ class FieldSpec:
     value: Any = None
     format: str | None = None
     time_column: str | None = None
+    # More time-of-day columns, each used where those before it are empty (`time_column` given
+    # as a list: a hang-up's time is when it left the queue, or the voice menu if it never queued).
+    time_fallbacks: tuple[str, ...] = ()
     rollover_after: str | None = None
     map: dict[str, str] | None = None
     default: str | None = None
@@ -53,7 +56,7 @@ class FieldSpec:
     @property
     def source_columns(self) -> tuple[str, ...]:
         cols = list(self.columns)
-        for c in (self.column, self.time_column):
+        for c in (self.column, self.time_column, *self.time_fallbacks):
             if c:
                 cols.append(c)
         cols += list(self.occurrence_of)
@@ -223,6 +226,8 @@ def _parse_field(kind: RecordKind, name: str, spec: Any, where: str) -> FieldSpe
         cond = spec["only_if"]
         only_if = (str(cond["column"]), tuple(str(v) for v in cond["in"]))
     mapped = spec.get("map")
+    times = spec.get("time_column") or []
+    times = [str(t) for t in times] if isinstance(times, list) else [str(times)]
     if_invalid = str(spec.get("if_invalid", "quarantine"))
     if if_invalid not in IF_INVALID:
         raise MappingError(
@@ -237,7 +242,8 @@ def _parse_field(kind: RecordKind, name: str, spec: Any, where: str) -> FieldSpe
         separator=str(spec.get("separator", " ")),
         value=spec.get("value"),
         format=spec.get("format"),
-        time_column=spec.get("time_column"),
+        time_column=times[0] if times else None,
+        time_fallbacks=tuple(times[1:]),
         rollover_after=spec.get("rollover_after"),
         map={str(k).lower(): v for k, v in mapped.items()} if mapped else None,
         default=spec.get("default"),

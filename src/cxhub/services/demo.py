@@ -27,6 +27,7 @@ class DemoParams:
     customers: int = 50_000
     days: int = 365
     seed: int = 42
+    fix_effect: float = 0.3  # the planted permanent fix (`cxhub simulate --fix-effect`)
 
     def start(self) -> date:
         """The simulated year ends yesterday, so the pages show a living company."""
@@ -34,11 +35,13 @@ class DemoParams:
 
 
 def simulate_once(data_dir: Path, params: DemoParams, say: Say) -> Path:
-    """Simulate into `data_dir` unless files for these parameters are already there."""
-    from cxhub.simulate import simulate
+    """Simulate into `data_dir` unless files for these parameters, written by this version of
+    the simulator, are already there (an older simulator's files lack what this one plants)."""
+    from cxhub.simulate import SIMULATOR_VERSION, simulate
 
     stamp = data_dir / "demo-params.json"
-    wanted = {"customers": params.customers, "days": params.days, "seed": params.seed}
+    wanted = {"customers": params.customers, "days": params.days, "seed": params.seed,
+              "fix_effect": params.fix_effect, "simulator_version": SIMULATOR_VERSION}
     manifest = data_dir / "manifest.json"
     if manifest.exists() and stamp.exists():
         done = json.loads(stamp.read_text())
@@ -48,7 +51,7 @@ def simulate_once(data_dir: Path, params: DemoParams, say: Say) -> Path:
     start = params.start()
     say(f"simulating {params.customers:,} customers over {params.days} days from {start} ...")
     simulate(data_dir, customers=params.customers, days=params.days, seed=params.seed,
-             start=start)
+             start=start, fix_effect=params.fix_effect)
     stamp.write_text(json.dumps({**wanted, "start": start.isoformat()}))
     return manifest
 

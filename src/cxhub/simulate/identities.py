@@ -20,7 +20,10 @@ _ABBREVIATE = {f" {k}": f" {v}" for k, v in nm.STREET_ABBREVIATIONS.items()}
 
 
 def ids(prefix: str, numbers: np.ndarray, width: int = 8) -> np.ndarray:
-    return prefix + np.char.zfill(np.asarray(numbers).astype(str), width).astype(object)
+    numbers = np.asarray(numbers)
+    if numbers.size == 0:  # numpy's zfill fails on an empty array (a tiny company's chunk)
+        return np.empty(0, dtype=object)
+    return prefix + np.char.zfill(numbers.astype(str), width).astype(object)
 
 
 def crm_ids(index: np.ndarray) -> np.ndarray:

@@ -1,0 +1,36 @@
+"""The demo folder knows which simulator wrote it: files from an older simulator, or for other
+options, are simulated again; the same ones are kept."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from cxhub.services.demo import DemoParams, simulate_once
+from cxhub.simulate import SIMULATOR_VERSION
+
+
+def test_demo_resimulates_an_older_simulators_files(tmp_path: Path) -> None:
+    said: list[str] = []
+    params = DemoParams(customers=500, days=28, seed=3)
+    manifest = simulate_once(tmp_path, params, said.append)
+    stamp = json.loads((tmp_path / "demo-params.json").read_text())
+    assert stamp["simulator_version"] == SIMULATOR_VERSION
+    assert stamp["fix_effect"] == params.fix_effect
+    assert manifest.exists() and said[-1].startswith("simulating")
+
+    simulate_once(tmp_path, params, said.append)
+    assert said[-1].startswith("demo company already simulated")
+
+    # The same options written by an older simulator (no stamp or an older one): again.
+    (tmp_path / "demo-params.json").write_text(json.dumps({**stamp, "simulator_version": 1}))
+    simulate_once(tmp_path, params, said.append)
+    assert said[-1].startswith("simulating")
+    assert json.loads((tmp_path / "demo-params.json").read_text()) == stamp
+
+    # Another fix effect is another company.
+    simulate_once(tmp_path, DemoParams(customers=500, days=28, seed=3, fix_effect=0.5),
+                  said.append)
+    assert said[-1].startswith("simulating")
+    events = json.loads((tmp_path / "truth" / "events.json").read_text())
+    assert events["fix"]["effect"] == 0.5
