@@ -1,8 +1,9 @@
-"""`cxhub segments clv | rfm | refresh | show`"""
+"""`cxhub segments clv | retention | retention-check | rfm | refresh | show`"""
 
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 import click
@@ -10,6 +11,7 @@ from rich.table import Table
 
 from cxhub.cli.common import console, fail, open_warehouse, out, print_json
 from cxhub.domain.errors import CxhubError
+from cxhub.services import retention as retention_service
 from cxhub.services import segments as service
 
 DATE = click.DateTime(formats=["%Y-%m-%d"])
@@ -72,6 +74,69 @@ def _parse_predict(text: str) -> tuple[float, float, float, float]:
     return x, t_x, T, t
 
 
+@segments.command("retention")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--periods", type=click.IntRange(1, 1000), default=10, show_default=True,
+              help="How many further periods to project.")
+@click.option("--json", "as_json", is_flag=True)
+def retention(file: Path, periods: int, as_json: bool) -> None:
+    """Fit the shifted-beta-geometric retention model to one cohort's survivors.
+
+    FILE is a CSV with columns `period` (consecutive whole numbers) and `active` (customers
+    still there at the end of each period, the first the cohort's size).
+    """
+    try:
+        result = retention_service.fit_survivors_file(file, ahead=periods)
+    except CxhubError as exc:
+        fail(str(exc))
+    if as_json:
+        print_json(result)
+        return
+    out.print(f"alpha {result['alpha']:.4f}  beta {result['beta']:.4f}  "
+              f"log-likelihood {result['log_likelihood']:.2f}")
+    table = Table("period", "active", "expected")
+    for row in result["fitted"]:
+        table.add_row(str(row["period"]), f"{row['active']:,.0f}", f"{row['expected']:,.1f}")
+    for row in result["projection"]:
+        table.add_row(str(row["period"]), "", f"{row['expected']:,.1f}")
+    out.print(table)
+
+
+@segments.command("retention-check")
+@click.option("--as-of", type=DATE, help="End of the held-out period (default: the last "
+                                          "activity).")
+@click.option("--holdout-months", type=click.IntRange(1, 60), default=1, show_default=True)
+@click.option("--by", type=click.Choice(retention_service.CHECK_GROUPS), default="cohort",
+              show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def retention_check(ctx: click.Context, as_of: dt.datetime | None, holdout_months: int,
+                    by: str, as_json: bool) -> None:
+    """Check the subscribers' retention model: fit it without the last months, then compare
+    the subscribers it expected to leave in those months with those who did."""
+    with open_warehouse(ctx) as wh:
+        try:
+            check = retention_service.check_retention(
+                wh, as_of=as_of.date() if as_of else None, holdout_months=holdout_months,
+                with_rfm=by == "rfm_segment")
+        except CxhubError as exc:
+            fail(str(exc))
+    rows = check.by(by).round(4).to_dict(orient="records")
+    if as_json:
+        print_json({"calibration_end": check.calibration_end.isoformat(),
+                    "as_of": check.as_of.isoformat(), "model": check.model.as_dict(),
+                    by: rows})
+        return
+    out.print(f"fitted up to {check.calibration_end}, held out to {check.as_of}")
+    table = Table(by, "subscribers", "expected to leave", "left", "expected share",
+                  "left share")
+    for row in rows:
+        table.add_row(str(row["group"]), f"{row['subscribers']:,.0f}", f"{row['expected']:,.1f}",
+                      f"{row['left']:,.0f}", f"{row['expected_share']:.2%}",
+                      f"{row['left_share']:.2%}")
+    out.print(table)
+
+
 @segments.command("rfm")
 @click.option("--as-of", type=DATE, help="Score up to this day (default: the last activity).")
 @click.option("--json", "as_json", is_flag=True)
@@ -84,7 +149,7 @@ def rfm_cmd(ctx: click.Context, as_of: dt.datetime | None, as_json: bool) -> Non
     if as_json:
         print_json(summary.round(3).to_dict(orient="records"))
         return
-    table = Table("segment", "customers", "share", "recency (days)", "purchase days", "monetary")
+    table = Table("segment", "customers", "share", "recency (days)", "frequency", "monetary")
     for row in summary.itertuples():
         table.add_row(str(row.rfm_segment), f"{row.customers:,}", f"{row.share:.1%}",
                       _num(row.recency_days), _num(row.frequency), _num(row.monetary))

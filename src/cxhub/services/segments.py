@@ -14,7 +14,14 @@ import numpy as np
 import pandas as pd
 from ibis.backends import BaseBackend
 
-from cxhub.analytics.segments import bgnbd, features, gamma_gamma, intensity, persona_features
+from cxhub.analytics.segments import (
+    bgnbd,
+    contracts,
+    features,
+    gamma_gamma,
+    intensity,
+    persona_features,
+)
 from cxhub.analytics.segments import personas as persona_model
 from cxhub.analytics.segments.clv import ClvSettings, customer_value
 from cxhub.analytics.segments.mle import FitError
@@ -24,7 +31,7 @@ from cxhub.analytics.segments.portfolio import (
     portfolio,
 )
 from cxhub.analytics.segments.profile import PERSONA_CHANNELS, customer_profile
-from cxhub.analytics.segments.rfm import rfm
+from cxhub.analytics.segments.rfm import RfmRules, rfm
 from cxhub.warehouse import Warehouse
 from cxhub.warehouse.engines import connect
 
@@ -39,7 +46,9 @@ NO_VALUE = "no purchases"
 
 STORED_COLUMNS = ("customer_id", "computed_at", "recency_days", "frequency", "monetary",
                   "rfm_score", "rfm_segment", "expected_purchases", "p_alive", "clv",
-                  "portfolio", "contact_intensity", "persona", "segment")
+                  "portfolio", "contact_intensity", "persona", "segment", "subscriber",
+                  "paying_days", "retention_12m", "expected_months", "subscription_value",
+                  "purchase_value")
 
 
 def _con(wh: Warehouse) -> BaseBackend:
@@ -100,6 +109,7 @@ class SegmentSettings:
     intensity_quantiles: tuple[float, ...] = intensity.DEFAULT_QUANTILES
     persona_k: range = persona_model.DEFAULT_K
     seed: int = 0
+    rfm: RfmRules = field(default_factory=RfmRules)
 
 
 @dataclass
@@ -111,6 +121,8 @@ class Segments:
     resolved: bool  # True when the customers are resolved customer ids (customer_links)
     clv: ClvFit | None
     clv_error: str | None
+    retention: contracts.RetentionModel | None
+    retention_error: str | None
     portfolio_thresholds: dict[str, float]
     intensity_cutoffs: list[float]
     personas: persona_model.Personas
@@ -123,6 +135,8 @@ class Segments:
             "resolved": self.resolved,
             "clv": self.clv.parameters() if self.clv else None,
             "clv_error": self.clv_error,
+            "retention": self.retention.as_dict() if self.retention else None,
+            "retention_error": self.retention_error,
             "rfm_segment": _counts(c["rfm_segment"]),
             "portfolio": _counts(c["portfolio"]),
             "portfolio_thresholds": self.portfolio_thresholds,
@@ -154,7 +168,7 @@ def _counts(values: pd.Series) -> dict[str, int]:
 def compute_segments(wh: Warehouse, settings: SegmentSettings | None = None) -> Segments:
     settings = settings or SegmentSettings()
     as_of = settings.as_of or latest_activity(wh)
-    resolved, c = _profile_with_rfm(wh, as_of)
+    resolved, c = _profile_with_rfm(wh, as_of, settings.rfm)
     as_of_ts = pd.Timestamp(as_of)
 
     clv_fit, clv_error = None, None
@@ -163,7 +177,14 @@ def compute_segments(wh: Warehouse, settings: SegmentSettings | None = None) -> 
         c = _with_clv(c, clv_fit, settings.clv)
     except FitError as exc:
         clv_error = str(exc)
-        c["expected_purchases"] = c["p_alive"] = c["clv"] = np.nan
+        c["expected_purchases"] = c["p_alive"] = c["purchase_value"] = np.nan
+    retention, retention_error = None, None
+    try:
+        retention = _with_retention(wh, c, as_of, settings.clv)
+    except FitError as exc:
+        retention_error = str(exc)
+        c["retention_12m"] = c["expected_months"] = c["subscription_value"] = np.nan
+    c["clv"] = _combined_value(c)
     c["segment"] = value_tiers(c["clv"].to_numpy(dtype=float))
 
     c["tenure_days"] = (as_of_ts - c["first_seen"]).dt.days.astype(float).fillna(0.0)
@@ -184,30 +205,62 @@ def compute_segments(wh: Warehouse, settings: SegmentSettings | None = None) -> 
         c.merge(inputs, on="customer_key", how="left", validate="many_to_one"), as_of_ts,
         k_range=settings.persona_k, seed=settings.seed)
     c["persona"] = found.labels
-    return Segments(as_of, c, resolved, clv_fit, clv_error,
+    return Segments(as_of, c, resolved, clv_fit, clv_error, retention, retention_error,
                     {"growth": quad.growth_threshold, "cash": quad.cash_threshold},
                     cutoffs, found)
 
 
-def compute_rfm(wh: Warehouse, as_of: dt.date | None = None) -> pd.DataFrame:
-    """RFM alone (no model fits): customer_key, customer_id, recency_days, frequency,
-    monetary, r, f, m, rfm_score, rfm_segment."""
-    _, c = _profile_with_rfm(wh, as_of or latest_activity(wh))
-    return c[["customer_key", "customer_id", "recency_days", "frequency", "monetary",
-              "r", "f", "m", "rfm_score", "rfm_segment"]]
+def compute_rfm(wh: Warehouse, as_of: dt.date | None = None,
+                rules: RfmRules | None = None) -> pd.DataFrame:
+    """RFM alone (no model fits): customer_key, customer_id, subscriber, left, paying_days
+    (since the first purchase or subscription), idle_days (since the last activity),
+    recency_days, frequency, monetary, r, f, m, rfm_score, rfm_segment."""
+    _, c = _profile_with_rfm(wh, as_of or latest_activity(wh), rules)
+    return c[["customer_key", "customer_id", "subscriber", "left", "paying_days", "idle_days",
+              "recency_days", "frequency", "monetary", "r", "f", "m", "rfm_score",
+              "rfm_segment"]]
 
 
-def _profile_with_rfm(wh: Warehouse, as_of: dt.date) -> tuple[bool, pd.DataFrame]:
+def _days_since(as_of: pd.Timestamp, when: pd.Series) -> pd.Series:
+    return (as_of - pd.to_datetime(when).dt.normalize()).dt.days.astype(float)
+
+
+def _profile_with_rfm(wh: Warehouse, as_of: dt.date,
+                      rules: RfmRules | None = None) -> tuple[bool, pd.DataFrame]:
+    """The profile with each customer's subscription (see `contracts`) and RFM. A subscriber's
+    recency counts from their last activity or the start or end of the subscription, their
+    frequency is the months paid; a buyer's are the last purchase and the purchase days."""
     con = _con(wh)
     resolved = features.has_links(con)
-    c = customer_profile(con, features.Window(as_of))
+    window = features.Window(as_of)
+    c = customer_profile(con, window)
     if resolved:
         c = _resolved_population(wh, c)
+    subs = contracts.subscriptions(con, until=window.end)
+    c = c.merge(subs.drop(columns="customer_id"), on="customer_key", how="left",
+                validate="one_to_one")
     c = c.sort_values("customer_key", kind="stable").reset_index(drop=True)
-    c["recency_days"] = (pd.Timestamp(as_of) - c["last_purchase"]).dt.days.astype(float)
+    for column in ("started", "ended"):  # all missing (no holdings) comes back as objects
+        c[column] = pd.to_datetime(c[column])
+    at = pd.Timestamp(as_of)
+    c["subscriber"] = c["started"].notna()
+    c["left"] = c["subscriber"] & c["ended"].notna()
+    life = contracts.lifetimes(c["started"], c["ended"], pd.Timestamp(window.end), None)
+    c["renewals"] = life.renewals
+    months_paid = life.renewals + ~life.churned
+    engaged = pd.concat([c["last_activity"], c["started"], c["ended"]], axis=1).max(axis=1)
+    sub = c["subscriber"].to_numpy()
+    c["recency_days"] = np.where(sub, _days_since(at, engaged),
+                                 _days_since(at, c["last_purchase"]))
+    c["frequency"] = np.where(sub, months_paid, c["frequency"])
     c["monetary"] = c["net_revenue"]
-    return resolved, pd.concat([c, rfm(c["recency_days"], c["frequency"], c["monetary"])],
-                               axis=1)
+    c["idle_days"] = _days_since(at, c["last_activity"])
+    first = pd.concat([c["first_purchase"], c["started"]], axis=1).min(axis=1)
+    c["paying_days"] = _days_since(at, first).clip(lower=0)
+    scores = rfm(c["recency_days"], c["frequency"], c["monetary"], subscriber=sub,
+                 left=c["left"].to_numpy(), tenure_days=c["paying_days"],
+                 idle_days=c["idle_days"], rules=rules)
+    return resolved, pd.concat([c, scores], axis=1)
 
 
 def _resolved_population(wh: Warehouse, c: pd.DataFrame) -> pd.DataFrame:
@@ -238,8 +291,42 @@ def _with_clv(c: pd.DataFrame, fit: ClvFit, settings: ClvSettings) -> pd.DataFra
     value = customer_value(fit.bgnbd.params, gg, s["x"], s["t_x"], s["T"], s["m"], settings)
     per = pd.DataFrame({"customer_key": s["customer_key"],
                         "expected_purchases": value.expected_purchases,
-                        "p_alive": value.p_alive, "clv": value.clv})
+                        "p_alive": value.p_alive, "purchase_value": value.clv})
     return c.merge(per, on="customer_key", how="left")
+
+
+def _with_retention(wh: Warehouse, c: pd.DataFrame, as_of: dt.date,
+                    settings: ClvSettings) -> contracts.RetentionModel:
+    """Fit the sBG per cohort on every subscriber, and give each active subscriber their
+    outlook: 12-month retention, expected further months, and the subscription's value
+    (monthly amount x margin x DERL at the monthly rate of the yearly discount). A subscriber
+    is alive (p_alive 1) until every subscription has ended (0), whatever the purchases say."""
+    sub = c["subscriber"].to_numpy()
+    if not sub.any():
+        raise FitError("no subscriptions (holdings) before the as-of date: no retention model")
+    end = pd.Timestamp(features.Window(as_of).end)
+    life = contracts.lifetimes(c.loc[sub, "started"], c.loc[sub, "ended"], end,
+                               contracts.data_start(_con(wh)))
+    cohort = contracts.cohort_of(c.loc[sub, "started"]).to_numpy()
+    model = contracts.fit_retention(life, cohort)
+    active = sub & ~c["left"].to_numpy()
+    monthly = (1.0 + settings.yearly_discount) ** (1.0 / 12.0) - 1.0
+    seen = contracts.outlook(model, cohort[~life.churned], life.renewals[~life.churned], monthly)
+    for column in ("retention_12m", "expected_months", "subscription_value"):
+        c[column] = np.where(sub, 0.0, np.nan)
+    c.loc[active, "retention_12m"] = seen.retention_12m
+    c.loc[active, "expected_months"] = seen.expected_months
+    c.loc[active, "subscription_value"] = (
+        c.loc[active, "monthly_amount"].to_numpy() * settings.margin * seen.derl)
+    c["p_alive"] = np.where(sub, (~c["left"]).astype(float), c["p_alive"])
+    return model
+
+
+def _combined_value(c: pd.DataFrame) -> pd.Series:
+    """CLV: the subscription's DERL value plus the purchases' BG/NBD + Gamma-Gamma value;
+    missing only for a customer with neither (never bought, never subscribed)."""
+    parts = c[["subscription_value", "purchase_value"]]
+    return parts.sum(axis=1, min_count=1)
 
 
 def value_tiers(clv: np.ndarray) -> np.ndarray:

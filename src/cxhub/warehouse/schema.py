@@ -278,6 +278,51 @@ def _v8(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(ddl)
 
 
+# Segments and value models (issue 11): whether a customer is a subscriber, their days as a
+# paying customer, the sBG's 12-month retention and expected further months, and the two parts
+# of the CLV (subscription DERL, purchases BG/NBD + Gamma-Gamma).
+_V11_SEGMENTS = [
+    "ALTER TABLE customer_segments ADD COLUMN subscriber BOOLEAN",
+    "ALTER TABLE customer_segments ADD COLUMN paying_days DOUBLE",
+    "ALTER TABLE customer_segments ADD COLUMN retention_12m DOUBLE",
+    "ALTER TABLE customer_segments ADD COLUMN expected_months DOUBLE",
+    "ALTER TABLE customer_segments ADD COLUMN subscription_value DOUBLE",
+    "ALTER TABLE customer_segments ADD COLUMN purchase_value DOUBLE",
+]
+
+
+def _v11(con: duckdb.DuckDBPyConnection) -> None:
+    for ddl in _V11_SEGMENTS:
+        con.execute(ddl)
+
+
+# Forecasts and staffing (issue 15): each forecast run, its forecasts per series and interval
+# (the point and the prediction interval; `horizon` is the day ahead, 1 = the day after the
+# origin), the roster (a record kind: v1 makes it in a new file) and the opening hours and
+# holidays the forecast, the plan and the public page share.
+_V9_FORECASTS = [
+    """CREATE TABLE forecast_runs (
+        run_id BIGINT PRIMARY KEY, created_at TIMESTAMP, origin TIMESTAMP,
+        interval_minutes INTEGER, horizon_days INTEGER, timezone VARCHAR, settings JSON,
+        report JSON)""",
+    """CREATE TABLE forecasts (
+        run_id BIGINT NOT NULL, series VARCHAR NOT NULL, channel VARCHAR, team VARCHAR,
+        model VARCHAR NOT NULL, interval_start TIMESTAMP NOT NULL, interval_minutes INTEGER,
+        horizon INTEGER, point DOUBLE, lo DOUBLE, hi DOUBLE, level DOUBLE)""",
+    """CREATE TABLE opening_hours (
+        channel VARCHAR NOT NULL, weekday INTEGER NOT NULL, opens TIME, closes TIME,
+        timezone VARCHAR)""",
+    """CREATE TABLE holidays (day DATE NOT NULL, name VARCHAR)""",
+]
+
+
+def _v9(con: duckdb.DuckDBPyConnection) -> None:
+    ddl = record_table_ddl(RECORD_KINDS["rosters"])
+    con.execute(ddl.replace("CREATE TABLE ", "CREATE TABLE IF NOT EXISTS ", 1))
+    for ddl in _V9_FORECASTS:
+        con.execute(ddl)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "canonical record tables, quarantine, batches, customers, labels, problems", _v1),
     Migration(2, "API keys", _v2),
@@ -288,6 +333,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(7, "campaign calendar (demand known in advance)", _v7),
     Migration(8, "problems: rules, figures, owners, deadlines, events, notices; actions' impact",
               _v8),
+    Migration(9, "forecasts and their runs, rosters, opening hours and holidays", _v9),
+    Migration(11, "segments: subscribers, retention and the parts of lifetime value", _v11),
 )
 LATEST = MIGRATIONS[-1].version
 

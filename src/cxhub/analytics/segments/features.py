@@ -17,10 +17,12 @@ from ibis.backends import BaseBackend
 from ibis.expr.types import Table
 
 # Kinds that count as a purchase (a repeat-buying event) and kinds that count towards net
-# revenue. Payments settle invoices, so counting both would count the money twice; a row with
-# no kind is taken as a purchase.
-PURCHASE_KINDS = ("purchase", "order", "invoice")
-REVENUE_KINDS = PURCHASE_KINDS + ("refund",)
+# revenue. An invoice bills a subscription: revenue, but not a decision to buy again (the
+# subscription's renewals are modelled by the sBG, see `contracts`), so it is no purchase.
+# Payments settle invoices, so counting both would count the money twice; a row with no kind
+# is taken as a purchase.
+PURCHASE_KINDS = ("purchase", "order")
+REVENUE_KINDS = PURCHASE_KINDS + ("invoice", "refund")
 
 
 @dataclass(frozen=True)

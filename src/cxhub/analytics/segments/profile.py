@@ -34,8 +34,10 @@ _KEYS = ("customer_key", "customer_id")
 
 def customer_profile(con: BaseBackend, window: Window) -> pd.DataFrame:
     """Columns: customer_key, customer_id, net_revenue, revenue_recent, revenue_prior,
-    last_purchase, frequency, contacts_12m, contacts_<channel> (12 months, each channel),
-    satisfaction, surveys, digital_touchpoints, products_held, first_seen, customer_since."""
+    first_purchase, last_purchase, frequency, contacts_12m, contacts_<channel> (12 months, each
+    channel), satisfaction, surveys, digital_touchpoints, products_held, first_seen,
+    customer_since, and last_activity: the last purchase, contact, survey answer or digital
+    touchpoint (what the customer did, not what was sent or billed to them)."""
     end = window.end
     recent_start, prior_start = window.months_before(6), window.months_before(12)
     parts: list[Table] = []
@@ -51,7 +53,9 @@ def customer_profile(con: BaseBackend, window: Window) -> pd.DataFrame:
     ))
 
     days = purchase_days(con, until=end)
-    parts.append(days.group_by(*_KEYS).agg(last_purchase=days.day.max(), frequency=days.count()))
+    parts.append(days.group_by(*_KEYS).agg(first_purchase=days.day.min(),
+                                           last_purchase=days.day.max(),
+                                           frequency=days.count()))
 
     contacts = keyed(con, "contacts")
     contacts = contacts.filter(contacts.created_at < end)
@@ -60,7 +64,7 @@ def customer_profile(con: BaseBackend, window: Window) -> pd.DataFrame:
     channel = contacts.channel.cases(*((c, c) for c in CHANNELS if c != "other"),
                                      else_="other")
     parts.append(contacts.group_by(*_KEYS).agg(
-        first_contact=contacts.created_at.min(),
+        first_contact=contacts.created_at.min(), last_contact=contacts.created_at.max(),
         **{f"contacts_{c}": contacts.count(where=recent & (channel == c)) for c in CHANNELS},
     ))
 
@@ -74,6 +78,7 @@ def customer_profile(con: BaseBackend, window: Window) -> pd.DataFrame:
     parts.append(tp.group_by(*_KEYS).agg(
         digital_touchpoints=tp.count(where=digital & (tp.occurred_at >= prior_start)),
         first_touchpoint=tp.occurred_at.min(),
+        last_digital=tp.occurred_at.max(where=digital),
     ))
 
     hold = keyed(con, "holdings")
@@ -107,7 +112,8 @@ def _satisfaction(con: BaseBackend, end: object) -> Table:
         (s.survey_type == "ces", (s.score - 1) / 6),
         else_=ibis.null("float64"),
     )
-    return s.group_by(*_KEYS).agg(satisfaction=scaled.mean(), surveys=s.count())
+    return s.group_by(*_KEYS).agg(satisfaction=scaled.mean(), surveys=s.count(),
+                                  last_survey=s.answered_at.max())
 
 
 def _finish(df: pd.DataFrame) -> pd.DataFrame:
@@ -121,5 +127,9 @@ def _finish(df: pd.DataFrame) -> pd.DataFrame:
     firsts = ["first_transaction", "first_contact", "first_touchpoint", "first_holding",
               "customer_since"]
     df["first_seen"] = pd.concat([pd.to_datetime(df[c]) for c in firsts], axis=1).min(axis=1)
+    df["first_purchase"] = pd.to_datetime(df["first_purchase"])
     df["last_purchase"] = pd.to_datetime(df["last_purchase"])
-    return df.drop(columns=[c for c in firsts if c != "customer_since"])
+    lasts = ["last_purchase", "last_contact", "last_survey", "last_digital"]
+    df["last_activity"] = pd.concat([pd.to_datetime(df[c]) for c in lasts], axis=1).max(axis=1)
+    drop = [c for c in firsts if c != "customer_since"] + lasts[1:]
+    return df.drop(columns=drop)
