@@ -85,12 +85,13 @@ def test_each_rule_picks_its_value_and_names_its_source(warehouse: Warehouse,
     assert picked("phone") == ("0222 222222", "billing", "B1", "most_recent")
     assert picked("date_of_birth") == ("1980-01-01", "crm", "C1", "most_trusted")
     assert picked("customer_since") == ("2014-03-01", "sales", "S1", "earliest")
-    # The address, town and postcode come together from the newest record that has one.
-    assert golden["location"]["source"] == "billing"
-    assert golden["location"]["value"]["address"] == "9 New Street"
+    # The address, town and postcode come together from the most trusted record that has one
+    # (billing's is newer, but a system's recency says nothing about where a person lives).
+    assert picked("location")[1:] == ("crm", "C1", "most_trusted")
+    assert golden["location"]["value"]["address"] == "1 Old Road"
     assert (profile["address"], profile["city"], profile["postcode"]) == (
-        "9 New Street", "Newtown", "NT9 9ZZ")
-    assert profile["location"]["city"] == "Newtown" and profile["location"]["source"] == "billing"
+        "1 Old Road", "Oldtown", "OT1 1AA")
+    assert profile["location"]["city"] == "Oldtown" and profile["location"]["source"] == "crm"
     assert golden["email"]["distinct_values"] == 3
     assert golden["date_of_birth"]["distinct_values"] == 2
     assert golden["email"]["seen_at"].startswith("2025-01-01")
@@ -174,7 +175,8 @@ def test_the_customer_view_gathers_what_every_system_knows(
                     "VALUES (1, 'Router drops', 'product', 'IT', 'open', '2024-05-01'), "
                     "(2, 'Old bill error', 'billing', 'billing', 'closed', '2024-01-01')")
         con.execute("UPDATE problems SET closed_at = '2024-02-01' WHERE problem_id = 2")
-        con.execute("INSERT INTO problem_contacts VALUES (1, ?), (1, ?), (2, ?)", [k2, k3, k2])
+        con.execute("INSERT INTO problem_contacts (problem_id, contact_id) "
+                    "VALUES (1, ?), (1, ?), (2, ?)", [k2, k3, k2])
         con.execute("INSERT INTO customer_segments (customer_id, computed_at, clv, segment) "
                     "VALUES (1, '2024-06-01', 812.5, 'loyal')")
 

@@ -119,6 +119,8 @@ def review_list(ctx: click.Context, status: str, limit: int, as_json: bool) -> N
         head = f"pair {p['review_id']}  {p['status']}"
         if prob is not None:
             head += f"  p={prob:.3f}"
+        if p.get("records_moved"):
+            head += f"  moves {p['records_moved']} record(s)"
         table = Table(title=head, title_justify="left")
         table.add_column("field", style="bold")
         table.add_column(f"{p['left']['source']}:{p['left']['external_id']}")

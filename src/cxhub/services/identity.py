@@ -102,7 +102,8 @@ def resolve(
             "match_probability": pa.array(clustering.strength, pa.float64()),
         }
     )
-    candidates = review.uncertain_pairs(scored.pairs, s.review_low, s.review_high)
+    candidates = review.decisive_pairs(scored.pairs, clustering, s.review_low, s.threshold,
+                                       s.review_high)
     seconds["cluster"] = _lap(t0, seconds)
 
     phase("writing customers")
@@ -175,18 +176,32 @@ _SIDE = ("first_name", "last_name", "date_of_birth", "email", "phone", "address"
 
 
 def list_reviews(wh: Warehouse, *, status: str = "open", limit: int = 50) -> list[dict[str, Any]]:
-    """Pairs in the queue, most likely matches first, each with both records side by side."""
+    """Pairs in the queue, those whose decision changes most first, each with both records
+    side by side. `records_moved` is how many records would change customer: for two
+    customers a `match` would merge, the smaller one's records; for a record held in its
+    customer by one uncertain link, that record. Among equals, the least certain first."""
     side = ", ".join(f"a.{c} AS l_{c}, b.{c} AS r_{c}" for c in _SIDE)
     cur = wh.cursor()
     cur.execute(
         f"""
+        WITH sizes AS (SELECT customer_id, count(*) AS n FROM customer_links GROUP BY 1)
         SELECT r.review_id, r.status, r.match_probability, r.decided_by, r.decided_at,
+               CASE WHEN la.customer_id = lb.customer_id THEN 1
+                    ELSE least(sa.n, sb.n) END AS records_moved,
                r.source_l, r.external_id_l, r.source_r, r.external_id_r, {side}
         FROM identity_reviews r
         LEFT JOIN source_records a ON a.source = r.source_l AND a.external_id = r.external_id_l
         LEFT JOIN source_records b ON b.source = r.source_r AND b.external_id = r.external_id_r
+        LEFT JOIN customer_links la
+          ON la.source = r.source_l AND la.external_id = r.external_id_l
+        LEFT JOIN customer_links lb
+          ON lb.source = r.source_r AND lb.external_id = r.external_id_r
+        LEFT JOIN sizes sa ON sa.customer_id = la.customer_id
+        LEFT JOIN sizes sb ON sb.customer_id = lb.customer_id
         WHERE (? = 'all' OR r.status = ?)
-        ORDER BY r.match_probability DESC NULLS LAST, r.review_id LIMIT ?
+        ORDER BY records_moved DESC NULLS LAST, abs(r.match_probability - 0.5) NULLS LAST,
+                 r.review_id
+        LIMIT ?
         """,
         [status, status, limit],
     )
@@ -195,7 +210,7 @@ def list_reviews(wh: Warehouse, *, status: str = "open", limit: int = 50) -> lis
     for row in cur.fetchall():
         d = dict(zip(names, row, strict=True))
         pair = {k: d[k] for k in ("review_id", "status", "match_probability", "decided_by",
-                                  "decided_at")}  # fmt: skip
+                                  "decided_at", "records_moved")}  # fmt: skip
         pair["left"] = {"source": d["source_l"], "external_id": d["external_id_l"],
                         **{c: d[f"l_{c}"] for c in _SIDE}}  # fmt: skip
         pair["right"] = {"source": d["source_r"], "external_id": d["external_id_r"],

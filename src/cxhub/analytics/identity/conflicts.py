@@ -5,7 +5,8 @@ not: they share a surname, an address, a landline and often an email, and that a
 outweigh their different first names and birth dates. So after clustering, every pair of
 records inside a cluster is checked for a contradiction:
 - `first_name`: both given, and neither the same name with a typo (Jaro-Winkler >= 0.7), nor a
-  short form of it (nicknames.py), nor first and last names swapped;
+  short form of it (nicknames.py), nor its initial (billing writes `W Ward`), nor first and
+  last names swapped;
 - `date_of_birth`: both given, more than one keying slip apart and more than a month apart.
 Such a pair becomes a cannot-link, like a person's non_match, and its cluster is rebuilt.
 A person's `match` decision overrides a contradiction. A check is used only where the model,
@@ -34,6 +35,8 @@ _CONDITIONS = {
         l_first_name IS NOT NULL AND r_first_name IS NOT NULL AND l_first_name <> r_first_name
         AND jaro_winkler_similarity(l_first_name, r_first_name) < 0.7
         AND NOT (l_first_name = r_last_name AND l_last_name = r_first_name)
+        AND NOT (length(l_first_name) = 1 AND starts_with(r_first_name, l_first_name))
+        AND NOT (length(r_first_name) = 1 AND starts_with(l_first_name, r_first_name))
         AND coalesce(len(list_intersect(l_first_name_nicknames, r_first_name_nicknames)), 0) = 0
     )""",
     "date_of_birth": """(

@@ -47,11 +47,28 @@ def _trust_sql(trust: tuple[str, ...]) -> str:
     return f"CASE s.source {whens} ELSE {len(trust)} END"
 
 
+# A UK postcode without its space (`SW1A1AA`, as marketing keeps them) is given its standard
+# form `SW1A 1AA`: outward code, one space, inward code (three characters).
+_UK_POSTCODE = "^[A-Z]{1,2}[0-9][A-Z0-9]?[0-9][A-Z]{2}$"
+_POSTCODE_SQL = (
+    "CASE WHEN regexp_full_match(upper(regexp_replace(s.postcode, '\\s+', '', 'g')), "
+    f"'{_UK_POSTCODE}') THEN "
+    "left(upper(regexp_replace(s.postcode, '\\s+', '', 'g')), -3) || ' ' || "
+    "right(upper(regexp_replace(s.postcode, '\\s+', '', 'g')), 3) "
+    "ELSE nullif(trim(s.postcode), '') END"
+)
+
+
+def _col(c: str) -> str:
+    """A source column as the golden record keeps it: postcodes in their standard form."""
+    return _POSTCODE_SQL if c == "postcode" else f"s.{c}"
+
+
 def _value_sql(name: str) -> str:
     cols = FIELD_COLUMNS[name]
     if len(cols) == 1:
-        return f"s.{cols[0]}"
-    return "struct_pack(" + ", ".join(f"{c} := s.{c}" for c in cols) + ")"
+        return _col(cols[0])
+    return "struct_pack(" + ", ".join(f"{c} := {_col(c)}" for c in cols) + ")"
 
 
 def _present_sql(name: str) -> str:
@@ -85,7 +102,12 @@ def _choose_sql(name: str, rule: str) -> str:
         return (
             f"arg_min({picked}, struct_pack(a := v_{name}, b := trust, c := record_id)) {where}"
         )
-    return f"arg_max({picked}, {keys[rule]}) {where}"
+    key = keys[rule]
+    if name == "location":
+        # A whole location beats a part of one: a record with a street address wins over one
+        # with only a town and postcode (marketing often has no street), whatever the rule.
+        key = f"struct_pack(w := (address IS NOT NULL), k := {key})"
+    return f"arg_max({picked}, {key}) {where}"
 
 
 def golden_sql(links_table: str, survivorship: Survivorship) -> str:
@@ -95,7 +117,7 @@ def golden_sql(links_table: str, survivorship: Survivorship) -> str:
     member_cols = []
     for name, cols in FIELD_COLUMNS.items():
         member_cols.append(f"{_value_sql(name)} AS v_{name}")
-        member_cols += [f"s.{c}" for c in cols]
+        member_cols += [f"{_col(c)} AS {c}" for c in cols]
         if rules[name] == "most_frequent":
             member_cols.append(
                 f"count(*) OVER (PARTITION BY l.customer_id, {_same_value_sql(name)}) AS n_{name}"

@@ -95,7 +95,7 @@ def splink_comparison(c: Comparison) -> Any:
     elif c.kind == "date_of_birth":
         made = cl.DateOfBirthComparison(c.column, input_is_string=False)
     elif c.kind == "email":
-        made = cl.EmailComparison(c.column)
+        made = _email(c.column)
     else:  # settings.py validates kinds; this guards a new kind added there only
         raise CxhubError(f"no Splink comparison for kind {c.kind!r}")
     if c.term_frequencies and c.kind not in ("name", "email"):
@@ -126,6 +126,24 @@ def _name(column: str, reversed_with: str | None, thresholds: list[float]) -> An
     levels += [cll.JaroWinklerLevel(column, t) for t in thresholds if t < 0.88]
     levels.append(cll.ElseLevel())
     return CustomComparison(levels, output_column_name=column)
+
+
+def _email(column: str) -> Any:
+    """Exact, one keying slip, or different. No similarity of the user names: they are made
+    of the person's name (`owen.davies12@`, `owendavies87@`), so two people of one name have
+    similar ones, and rewarding that counts the names a second time (issue 11)."""
+    import splink.comparison_level_library as cll
+    from splink.comparison_library import CustomComparison
+
+    return CustomComparison(
+        [
+            cll.NullLevel(column),
+            cll.ExactMatchLevel(column),
+            cll.DamerauLevenshteinLevel(column, 1),
+            cll.ElseLevel(),
+        ],
+        output_column_name=column,
+    )
 
 
 def blocking_rule(rule: tuple[str, ...]) -> Any:

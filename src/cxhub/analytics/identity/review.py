@@ -10,10 +10,11 @@ the pair stays uncertain, so a queue being worked through does not renumber unde
 from __future__ import annotations
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from cxhub.analytics.identity.clusters import Pair
+from cxhub.analytics.identity.clusters import Clustering, Pair
 
 DECISIONS = ("match", "non_match")
 
@@ -54,10 +55,53 @@ def decided_pairs(cur: duckdb.DuckDBPyConnection) -> tuple[list[Pair], list[Pair
 
 
 def uncertain_pairs(pairs: pa.Table, low: float, high: float) -> pa.Table:
-    """The scored pairs in [low, high): the ones worth a person's look."""
+    """The scored pairs in [low, high)."""
     p = pairs.column("match_probability")
     mask = pc.and_(pc.greater_equal(p, low), pc.less(p, high))
     return pairs.filter(mask).select(["record_id_l", "record_id_r", "match_probability"])
+
+
+def decisive_pairs(
+    pairs: pa.Table, clustering: Clustering, low: float, threshold: float, high: float
+) -> pa.Table:
+    """The uncertain pairs whose decision would change a customer, one per question.
+
+    - Two customers joined by a pair scored in [low, threshold): a `match` would merge them.
+      One pair per two customers (the strongest), since deciding it answers for the rest.
+    - A record held in its customer only by a link in [threshold, high): a `non_match` would
+      take it out. One pair per record (that link).
+    A pair inside one customer that other, surer links already hold changes nothing whatever
+    a person says, and a pair scored above the threshold but kept apart by a contradiction
+    (conflicts.py: two first names, two birth dates) was settled by the records themselves;
+    neither is asked. How many records each question moves orders the queue (list_reviews).
+    """
+    u = uncertain_pairs(pairs, low, high)
+    ids = clustering.record_ids
+    a = np.searchsorted(ids, u.column("record_id_l").to_numpy())
+    b = np.searchsorted(ids, u.column("record_id_r").to_numpy())
+    p = u.column("match_probability").to_numpy(zero_copy_only=False).astype(float)
+    la, lb = clustering.labels[a], clustering.labels[b]
+    across = (la != lb) & (p < threshold)
+    # Best pair per pair of customers: sort by probability, keep the first of each.
+    ca, cb = np.minimum(la, lb), np.maximum(la, lb)
+    order = np.lexsort((-p, cb, ca))
+    order = order[across[order]]
+    sa, sb = ca[order], cb[order]
+    first = np.r_[True, (sa[1:] != sa[:-1]) | (sb[1:] != sb[:-1])][: len(order)]
+    keep = np.zeros(len(p), dtype=bool)
+    keep[order[first]] = True
+    # A within-customer link in [threshold, high) that is a record's strongest link.
+    within = (la == lb) & (p >= threshold)
+    s = clustering.strength
+    holds = within & (
+        (np.isclose(s[a], p) & (s[a] < high)) | (np.isclose(s[b], p) & (s[b] < high))
+    )
+    # One per record: the record's strongest link is one edge, but ties could list several.
+    holds_idx = np.flatnonzero(holds)
+    held = np.where(np.isclose(s[a], p), a, b)[holds_idx]
+    _, first_of = np.unique(held, return_index=True)
+    keep[holds_idx[first_of]] = True
+    return u.filter(pa.array(keep))
 
 
 def store_open_reviews(

@@ -88,7 +88,9 @@ class Survivorship:
             "date_of_birth": "most_trusted",
             "national_id": "most_trusted",
             "customer_since": "earliest",
-            "location": "most_recent",
+            # The CRM and billing keep the address people live at; sales keeps the one a
+            # contract was signed at and marketing often an old one, however recently touched.
+            "location": "most_trusted",
         }
     )
 
