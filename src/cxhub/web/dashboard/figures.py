@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from cxhub.domain import plausibility as plausible
 from cxhub.services import metrics
 from cxhub.services.contacts_query import engine, figure_range
 from cxhub.warehouse import Warehouse
@@ -89,7 +90,8 @@ def _comparisons(m: Metric, row: dict[str, Any]) -> list[tuple[str, str, str]]:
         caveat = metrics.coverage_note(row.get(f"{key}_coverage"))
         if row[key] is None:
             if caveat:
-                out.append((names[key], caveat, ""))
+                none = row.get(f"{key}_coverage", {}).get("status") == "none"
+                out.append((names[key], caveat if none else f"– ({caveat})", ""))
             continue
         text = m.format(row[key])
         if caveat:
@@ -182,4 +184,7 @@ def parse_range(start: str | None, end: str | None, latest: datetime | None
         d0 = date.fromisoformat(start) if start else d1 - timedelta(days=27)
     except ValueError:
         d1, d0 = last, last - timedelta(days=27)
+    # Dates a URL may carry but no data can have (year 1, year 9999) are brought into range.
+    lo, hi = plausible.EARLIEST_DATE, date.today() + timedelta(days=3660)
+    d0, d1 = (min(max(d, lo), hi) for d in (d0, d1))
     return (d0, d1) if d0 <= d1 else (d1, d0)
