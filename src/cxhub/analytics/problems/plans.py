@@ -1,0 +1,43 @@
+"""Ibis plans over the warehouse tables that the problems use cases read."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import ibis
+import ibis.expr.types as ir
+from ibis.backends import BaseBackend
+
+COLUMNS = ("contact_id", "created_at", "channel", "cause", "category", "text", "region",
+           "customer_source", "customer_external_id", "source")
+
+
+def labelled_contacts(con: BaseBackend, *, start: dt.datetime | None = None,
+                      end: dt.datetime | None = None, after_id: int | None = None,
+                      causes: Sequence[str] | None = None,
+                      columns: Sequence[str] = COLUMNS) -> ir.Table:
+    """Contacts in [start, end) (or with an id above `after_id`) with their current cause and
+    category: the winning label (current_labels), else what the source said."""
+    c = con.table("contacts")
+    if start is not None:
+        c = c.filter(c.created_at >= start)
+    if end is not None:
+        c = c.filter(c.created_at < end)
+    if after_id is not None:
+        c = c.filter(c.contact_id > after_id)
+    labels = con.table("current_labels")
+    labels = labels.filter(labels.target == "contacts").select(
+        label_id=labels.target_id, label_cause=labels.cause, label_category=labels.category)
+    j = c.left_join(labels, c.contact_id == labels.label_id)
+    j = j.mutate(cause=ibis.coalesce(j.label_cause, j.cause),
+                 category=ibis.coalesce(j.label_category, j.category))
+    if causes is not None:
+        j = j.filter(j.cause.isin(list(causes)))
+    return j.select(*columns)
+
+
+def daily_by_cause(con: BaseBackend, *, start: dt.datetime | None = None) -> ir.Table:
+    t = labelled_contacts(con, start=start, columns=("created_at", "cause"))
+    t = t.mutate(day=t.created_at.truncate("D"))
+    return t.group_by(["day", "cause"]).aggregate(n=lambda x: x.count())

@@ -1,0 +1,187 @@
+"""`cxhub problems discover`, problems made by hand, and new contacts joining open problems.
+
+Discovery reads the listening alerts and each cause's weekly volume, turns each episode of extra
+demand into a rule (cxhub.analytics.problems.discovery), and stores one problem per rule with
+its contacts linked. Running it again finds the same episodes: a problem already stored (same
+causes, overlapping window) keeps its id, its state and its links, and only gains contacts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from cxhub.analytics.problems import discovery as disc
+from cxhub.analytics.problems import plans
+from cxhub.services.problems import store
+from cxhub.services.problems.errors import ProblemInputError
+from cxhub.warehouse import Warehouse
+from cxhub.warehouse.engines import connect
+
+OPEN_STATES = ("open", "acknowledged", "fix_planned")
+
+
+@dataclass
+class DiscoverReport:
+    episodes: int = 0
+    created: list[int] = field(default_factory=list)
+    updated: list[int] = field(default_factory=list)
+    linked: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"episodes": self.episodes, "created": self.created, "updated": self.updated,
+                "linked": self.linked}
+
+
+def _con(wh: Warehouse) -> Any:
+    return connect(None, duckdb_connection=wh.cursor().cursor())
+
+
+def _frame(expr: Any) -> pd.DataFrame:
+    return expr.to_pyarrow().to_pandas(date_as_object=False)
+
+
+def discover(wh: Warehouse, *, settings: disc.DiscoverySettings | None = None,
+             actor: str = "discovery", now: dt.datetime | None = None) -> DiscoverReport:
+    st = settings or disc.DiscoverySettings()
+    now = now or store.utcnow()
+    con = _con(wh)
+    alerts = [dict(zip(("alert_id", "dimension", "value", "window_start", "window_end"), r,
+                       strict=True)) for r in wh.read(
+        "SELECT alert_id, dimension, value, window_start, window_end FROM alerts "
+        "WHERE kind = 'contact_spike' AND window_start IS NOT NULL")]
+    daily = _frame(plans.daily_by_cause(con))
+    eps = disc.merge(disc.episodes(alerts, st) + disc.weekly_episodes(daily, st), st)
+    report = DiscoverReport(episodes=len(eps))
+    last_seen = wh.read_one("SELECT max(created_at) FROM contacts")
+    data_end = last_seen[0] if last_seen else None
+    for ep in eps:
+        end = ep.end + dt.timedelta(hours=1)  # an alert's window_end is its last hour's start
+        window = _frame(plans.labelled_contacts(con, start=ep.start, end=end))
+        before = _frame(plans.labelled_contacts(
+            con, start=ep.start - st.baseline, end=ep.start,
+            columns=("contact_id", "created_at", "cause", "category", "text")))
+        rule = disc.rule_for(window, before, disc.Episode(ep.start, end), st)
+        if rule is None:
+            continue
+        hits = window[rule.matches(window)]
+        ongoing = data_end is not None and data_end - end < dt.timedelta(days=2)
+        if not rule.terms and not ongoing:
+            rule.end = end  # only a fault's own words keep matching once the episode is over
+        elif rule.terms:
+            rule.end = None
+        pid, created = _store(wh, rule, hits, window, ep, actor=actor, now=now)
+        (report.created if created else report.updated).append(pid)
+        report.linked += len(hits)
+    return report
+
+
+def _causes(rule: disc.Rule) -> list[str]:
+    return sorted({c for c, _ in rule.cells})
+
+
+def _store(wh: Warehouse, rule: disc.Rule, hits: pd.DataFrame, window: pd.DataFrame,
+           ep: disc.Episode, *, actor: str, now: dt.datetime) -> tuple[int, bool]:
+    causes = _causes(rule)
+    signature = "|".join(causes) + "|" + ",".join(rule.terms)
+    title = disc.title(rule, hits, window)
+    ids = hits["contact_id"].astype("int64").tolist()
+    first, last = hits["created_at"].min(), hits["created_at"].max()
+
+    def write(c: Any) -> tuple[int, bool]:
+        # The same problem found again: same causes, windows overlapping.
+        found = c.execute(
+            "SELECT problem_id FROM problems WHERE origin = 'discovered' AND cause = ? "
+            "AND first_seen <= ? AND last_seen >= ? ORDER BY problem_id LIMIT 1",
+            [causes[0], last, first - dt.timedelta(days=1)]).fetchone()
+        if found:
+            pid = int(found[0])
+            c.execute("UPDATE problems SET last_seen = greatest(last_seen, ?), updated_at = ? "
+                      "WHERE problem_id = ?", [last, now, pid])
+            store.link(c, pid, ids, how="discovered", at=now)
+            return pid, False
+        pid = store.next_id(c, "problems", "problem_id")
+        c.execute(
+            "INSERT INTO problems (problem_id, title, description, cause, status, opened_at, "
+            "origin, signature, terms, rule, alert_id, first_seen, last_seen, state_at, "
+            "updated_at) VALUES (?, ?, ?, ?, 'open', ?, 'discovered', ?, ?, ?, ?, ?, ?, ?, ?)",
+            [pid, title, "found from: " + "; ".join(ep.sources), causes[0], now, signature,
+             rule.terms, json.dumps(rule.to_dict()),
+             ep.alert_ids[0] if ep.alert_ids else None, first, last, now, now])
+        store.link(c, pid, ids, how="discovered", at=now)
+        store.add_event(c, pid, "state", actor=actor, at=now, state="open",
+                        note="found in the contacts", detail={"sources": ep.sources})
+        return pid, True
+
+    return wh.write(write)
+
+
+def create_from_contacts(wh: Warehouse, *, contact_ids: Sequence[int], title: str,
+                         actor: str, cause: str | None = None, description: str | None = None,
+                         now: dt.datetime | None = None) -> int:
+    """A problem made by hand from selected contacts (the dashboard's selection)."""
+    now = now or store.utcnow()
+    if not title or not title.strip():
+        raise ProblemInputError("title", "a problem needs a title")
+    ids = sorted({int(i) for i in contact_ids})
+    if not ids:
+        raise ProblemInputError("contact_ids", "select at least one contact")
+    con = _con(wh)
+    t = plans.labelled_contacts(con, columns=("contact_id", "created_at", "cause"))
+    found = _frame(t.filter(t.contact_id.isin(ids)))
+    missing = sorted(set(ids) - set(found["contact_id"].astype(int)))
+    if missing:
+        shown = ", ".join(map(str, missing[:10]))
+        raise ProblemInputError("contact_ids", f"no contact with id {shown}")
+    if cause is None:
+        counts = found["cause"].dropna().value_counts()
+        cause = str(counts.index[0]) if len(counts) else None
+    first, last = found["created_at"].min(), found["created_at"].max()
+
+    def write(c: Any) -> int:
+        pid = store.next_id(c, "problems", "problem_id")
+        c.execute(
+            "INSERT INTO problems (problem_id, title, description, cause, status, opened_at, "
+            "origin, first_seen, last_seen, state_at, updated_at) "
+            "VALUES (?, ?, ?, ?, 'open', ?, 'manual', ?, ?, ?, ?)",
+            [pid, title.strip(), description, cause, now, first, last, now, now])
+        store.link(c, pid, ids, how="manual", at=now)
+        store.add_event(c, pid, "state", actor=actor, at=now, state="open",
+                        note=f"made by hand from {len(ids)} contacts")
+        return pid
+
+    return wh.write(write)
+
+
+def join_new_contacts(wh: Warehouse, *, after_id: int,
+                      now: dt.datetime | None = None) -> dict[str, Any]:
+    """Link the contacts with an id above `after_id` to the open problems whose rule they match
+    (the server's background loop calls this after classifying them). History is not re-linked.
+    Returns {"newest": highest contact id seen, "linked": {problem_id: n}}."""
+    now = now or store.utcnow()
+    open_rules = [(r[0], disc.Rule.from_dict(json.loads(r[1]))) for r in wh.read(
+        "SELECT problem_id, rule FROM problems WHERE rule IS NOT NULL AND status IN "
+        f"({', '.join('?' for _ in OPEN_STATES)})", list(OPEN_STATES))]
+    new = _frame(plans.labelled_contacts(_con(wh), after_id=after_id,
+                                         columns=("contact_id", "created_at", "cause",
+                                                  "category", "text")))
+    newest = int(new["contact_id"].max()) if len(new) else after_id
+    linked: dict[int, list[int]] = {}
+    for pid, rule in open_rules:
+        hit = new[rule.matches(new)]
+        if len(hit):
+            linked[pid] = hit["contact_id"].astype("int64").tolist()
+    if linked:
+        def write(c: Any) -> None:
+            for pid, ids in linked.items():
+                store.link(c, pid, ids, how="joined", at=now)
+                c.execute("UPDATE problems SET last_seen = greatest(last_seen, ?), "
+                          "updated_at = ? WHERE problem_id = ?",
+                          [new.loc[new.contact_id.isin(ids), "created_at"].max(), now, pid])
+        wh.write(write)
+    return {"newest": newest, "linked": {p: len(v) for p, v in linked.items()}}

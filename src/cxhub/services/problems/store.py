@@ -1,0 +1,102 @@
+"""Reading and writing problems, their contacts and their history. Every write is one job on
+the warehouse's single writer, so a problem is never half-written."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from cxhub.services.problems.errors import ProblemNotFoundError
+from cxhub.warehouse import Warehouse
+
+PROBLEM_COLUMNS = (
+    "problem_id", "title", "description", "cause", "owner", "status", "opened_at", "closed_at",
+    "origin", "signature", "product", "region", "terms", "rule", "alert_id", "first_seen",
+    "last_seen", "figures", "priority", "priority_score", "department", "manager", "due_at",
+    "reason", "state_at", "updated_at")
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def next_id(con: duckdb.DuckDBPyConnection, table: str, column: str) -> int:
+    row = con.execute(f"SELECT coalesce(max({column}), 0) + 1 FROM {table}").fetchone()
+    return int(row[0]) if row else 1
+
+
+def add_event(con: duckdb.DuckDBPyConnection, problem_id: int, kind: str, *, actor: str | None,
+              at: dt.datetime, state: str | None = None, note: str | None = None,
+              detail: dict[str, Any] | None = None) -> int:
+    event_id = next_id(con, "problem_events", "event_id")
+    con.execute("INSERT INTO problem_events VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [event_id, problem_id, at, actor, kind, state, note,
+                 json.dumps(detail, default=str) if detail else None])
+    return event_id
+
+
+def link(con: duckdb.DuckDBPyConnection, problem_id: int, contact_ids: Sequence[int], *,
+         how: str, at: dt.datetime) -> int:
+    """Link contacts not already linked to this problem; returns how many were new."""
+    if not len(contact_ids):
+        return 0
+    frame = pd.DataFrame({"contact_id": pd.Series(contact_ids, dtype="int64")})
+    con.register("new_links", frame)
+    try:
+        row = con.execute(
+            "INSERT INTO problem_contacts (problem_id, contact_id, linked_at, how) "
+            "SELECT DISTINCT ?, n.contact_id, ?, ? FROM new_links n WHERE NOT EXISTS ("
+            "SELECT 1 FROM problem_contacts p WHERE p.problem_id = ? "
+            "AND p.contact_id = n.contact_id)", [problem_id, at, how, problem_id]).fetchone()
+    finally:
+        con.unregister("new_links")
+    return int(row[0]) if row else 0
+
+
+def _row(cols: Sequence[str], values: Sequence[Any]) -> dict[str, Any]:
+    d = dict(zip(cols, values, strict=True))
+    for key in ("rule", "figures"):
+        if isinstance(d.get(key), str):
+            d[key] = json.loads(d[key])
+    return d
+
+
+def problems(wh: Warehouse, *, states: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    sql = f"SELECT {', '.join(PROBLEM_COLUMNS)} FROM problems"
+    params: list[Any] = []
+    if states:
+        sql += f" WHERE status IN ({', '.join('?' for _ in states)})"
+        params = list(states)
+    sql += " ORDER BY priority_score DESC NULLS LAST, problem_id"
+    return [_row(PROBLEM_COLUMNS, r) for r in wh.read(sql, params)]
+
+
+def problem(wh: Warehouse, problem_id: int) -> dict[str, Any]:
+    row = wh.read_one(f"SELECT {', '.join(PROBLEM_COLUMNS)} FROM problems WHERE problem_id = ?",
+                      [problem_id])
+    if row is None:
+        raise ProblemNotFoundError("problem_id", f"no problem {problem_id}")
+    return _row(PROBLEM_COLUMNS, row)
+
+
+def events(wh: Warehouse, problem_id: int) -> list[dict[str, Any]]:
+    cols = ("event_id", "happened_at", "actor", "kind", "state", "note", "detail")
+    rows = wh.read(f"SELECT {', '.join(cols)} FROM problem_events WHERE problem_id = ? "
+                   "ORDER BY happened_at, event_id", [problem_id])
+    out = []
+    for r in rows:
+        d = dict(zip(cols, r, strict=True))
+        d["detail"] = json.loads(d["detail"]) if d["detail"] else None
+        out.append(d)
+    return out
+
+
+def linked_ids(wh: Warehouse, problem_id: int) -> list[int]:
+    return [r[0] for r in wh.read(
+        "SELECT contact_id FROM problem_contacts WHERE problem_id = ? ORDER BY contact_id",
+        [problem_id])]
