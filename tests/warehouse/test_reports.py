@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
@@ -131,3 +131,49 @@ def test_cxhub_publish_command(tmp_path: Path) -> None:
     assert "unchanged" in unchanged.stderr
     future = run_cli("publish", "--date", "2999-01-01", home=tmp_path, check=False)
     assert future.returncode == 2 and "has not ended" in future.stderr
+
+
+def _week_of_contacts(wh: Warehouse, tag: str, last: date) -> None:
+    """Twelve days to `last`, each day's volumes per channel set by its date."""
+    for back in range(12):
+        day = last - timedelta(days=back)
+        k = day.toordinal() % 9
+        _add(wh, f"{tag}-{day}", {"phone": 10 + k, "email": 30 - 2 * k, "chat": k}, day=day)
+
+
+def test_a_backfilled_report_equals_the_report_published_on_the_day(tmp_path: Path) -> None:
+    later = DAY + timedelta(days=3)
+    with Warehouse.open(tmp_path / "then" / "cxhub.duckdb") as then:
+        # The warehouse as it stood at the end of DAY: only what was created by then ...
+        _week_of_contacts(then, "then", DAY)
+        on_the_day = reports.publish(then, DAY, min_count=MIN,
+                                     now=datetime.combine(DAY + timedelta(days=1),
+                                                          datetime.min.time())
+                                     + reports.PUBLISH_DELAY).report
+    with Warehouse.open(tmp_path / "now" / "cxhub.duckdb") as now:
+        # ... and the same company three days on, back-filled from a week before DAY.
+        _week_of_contacts(now, "now", later)
+        done = reports.backfill(now, DAY - timedelta(days=6), later,
+                                min_count=MIN, now=datetime(2026, 4, 1))
+        assert [d.report.report_date for d in done] == [
+            DAY - timedelta(days=6) + timedelta(days=i) for i in range(10)]
+        filled = reports.get(now, DAY)
+    assert filled is not None
+    assert filled.figures == on_the_day.figures
+    assert filled.published_at == on_the_day.published_at  # stamped as on the day
+    assert _by_channel(filled)["email"] == 30 - 2 * (DAY.toordinal() % 9)  # DAY's own
+
+
+def test_cxhub_publish_since_back_fills_every_day(tmp_path: Path) -> None:
+    yesterday = datetime.now(UTC).date() - timedelta(days=1)
+    with Warehouse.open(tmp_path / "cxhub.duckdb") as wh:
+        _week_of_contacts(wh, "a", yesterday)
+    since = yesterday - timedelta(days=4)
+    out = run_cli("publish", "--since", since.isoformat(), "--json", home=tmp_path)
+    assert json.loads(out.stdout) == {"since": since.isoformat(),
+                                      "until": yesterday.isoformat(), "days": 5, "created": 5}
+    again = run_cli("publish", "--since", since.isoformat(), home=tmp_path)
+    assert "5 days" in again.stderr and "0 reports published, 5 unchanged" in again.stderr
+    with Warehouse.open(tmp_path / "cxhub.duckdb") as wh:
+        assert [d for d, _, _ in reports.index(wh)] == [
+            yesterday - timedelta(days=i) for i in range(5)]

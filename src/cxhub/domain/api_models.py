@@ -47,6 +47,14 @@ def _utc_not_future(value: datetime) -> datetime:
     return value
 
 
+def _utc_planned(value: datetime) -> datetime:
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    if problem := plausible.date_problem(value.date()):
+        raise ValueError(problem)
+    return value
+
+
 def _date_not_future(value: date) -> date:
     if value > date.today() + timedelta(days=1):
         raise ValueError("in the future")
@@ -97,6 +105,8 @@ def _model(kind: RecordKind) -> type[RecordIn]:
         py: Any = Literal[f.choices] if f.choices else _TYPES[f.type]  # type: ignore[valid-type]
         if f.name in ("source", "external_id"):
             py = Annotated[str, Field(min_length=1, max_length=200)]
+        if f.planned and f.type == FieldType.TIMESTAMP:  # known in advance: may be future
+            py = Annotated[datetime, AfterValidator(_utc_planned)]
         if f.required:
             fields[f.name] = (py, Field(..., description=f.description))
         else:

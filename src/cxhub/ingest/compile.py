@@ -249,7 +249,9 @@ def _checks(spec: FieldSpec, cf: CompiledField) -> list[tuple[str, str]]:
         reason = lit(f"not a valid {t.value}{expected}")
         whens.append((f"{r} IS NOT NULL AND {v} IS NULL", reason))
     if t in (FieldType.DATE, FieldType.TIMESTAMP):
-        whens.append((f"{v} > current_timestamp::TIMESTAMP + INTERVAL 1 DAY", "'in the future'"))
+        if not spec.planned:  # a time known in advance (a campaign's end) may be future
+            whens.append((f"{v} > current_timestamp::TIMESTAMP + INTERVAL 1 DAY",
+                          "'in the future'"))
         whens.append((f"{v} < DATE '{plausible.EARLIEST_DATE}'", lit(plausible.EARLIEST_TEXT)))
     if t in (FieldType.FLOAT, FieldType.DURATION):
         whens.append((f"NOT isfinite({v})", lit(plausible.NOT_FINITE_TEXT)))

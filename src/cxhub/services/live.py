@@ -16,10 +16,11 @@ LIVE_CHANNELS = ("phone", "chat", "email", "social", "web")
 def snapshot(wh: Warehouse, *, min_count: int, now: datetime | None = None) -> dict[str, Any]:
     now = now or datetime.now(UTC).replace(tzinfo=None)
     hour_ago = now - timedelta(hours=1)
+    # No total of the channels is published live, so a small channel hides only itself.
     arrivals = suppress(compute(wh, "contacts", start=hour_ago, end=now, by=("channel",)),
-                        min_count, counts=True)
+                        min_count, counts=True, total=False)
     backlog = suppress(compute(wh, "backlog", start=hour_ago, end=now, by=("channel",)),
-                       min_count, counts=True)
+                       min_count, counts=True, total=False)
     # The catalogue's expected wait: the mean wait of the contacts reached in the last half
     # hour, what a customer arriving now can expect.
     raw_wait = compute(wh, "expected_wait", start=now - timedelta(minutes=30), end=now,

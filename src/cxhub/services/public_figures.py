@@ -5,9 +5,15 @@ only chooses metrics, windows and breakdowns, and then makes the rows safe to pu
 
 - only whitelisted keys survive (a period, a dimension from a controlled vocabulary, values and
   the count they are built from), so an id, a name or a text can never ride along by mistake;
+- a breakdown shows only labels of the configured taxonomy, the channels and the products the
+  company sells (its holdings); any other value (a free text sent through the API as a cause)
+  is counted under "other", so no outside text becomes a public label;
 - a value built from fewer than `min_count` contacts is blanked with its count (`suppressed`);
 - when exactly one cell of a breakdown is blanked, the next smallest is blanked too, so the
-  hidden one cannot be found by subtracting the others from a published total.
+  hidden one cannot be found by subtracting the others from a published total (also for two
+  cells, and for each comparison column); a series by period is protected the same way
+  inside every coarser period that is published too (the hours of a day, the days of a week
+  and of a month), so that one grain minus another gives nothing away.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from cxhub.services import metrics
@@ -34,6 +41,7 @@ METRIC = {
     "abandonment": "abandonment_rate",
     "first_response": "first_response_time",
     "answered_on_time": "answered_on_time",
+    "first_reply_on_time": "first_response_within_target",
     "complaints": "complaints",
     "csat": "csat",
     "failure_demand": "failure_demand_share",
@@ -73,15 +81,101 @@ def compute(wh: Warehouse, figure: str, *, start: datetime, end: datetime,
                            compare=tuple(compare), filters=filters)
 
 
+def promises() -> dict[str, str]:
+    """The response times the catalogue promises, per channel, as people read them ("20 s",
+    "24 h"): the pages say what "on time" means from the same numbers the metrics use."""
+    def said(seconds: float) -> str:
+        return f"{seconds / 3600:g} h" if seconds >= 3600 else f"{seconds:g} s"
+
+    out: dict[str, str] = {}
+    for name, key in (("service_level", "threshold"),
+                      ("first_response_within_target", "target_seconds")):
+        try:
+            limits = metrics.definition(name).params.get(key) or {}
+        except Exception:  # noqa: BLE001 - a catalogue without it: the pages say less
+            continue
+        out.update({channel: said(float(v)) for channel, v in limits.items()})
+    return out
+
+
 def _is_small(n: Any, min_count: int) -> bool:
     return n is None or n < min_count
 
 
+OTHER = "other"
+# The dimensions whose values come from outside (a source column, the API): only known values
+# are published. Weekday, hour and period are numbers and times made here.
+LABELLED = ("channel", "category", "cause", "product")
+
+
+def public_labels(wh: Warehouse) -> dict[str, frozenset[str]]:
+    """The values a public breakdown may show, per dimension: the channels, the taxonomy in
+    effect in the warehouse's home (categories and causes) and the products in holdings."""
+    from cxhub.analytics.classify.taxonomy import taxonomy_for_home
+    from cxhub.domain.canonical import CATEGORIES, CAUSES, CHANNELS
+
+    taxonomy = taxonomy_for_home(Path(wh.path).parent)
+    try:
+        products = {str(r[0]) for r in wh.read(
+            "SELECT DISTINCT product FROM holdings WHERE product IS NOT NULL")}
+    except Exception:  # noqa: BLE001 - no holdings table: no product is known
+        products = set()
+    return {
+        "channel": frozenset(CHANNELS),
+        "category": frozenset(CATEGORIES) | frozenset(taxonomy.names("category")),
+        "cause": frozenset(CAUSES) | frozenset(taxonomy.names("cause")),
+        "product": frozenset(products),
+    }
+
+
+def relabel(rows: Iterable[Row], labels: dict[str, frozenset[str]], *,
+            counts: bool) -> list[Row]:
+    """Unknown values of the labelled dimensions become "other". Counts of the same (new) key
+    are added up; a rate or a mean cannot be, so the rows of unknown values are left out."""
+    out: list[Row] = []
+    merged: dict[tuple[Any, ...], Row] = {}
+    for row in rows:
+        unknown = [d for d in LABELLED if d in labels and row.get(d) is not None
+                   and str(row[d]) not in labels[d]]
+        if not unknown:
+            out.append(row)
+            continue
+        if not counts:
+            continue
+        new = {**row, **{d: OTHER for d in unknown}}
+        key = tuple(new.get(d) for d in DIMENSIONS)
+        if key in merged:
+            _add_counts(merged[key], new)
+        else:
+            merged[key] = new
+    known = {tuple(r.get(d) for d in DIMENSIONS): r for r in out}
+    for key, row in merged.items():
+        if key in known:  # a source that already says "other"
+            _add_counts(known[key], row)
+        else:
+            out.append(row)
+    return out
+
+
+def _add_counts(into: Row, row: Row) -> None:
+    for k in ("value", "n", *COMPARISONS, "previous_n", "last_year_n"):
+        if k in into or k in row:
+            a, b = into.get(k), row.get(k)
+            into[k] = None if a is None and b is None else (a or 0) + (b or 0)
+
+
 def suppress(rows: Iterable[Row], min_count: int, *, counts: bool = False,
-             group: Sequence[str] = ()) -> list[Row]:
+             group: Sequence[str] = (), parents: Sequence[Any] = (),
+             labels: dict[str, frozenset[str]] | None = None,
+             total: bool = True) -> list[Row]:
     """Rows made safe to publish. `counts`: the values are contact counts (so a small previous
     or last-year value is hidden too). `group`: keys that split the rows into separate
-    breakdowns (e.g. one per period) for the secondary suppression."""
+    breakdowns (e.g. one per period) for the secondary suppression. `parents`: functions of a
+    row naming a published coarser cell it adds up to (its day, week ...), for the same.
+    `labels`: the values each labelled dimension may show (see `public_labels`). `total`:
+    whether the whole breakdown's total is published too (not for the live cards)."""
+    if labels is not None:
+        rows = relabel(rows, labels, counts=counts)
     out: list[Row] = []
     for row in rows:
         safe: Row = {k: _plain(row[k]) for k in DIMENSIONS if k in row}
@@ -104,23 +198,40 @@ def suppress(rows: Iterable[Row], min_count: int, *, counts: bool = False,
                     safe[c] = None
         out.append(safe)
     if counts:  # a rate cannot be added up to a published total: only counts need it
-        _secondary(out, group)
+        groups = [lambda r, g=tuple(group): tuple(r.get(k) for k in g)] if total else []
+        groups += list(parents)
+        for column in ("value", *COMPARISONS):
+            _secondary(out, groups, column)
     return out
 
 
-def _secondary(rows: list[Row], group: Sequence[str]) -> None:
-    groups: dict[tuple[Any, ...], list[Row]] = defaultdict(list)
-    for row in rows:
-        groups[tuple(row.get(k) for k in group)].append(row)
-    for members in groups.values():
-        hidden = [r for r in members if r["suppressed"]]
-        shown = [r for r in members if not r["suppressed"]]
-        if len(hidden) == 1 and len(members) > 2 and shown:
-            smallest = min(shown, key=lambda r: r["n"])
-            smallest.update(value=None, n=None, suppressed=True)
-            for c in COMPARISONS:
-                if c in smallest:
-                    smallest[c] = None
+def _hidden(row: Row, column: str) -> bool:
+    return bool(row["suppressed"]) if column == "value" else column in row and row[column] is None
+
+
+def _secondary(rows: list[Row], groups: Sequence[Any], column: str) -> None:
+    """Until no published total has exactly one hidden part: hide its next smallest part."""
+    changed = True
+    while changed:
+        changed = False
+        for key in groups:
+            members: dict[Any, list[Row]] = defaultdict(list)
+            for row in rows:
+                members[key(row)].append(row)
+            for part in members.values():
+                hidden = [r for r in part if _hidden(r, column)]
+                shown = [r for r in part if not _hidden(r, column) and r.get(column) is not None]
+                if len(hidden) != 1 or not shown:
+                    continue
+                smallest = min(shown, key=lambda r: r[column])
+                if column == "value":
+                    smallest.update(value=None, n=None, suppressed=True)
+                    for c in COMPARISONS:
+                        if c in smallest:
+                            smallest[c] = None
+                else:
+                    smallest[column] = None
+                changed = True
 
 
 def _plain(value: Any) -> Any:
@@ -139,14 +250,13 @@ def _plain(value: Any) -> Any:
         return str(value)
 
 
-def data_end(wh: Warehouse, now: datetime) -> datetime:
-    """The moment figures run up to: now, or the last contact when the data stops earlier
-    (a historic file), so "the last 30 days" means the data's last 30 days."""
-    row = _first(wh, "SELECT max(created_at) FROM contacts WHERE created_at <= ?", [now])
-    last = row[0] if row else None
-    if last is None:
-        return now
-    return min(now, last + timedelta(seconds=1))
+def last_complete(now: datetime, grain: str = "day") -> datetime:
+    """The end of the last complete hour or day on the clock: public windows end there, so one
+    new contact (or a historic file) never moves them, and a partial period is never shown as
+    if it were whole."""
+    if grain == "hour":
+        return now.replace(minute=0, second=0, microsecond=0)
+    return now.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def data_start(wh: Warehouse) -> datetime | None:
@@ -160,14 +270,21 @@ Section = dict[str, Any]
 
 
 def _section(figure: str, rows_fn: Any, min_count: int, *, counts: bool = False,
-             group: Sequence[str] = ()) -> Section:
-    """One figure, or the reason it is missing: one absent metric must not sink a page."""
+             group: Sequence[str] = (), labels: dict[str, frozenset[str]] | None = None,
+             needs: str | None = None) -> Section:
+    """One figure, or the reason it is missing: one absent metric must not sink a page.
+
+    `needs`: a section whose data holds nothing to show (no contact with a product, no
+    contact with a promised response time: "n" for no counted contact at all) is marked
+    `empty`, and pages leave it out instead of showing a table of "unknown" or of blanks."""
     try:
         rows = rows_fn()
     except Exception as exc:  # noqa: BLE001 - the catalogue's errors are ours to report, not raise
         return {"metric": METRIC[figure], "rows": [], "unavailable": _reason(exc)}
+    if needs is not None and not any(r.get(needs) for r in rows):
+        return {"metric": METRIC[figure], "rows": [], "empty": True}
     return {"metric": METRIC[figure], "rows": suppress(rows, min_count, counts=counts,
-                                                       group=group)}
+                                                       group=group, labels=labels)}
 
 
 def _reason(exc: Exception) -> str:
@@ -186,30 +303,38 @@ def sections(wh: Warehouse, *, start: datetime, end: datetime,
         return lambda: compute(wh, figure, start=s, end=e, by=by, compare=compare,
                                filters=filters)
 
+    labels = public_labels(wh)
     both = ("previous", "last_year")
     aim = ("previous", "last_year", "target")
     month_end = start.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     month_start = (month_end - timedelta(days=1)).replace(day=1)
+
+    def counted(figure: str, by: Sequence[str], compare: Sequence[str] = (),
+                needs: str | None = None) -> Section:
+        return _section(figure, calc(figure, by, compare), min_count, counts=True,
+                        labels=labels, needs=needs)
+
+    def rate(figure: str, by: Sequence[str], compare: Sequence[str] = (),
+             needs: str | None = None) -> Section:
+        return _section(figure, calc(figure, by, compare), min_count, labels=labels,
+                        needs=needs)
+
     return {
-        "volume_total": _section("contacts", calc("contacts", (), both), min_count, counts=True),
-        "volume_by_channel": _section("contacts", calc("contacts", ("channel",), both),
-                                      min_count, counts=True),
-        "category_mix": _section("contacts", calc("contacts", ("category",)), min_count,
-                                 counts=True),
-        "waits_by_channel": _section("asa", calc("asa", ("channel",), both), min_count),
-        "abandonment_by_channel": _section(
-            "abandonment", calc("abandonment", ("channel",), ("target",)), min_count),
-        "first_response_by_channel": _section("first_response",
-                                              calc("first_response", ("channel",)), min_count),
-        "service_level_by_channel": _section("service_level",
-                                             calc("service_level", ("channel",), aim), min_count),
-        "answered_on_time": _section("answered_on_time", calc("answered_on_time", (), aim),
-                                     min_count),
-        "complaints_by_cause": _section("complaints", calc("complaints", ("cause",), both),
-                                        min_count, counts=True),
-        "complaints_by_product": _section("complaints", calc("complaints", ("product",)),
-                                          min_count, counts=True),
-        "satisfaction": _section("csat", calc("csat", (), aim), min_count),
+        "volume_total": counted("contacts", (), both),
+        "volume_by_channel": counted("contacts", ("channel",), both),
+        "category_mix": counted("contacts", ("category",)),
+        "waits_by_channel": rate("asa", ("channel",), both),
+        "abandonment_by_channel": rate("abandonment", ("channel",), ("target",)),
+        "first_response_by_channel": rate("first_response", ("channel",)),
+        "service_level_by_channel": rate("service_level", ("channel",), aim),
+        # Answered on time where a promise exists: the written channels' first reply within
+        # their target (the catalogue's), and the source's own "timely" flag when it has one.
+        "first_reply_on_time_by_channel": rate("first_reply_on_time", ("channel",),
+                                               ("target",), needs="n"),
+        "answered_on_time": rate("answered_on_time", (), aim, needs="n"),
+        "complaints_by_cause": counted("complaints", ("cause",), both),
+        "complaints_by_product": counted("complaints", ("product",), needs="product"),
+        "satisfaction": rate("csat", (), aim),
         "satisfaction_last_month": _section(
             "csat", calc("csat", (), ("target",), s=month_start, e=month_end), min_count),
         "actions": actions(wh, start=start, end=end, min_count=min_count),

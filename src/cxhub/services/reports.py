@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -96,6 +97,35 @@ def publish(wh: Warehouse, day: date, *, min_count: int, note: str | None = None
     return wh.write(store, groupable=False)
 
 
+PUBLISH_DELAY = timedelta(minutes=5)  # after midnight, so the day's last writes are in
+
+
+def backfill(wh: Warehouse, since: date, until: date | None = None, *, min_count: int,
+             now: datetime | None = None,
+             on_day: Callable[[date, Published], None] | None = None) -> list[Published]:
+    """Publish a report for every day from `since` to `until` (default: yesterday), each
+    stamped as published a few minutes after its own midnight, as the server would have.
+
+    The figures of a day come from its own window and its comparison windows only, which
+    hold the records created by the end of that day: so a back-filled report is the report
+    that was (or would have been) published on the day. A day already published stays as it
+    is unless its figures changed since (then a new revision, as `publish` does)."""
+    now = now or datetime.now(UTC).replace(tzinfo=None)
+    last = until or (now.date() - timedelta(days=1))
+    if since > last:
+        raise ReportError(f"nothing to publish: {since} is after {last}")
+    done = []
+    day = since
+    while day <= last:
+        stamp = min(now, day_window(day)[1] + PUBLISH_DELAY)
+        result = publish(wh, day, min_count=min_count, now=stamp)
+        done.append(result)
+        if on_day is not None:
+            on_day(day, result)
+        day += timedelta(days=1)
+    return done
+
+
 def _report(row: tuple[Any, ...]) -> Report:
     return Report(row[0], int(row[1]), row[2], row[3], json.loads(row[4]))
 
@@ -141,8 +171,20 @@ def to_csv(report: Report) -> str:
     writer.writeheader()
     for name, section in report.figures["sections"].items():
         for row in section.get("rows", []):
-            writer.writerow({"section": name, "metric": section.get("metric"), **row})
+            cells = {"section": name, "metric": section.get("metric"), **row}
+            writer.writerow({k: csv_cell(v) for k, v in cells.items()})
     return buf.getvalue()
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """A text cell that a spreadsheet would run as a formula (it starts with = + - @, a tab or
+    a carriage return) gets a leading apostrophe; numbers are left as numbers."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
 
 
 def atom_feed(reports: list[Report], *, base_url: str, title: str = "cxhub daily reports") -> bytes:

@@ -1,12 +1,15 @@
 """Data for the public page's charts, asked of the catalogue and made safe to publish.
 
-Histories run up to the data's last contact (`data_end`), so a historic file shows its own
-last year and a live company shows today.
+Windows follow the clock, not the data: histories end with the last complete hour (hourly
+demand) or day (everything else), and "the last 30 days" are the 30 days to last midnight
+(UTC). So one contact posted today cannot pull the windows onto itself, and a historic file
+shows an honest "no contacts in these days" instead of pretending its last month is now.
 """
 
 from __future__ import annotations
 
 import logging
+import statistics
 import threading
 import time
 from collections.abc import Callable
@@ -15,10 +18,9 @@ from typing import Any
 
 from cxhub.services.public_figures import (
     VOICE_CHANNELS,
-    WRITTEN_CHANNELS,
     compute,
-    data_end,
     data_start,
+    last_complete,
     period_by,
     sections,
     suppress,
@@ -27,42 +29,76 @@ from cxhub.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+# The longest history each grain draws (days; None: all the data). Past these a chart holds
+# more points than a screen has pixels, and 27 years of hours were over 100,000 periods.
+MAX_DAYS = {"hour": 31, "day": 3 * 366, "week": 20 * 366, "month": None}
+SUMMARY_DAYS = 30
 
 
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def _window(wh: Warehouse, days: int | None) -> tuple[datetime, datetime]:
-    end = data_end(wh, _now())
+def _window(wh: Warehouse, days: int | None, grain: str = "day",
+            now: datetime | None = None) -> tuple[datetime, datetime]:
+    end = last_complete(now or _now(), grain)
     first = data_start(wh) or end
     start = first if days is None else max(first, end - timedelta(days=days))
+    start = min(start, end)
     return start.replace(minute=0, second=0, microsecond=0), end
 
 
-def demand(wh: Warehouse, *, grain: str, min_count: int) -> dict[str, Any]:
-    """Contacts per period over all the data, with the same period a year earlier."""
-    start, end = _window(wh, None)
-    rows = compute(wh, "contacts", start=start, end=end, by=(period_by(grain),),
-                   compare=("last_year",))
-    return {"grain": grain, "start": start.isoformat(), "end": end.isoformat(),
-            "rows": suppress(rows, min_count, counts=True)}
+def _parents(grain: str, summary_start: datetime) -> list[Callable[[dict[str, Any]], Any]]:
+    """The coarser published cells each period of `grain` adds up to: its day, its week, its
+    month and, for days, whether it is inside the 30-day summary (published as a total)."""
+
+    def moment(row: dict[str, Any]) -> datetime:
+        return datetime.fromisoformat(str(row["period"]))
+
+    day = lambda r: moment(r).date()  # noqa: E731
+    week = lambda r: (moment(r) - timedelta(days=moment(r).weekday())).date()  # noqa: E731
+    month = lambda r: (moment(r).year, moment(r).month)  # noqa: E731
+    summary = lambda r: moment(r) >= summary_start  # noqa: E731
+    return {"hour": [day, week, month], "day": [week, month, summary]}.get(grain, [])
 
 
-def service(wh: Warehouse, *, min_count: int, days: int = 365) -> dict[str, Any]:
+def demand(wh: Warehouse, *, grain: str, min_count: int,
+           now: datetime | None = None) -> dict[str, Any]:
+    """Contacts per period, with the same period a year earlier, over all the data up to the
+    grain's limit (`MAX_DAYS`: the document says when it was cut)."""
+    limit = MAX_DAYS[period_by(grain)]
+    start, end = _window(wh, limit, grain, now)
+    everything = _window(wh, None, grain, now)[0]
+    rows = compute(wh, "contacts", start=start, end=end, by=(grain,), compare=("last_year",))
+    summary_start = last_complete(now or _now()) - timedelta(days=SUMMARY_DAYS)
+    doc: dict[str, Any] = {
+        "grain": grain, "start": start.isoformat(), "end": end.isoformat(),
+        "rows": suppress(rows, min_count, counts=True,
+                         parents=_parents(grain, summary_start)),
+    }
+    if start > everything:
+        doc["days"] = limit  # shortened: the page says "the last N days by hour"
+    return doc
+
+
+def service(wh: Warehouse, *, min_count: int, days: int = 365,
+            now: datetime | None = None) -> dict[str, Any]:
     """Daily service level and waits (phone, chat) and first response times (written)."""
-    start, end = _window(wh, days)
+    start, end = _window(wh, days, now=now)
     day = period_by("day")
 
-    def by_day(figure: str, channels: tuple[str, ...]) -> list[dict[str, Any]]:
+    def by_day(figure: str, channels: tuple[str, ...] | None) -> list[dict[str, Any]]:
+        filters = {"channel": list(channels)} if channels else None
         rows = compute(wh, figure, start=start, end=end, by=(day, "channel"),
-                       filters={"channel": list(channels)}, compare=("target",))
+                       filters=filters, compare=("target",))
         return suppress(rows, min_count)
 
     out: dict[str, Any] = {"start": start.isoformat(), "end": end.isoformat()}
+    # Waits per channel group: the wait for an answer on phone and chat, the first reply on
+    # the written channels (the catalogue's first response time covers exactly those).
     for key, figure, channels in (("service_level", "service_level", VOICE_CHANNELS),
                                   ("asa", "asa", VOICE_CHANNELS),
-                                  ("first_response", "first_response", WRITTEN_CHANNELS)):
+                                  ("first_response", "first_response", None)):
         try:
             out[key] = by_day(figure, channels)
         except Exception as exc:  # noqa: BLE001 - one missing metric leaves the others
@@ -71,17 +107,21 @@ def service(wh: Warehouse, *, min_count: int, days: int = 365) -> dict[str, Any]
     return out
 
 
-def best_time(wh: Warehouse, *, min_count: int, weeks: int = 8) -> dict[str, Any]:
-    """Contacts per week and average wait, by weekday and hour, over the last `weeks` weeks."""
-    start, end = _window(wh, weeks * 7)
+def best_time(wh: Warehouse, *, min_count: int, weeks: int = 8,
+              now: datetime | None = None) -> dict[str, Any]:
+    """Contacts per week and the wait for an answer (phone, chat), by weekday and hour, over
+    the last `weeks` weeks; and the hours to recommend (`recommended`, see `recommend`)."""
+    start, end = _window(wh, weeks * 7, now=now)
     span_weeks = max((end - start).total_seconds() / (7 * 86400), 1 / 7)
     by = ("weekday", "hour_of_day")
-    demand_rows = suppress(compute(wh, "contacts", start=start, end=end, by=by), min_count,
-                           counts=True)
+    demand_raw = compute(wh, "contacts", start=start, end=end, by=by)
+    demand_rows = suppress(demand_raw, min_count, counts=True)
     try:
-        wait_rows = suppress(compute(wh, "asa", start=start, end=end, by=by), min_count)
-    except Exception:  # noqa: BLE001 - demand alone still tells the best time
-        wait_rows = []
+        wait_raw = compute(wh, "asa", start=start, end=end, by=by,
+                           filters={"channel": list(VOICE_CHANNELS)})
+    except Exception:  # noqa: BLE001 - demand alone still tells when it is busy
+        wait_raw = []
+    wait_rows = suppress(wait_raw, min_count)
 
     def grid(rows: list[dict[str, Any]], scale: float) -> list[list[float | None]]:
         cells: list[list[float | None]] = [[None] * 24 for _ in WEEKDAYS]
@@ -91,15 +131,46 @@ def best_time(wh: Warehouse, *, min_count: int, weeks: int = 8) -> dict[str, Any
                 cells[int(r["weekday"])][int(r["hour_of_day"])] = round(r["value"] * scale, 2)
         return cells
 
+    per_week, wait = grid(demand_rows, 1 / span_weeks), grid(wait_rows, 1.0)
     return {"start": start.isoformat(), "end": end.isoformat(), "weeks": round(span_weeks, 1),
             "weekdays": list(WEEKDAYS), "hours": list(range(24)),
-            "contacts_per_week": grid(demand_rows, 1 / span_weeks),
-            "wait_seconds": grid(wait_rows, 1.0)}
+            "contacts_per_week": per_week, "wait_seconds": wait,
+            "recommended": recommend(per_week, wait)}
 
 
-def summary(wh: Warehouse, *, min_count: int, days: int = 30) -> dict[str, Any]:
-    """The daily report's sections over the last `days` days of data."""
-    start, end = _window(wh, days)
+def recommend(per_week: list[list[float | None]], wait: list[list[float | None]],
+              k: int = 3) -> list[dict[str, Any]]:
+    """The `k` best hours to call or chat: only hours when someone answers (a published wait,
+    which needs answered calls or chats in that hour: until opening hours are recorded, an
+    hour with none in the history counts as closed), ranked by the wait and the demand, each
+    against its median over the open hours (equal weight: a short wait matters as much as a
+    quiet line)."""
+    cells = [(d, h, w, per_week[d][h] or 0.0) for d, row in enumerate(wait)
+             for h, w in enumerate(row) if w is not None]
+    if not cells:
+        return []
+    mid_wait = statistics.median(c[2] for c in cells) or 1.0
+    mid_volume = statistics.median(c[3] for c in cells) or 1.0
+    ranked = sorted(cells, key=lambda c: (c[2] / mid_wait + c[3] / mid_volume, c[0], c[1]))
+    # The wait only: "n" means a count of contacts everywhere else, and the volume per week
+    # is in the grid beside it.
+    return [{"weekday": d, "hour_of_day": h, "value": round(w, 1)} for d, h, w, _ in ranked[:k]]
+
+
+def calendar(wh: Warehouse, *, limit: int = 200) -> dict[str, Any]:
+    """The campaign calendar's events as marks for the history charts: kind, name, start, end
+    and channel only (a name is the company's own label, checked like any public label)."""
+    rows = wh.read("SELECT kind, name, starts_at, ends_at, channel FROM calendar_events "
+                   "WHERE starts_at < ends_at ORDER BY starts_at DESC LIMIT ?", [limit])
+    return {"marks": [{"kind": r[0], "name": (r[1] or "")[:60], "start": r[2].isoformat(),
+                       "end": r[3].isoformat(), "channel": r[4]} for r in reversed(rows)]}
+
+
+def summary(wh: Warehouse, *, min_count: int, days: int = SUMMARY_DAYS,
+            now: datetime | None = None) -> dict[str, Any]:
+    """The daily report's sections over the `days` days to last midnight (UTC)."""
+    start, end = _window(wh, days, now=now)
+    start = end - timedelta(days=days)  # a fixed window, even before the data starts
     return {"start": start.isoformat(), "end": end.isoformat(), "days": days,
             "sections": sections(wh, start=start, end=end, min_count=min_count)}
 

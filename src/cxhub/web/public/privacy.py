@@ -24,11 +24,13 @@ _STRUCTURE = frozenset({
     "hours", "contacts_per_week", "wait_seconds", "service_level", "asa", "first_response",
     "at", "channels", "arrivals", "backlog", "expected_wait", "wait_basis", "revision",
     "published_at", "note", "figures", "revisions", "previous_n", "last_year_n",
+    "recommended", "marks", "kind", "name",
 })
 _SECTION_NAMES = frozenset({
     "volume_total", "volume_by_channel", "category_mix", "waits_by_channel",
     "abandonment_by_channel", "first_response_by_channel", "service_level_by_channel",
-    "answered_on_time", "complaints_by_cause", "complaints_by_product", "satisfaction",
+    "answered_on_time", "first_reply_on_time_by_channel", "complaints_by_cause",
+    "complaints_by_product", "satisfaction",
     "satisfaction_last_month", "actions",
 })
 ALLOWED_KEYS = _STRUCTURE | _SECTION_NAMES | set(DIMENSIONS) | set(VALUES) | set(COMPARISONS)

@@ -8,6 +8,8 @@ Routers stay thin; figures come from `charts`, `cxhub.services.live` and
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections import defaultdict
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -20,16 +22,17 @@ from jinja2 import Undefined
 from sse_starlette.sse import EventSourceResponse
 
 from cxhub.services import reports
-from cxhub.services.public_figures import GRAINS
+from cxhub.services.public_figures import GRAINS, promises
 from cxhub.settings import Settings
 from cxhub.warehouse import Warehouse
 from cxhub.web.public import charts
 from cxhub.web.public.live import LiveTicker
-from cxhub.web.public.privacy import EMAIL, check
+from cxhub.web.public.privacy import EMAIL, PrivacyError, check
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 templates = Jinja2Templates(directory=str(TEMPLATES))
 router = APIRouter(include_in_schema=False)
+log = logging.getLogger(__name__)
 
 
 def _fmt(value: Any, kind: str, missing: str = "not shown") -> str:
@@ -67,8 +70,18 @@ def _cached(request: Request, key: tuple[Any, ...], fn: Any) -> bytes:
     cache period, however many visitors ask."""
 
     def encoded() -> bytes:
-        document = fn()
-        check(document)
+        try:
+            document = fn()
+        except Exception as exc:  # noqa: BLE001 - a chart that fails must not answer 500
+            # Logged with its cause; the page says "could not be loaded" for this chart only,
+            # and the error's kind alone leaves the server (a message could quote the data).
+            log.exception("public chart %s failed", key[0])
+            document = {"rows": [], "unavailable": type(exc).__name__}
+        try:
+            check(document)
+        except PrivacyError:
+            log.exception("public chart %s held something not public", key[0])
+            document = {"rows": [], "unavailable": "PrivacyError"}
         return orjson.dumps(document)
 
     return request.app.state.public_cache.get(key, encoded)  # type: ignore[no-any-return]
@@ -82,7 +95,8 @@ def _chart(body: bytes) -> Response:
 @router.get("/", response_class=HTMLResponse)
 def index(request: Request) -> Response:
     return templates.TemplateResponse(request, "public/index.html", {
-        "min_count": _min(request), "grains": GRAINS,
+        "min_count": _min(request), "grains": GRAINS, "summary_days": charts.SUMMARY_DAYS,
+        "hour_days": charts.MAX_DAYS["hour"],
     })
 
 
@@ -112,6 +126,14 @@ async def best_time(request: Request) -> Response:
     wh, n = _wh(request), _min(request)
     data = await asyncio.to_thread(_cached, request, ("best-time", n),
                                    lambda: charts.best_time(wh, min_count=n))
+    return _chart(data)
+
+
+@router.get("/public/api/calendar")
+async def calendar(request: Request) -> Response:
+    wh = _wh(request)
+    data = await asyncio.to_thread(_cached, request, ("calendar",),
+                                   lambda: charts.calendar(wh))
     return _chart(data)
 
 
@@ -207,6 +229,7 @@ def report_page(request: Request, day: str, revision: int | None = None) -> Resp
         "report": found, "figures": found.figures, "sections": found.figures["sections"],
         "revisions": reports.revisions(_wh(request), found.report_date),
         "min_count": found.figures.get("min_public_count"),
+        "promises": defaultdict(str, promises()),
     })
 
 

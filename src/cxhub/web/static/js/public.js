@@ -21,6 +21,9 @@ const el = (tag, cls, text) => {
   if (text !== undefined) node.textContent = text;
   return node;
 };
+// Plotly reads HTML-like tags in labels: every label from the server is escaped first.
+const esc = (text) => String(text ?? "").replace(/&/g, "&amp;").replace(/</g, "&lt;")
+  .replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 const fmtInt = (v) => (v === null || v === undefined ? HIDDEN : Math.round(v).toLocaleString("en"));
 const fmtPct = (v) => (v === null || v === undefined ? HIDDEN : `${(v * 100).toFixed(1)}%`);
 function fmtWait(seconds) {
@@ -88,8 +91,13 @@ function grainFor(days) {
 async function loadDemand(grain, range) {
   demand.loading = true;
   const data = await getJSON(`/public/api/demand?grain=${grain}`);
+  if (data.unavailable) throw new Error(`demand: ${data.unavailable}`);
   demand.grain = grain;
   document.getElementById("demand-grain").textContent = grain;
+  document.getElementById("demand-unit").textContent = grain === "hour" ? "hour" : "day";
+  document.getElementById("demand-limit").textContent = data.days
+    ? `By ${grain}, the last ${data.days.toLocaleString("en")} days are shown; choose a longer period for the whole history.`
+    : "";
   const x = data.rows.map((r) => r.period);
   const traces = [
     { x, y: data.rows.map((r) => r.value), name: "Contacts", type: "scatter", mode: "lines",
@@ -106,10 +114,29 @@ async function loadDemand(grain, range) {
   if (range) { xaxis.range = range; xaxis.autorange = false; }
   else if (x.length && grain === "day") { xaxis.range = [start.toISOString(), last.toISOString()]; }
   const chart = document.getElementById("demand-chart");
+  const marks = await calendarMarks();
   await Plotly.react(chart, traces, layout({ xaxis, yaxis: { rangemode: "tozero",
-    title: { text: `contacts per ${grain}` } }, margin: { t: 40, r: 16, b: 20, l: 64 } }), CONFIG);
+    title: { text: `contacts per ${grain}` } }, margin: { t: 40, r: 16, b: 20, l: 64 },
+    shapes: marks.shapes, annotations: marks.annotations }), CONFIG);
   chart.dataset.grain = grain;
   demand.loading = false;
+}
+// Planned demand (campaigns, releases, price changes) as shaded spans with their names.
+let calendarCache = null;
+async function calendarMarks() {
+  if (!calendarCache) {
+    calendarCache = getJSON("/public/api/calendar").catch(() => ({ marks: [] }));
+  }
+  const data = await calendarCache;
+  const shapes = [], annotations = [];
+  for (const m of data.marks || []) {
+    shapes.push({ type: "rect", xref: "x", yref: "paper", x0: m.start, x1: m.end, y0: 0, y1: 1,
+      fillcolor: WARM, opacity: 0.08, line: { width: 0 }, layer: "below" });
+    annotations.push({ x: m.start, y: 1, xref: "x", yref: "paper", xanchor: "left",
+      yanchor: "top", showarrow: false, font: { size: 11, color: WARM },
+      text: esc(m.name || m.kind) });
+  }
+  return { shapes, annotations };
 }
 function visibleDays(chart) {
   const r = chart.layout.xaxis.range;
@@ -146,7 +173,7 @@ function byChannel(rows, scale = 1) {
   for (const r of rows) (groups[r.channel] ||= []).push(r);
   return Object.entries(groups).map(([channel, rs]) => ({
     x: rs.map((r) => r.period), y: rs.map((r) => (r.value === null ? null : r.value * scale)),
-    name: CHANNEL_NAMES[channel] || channel, type: "scatter", mode: "lines",
+    name: CHANNEL_NAMES[channel] || esc(channel), type: "scatter", mode: "lines",
   }));
 }
 async function startService() {
@@ -188,18 +215,17 @@ async function startBestTime() {
     b.addEventListener("click", () => draw(b.dataset.heat));
   }
   draw("contacts_per_week");
-  document.getElementById("best-hint").textContent = quietest(data);
+  document.getElementById("best-hint").textContent = bestHint(data);
 }
-function quietest(data) {
-  // Among the busier half of opening hours, the three quietest: when someone is there to answer.
-  const cells = [];
-  data.contacts_per_week.forEach((row, d) => row.forEach((v, h) => {
-    if (v !== null) cells.push({ v, d, h });
-  }));
-  if (!cells.length) return "";
-  cells.sort((a, b) => a.v - b.v);
-  const pick = cells.slice(0, 3).map((c) => `${data.weekdays[c.d]} ${c.h}:00`);
-  return `Quietest times with figures: ${pick.join(", ")}.`;
+function bestHint(data) {
+  // Chosen by the server: open hours only, the wait weighed with the demand.
+  const picks = data.recommended || [];
+  if (!picks.length) {
+    return "Not enough answered calls and chats in these weeks to recommend a time yet.";
+  }
+  const text = picks.map((c) => `${data.weekdays[c.weekday]} ${String(c.hour_of_day).padStart(2, "0")}:00` +
+    ` (about ${fmtWait(c.value)} wait)`);
+  return `Best times to call or chat: ${text.join("; ")}.`;
 }
 
 // --- the last 30 days -----------------------------------------------------------------------
@@ -210,7 +236,7 @@ function bars(id, rows, key, names) {
       "No contacts have been classified in these 30 days yet."));
     return;
   }
-  const trace = [{ type: "bar", orientation: "h", y: shown.map((r) => names?.[r[key]] || r[key]),
+  const trace = [{ type: "bar", orientation: "h", y: shown.map((r) => esc(names?.[r[key]] || r[key])),
     x: shown.map((r) => r.value), name: "Last 30 days", marker: { color: ACCENT },
     text: shown.map((r) => (r.value === null ? HIDDEN : "")), textposition: "outside" }];
   if (shown.some((r) => r.previous !== undefined)) {
@@ -258,8 +284,9 @@ function actions(section) {
 }
 async function startMonth() {
   const data = await getJSON("/public/api/summary");
+  const last = new Date(Date.parse(data.end.slice(0, 10)) - 86400e3).toISOString().slice(0, 10);
   document.getElementById("month-window").textContent =
-    `From ${data.start.slice(0, 10)} to ${data.end.slice(0, 10)}.`;
+    `From ${data.start.slice(0, 10)} to ${last}, whole days.`;
   bars("mix-chart", data.sections.category_mix.rows, "category");
   bars("cause-chart", data.sections.complaints_by_cause.rows, "cause");
   satisfaction(data.sections);
