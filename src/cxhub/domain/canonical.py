@@ -289,6 +289,21 @@ CALENDAR_EVENTS = RecordKind(
     ),
 )
 
+ROSTERS = RecordKind(
+    "rosters",
+    "roster_id",
+    "agents scheduled per channel (and team) and interval: the rota the staffing plan checks",
+    _KEY
+    + (
+        Field("channel", T, True, "one of " + ", ".join(CHANNELS), choices=CHANNELS),
+        Field("team", T, False, "the team; empty: every team of the channel"),
+        Field("starts_at", TS, True, "start of the interval (UTC)", planned=True),
+        Field("ends_at", TS, True, "end of the interval (UTC, exclusive)", planned=True),
+        Field("agents", F, True, "agents scheduled on the channel for the interval", minimum=0),
+        Field("attributes", J),
+    ),
+)
+
 RECORD_KINDS: dict[str, RecordKind] = {
     k.table: k
     for k in (
@@ -302,6 +317,7 @@ RECORD_KINDS: dict[str, RecordKind] = {
         HOLDINGS,
         OFFER_DECISIONS,
         CALENDAR_EVENTS,
+        ROSTERS,
     )
 }
 

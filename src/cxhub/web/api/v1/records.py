@@ -32,6 +32,7 @@ ENDPOINTS = {
     "holdings": "holdings",
     "offer-decisions": "offer_decisions",
     "calendar-events": "calendar_events",
+    "rosters": "rosters",
 }
 
 
