@@ -1,0 +1,137 @@
+"""Cost and priority against a hand computation; states, roles, actions and the audit trail."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from cxhub.services.problems import discovery, figures, ownership, store, workflow
+from cxhub.services.problems.errors import ProblemInputError
+
+NOW = dt.datetime(2026, 3, 1, 12, 0)
+
+
+def small_company(wh):
+    """Four customers (1-4). Customers 1 and 2 contact about the problem (1 twice, by phone
+    and e-mail; 2 once by chat); 3 and 4 do not. Customers 1 and 3 leave after the problem
+    starts (every holding ended), so churn is 1/2 among the affected, 1/2 among the others ...
+    customer 4 has two holdings, one still open, so it stays."""
+    def write(c):
+        c.execute("INSERT INTO customer_links VALUES ('crm', 'C1', 1, 1, NULL, 1), "
+                  "('crm', 'C2', 2, 1, NULL, 1), ('crm', 'C3', 3, 1, NULL, 1), "
+                  "('crm', 'C4', 4, 1, NULL, 1), ('crm', 'C5', 5, 1, NULL, 1)")
+        c.execute("INSERT INTO customer_segments (customer_id, clv) VALUES (1, 1000), (2, 500), "
+                  "(3, 800), (4, 300), (5, 100)")
+        holdings = [(1, "C1", "2025-01-01", "2026-02-20"), (2, "C2", "2025-01-01", None),
+                    (3, "C3", "2025-01-01", "2026-02-15"), (4, "C4", "2025-01-01", "2026-01-20"),
+                    (5, "C4", "2025-06-01", None), (6, "C5", "2025-01-01", None)]
+        for hid, cust, start, end in holdings:
+            c.execute("INSERT INTO holdings (holding_id, source, external_id, customer_source, "
+                      "customer_external_id, product, started_at, ended_at) "
+                      "VALUES (?, 'crm', ?, 'crm', ?, 'fibre', ?, ?)",
+                      [hid, f"H{hid}", cust, start, end])
+        contacts = [(1, "C1", "phone", "2026-02-01 10:00"), (2, "C1", "email", "2026-02-03 10:00"),
+                    (3, "C2", "chat", "2026-02-02 09:00"), (4, "C3", "phone", "2026-02-02 11:00")]
+        for cid, cust, channel, at in contacts:
+            c.execute("INSERT INTO contacts (contact_id, source, external_id, customer_source, "
+                      "customer_external_id, channel, created_at, cause) "
+                      "VALUES (?, 'cc', ?, 'crm', ?, ?, ?, 'billing')",
+                      [cid, f"K{cid}", cust, channel, at])
+    wh.write(write)
+    return discovery.create_from_contacts(wh, contact_ids=[1, 2, 3], title="Double charges",
+                                          actor="ana", now=NOW)
+
+
+def test_cost_and_priority_by_hand(warehouse, tmp_path):
+    small_company(warehouse)
+    (tmp_path / "costs.yaml").write_text("per_contact: {phone: 5, email: 3, chat: 2}\n"
+                                         "priority: {high: 100}\n")
+    f = figures.refresh(warehouse, tmp_path)[0]
+    assert f["contacts"] == 3 and f["customers_affected"] == 2 and f["repeat_contacts"] == 1
+    assert f["handling_cost"] == 5 + 3 + 2
+    # Active on 2026-02-01: customers 1, 2, 3, 5 and 4 (one holding still open).
+    # Affected 1 (left 02-20), 2 (stays): churn 1/2. Others 3 (left), 4, 5: churn 1/3.
+    assert f["churn_affected"] == pytest.approx(0.5)
+    assert f["churn_others"] == pytest.approx(1 / 3)
+    assert f["clv_affected"] == 1500
+    assert f["revenue_at_risk"] == pytest.approx(1500 * (0.5 - 1 / 3), abs=0.01)
+    assert f["priority_score"] == pytest.approx(10 + 250, abs=0.01)
+    assert f["priority"] == "high"
+    assert "phone 1 x 5" in f["how"]["handling_cost"]
+    (tmp_path / "costs.yaml").write_text("per_contact: {phone: -1}\n")
+    with pytest.raises(ProblemInputError, match="per_contact.phone"):
+        figures.costs(tmp_path)
+
+
+def test_states_roles_and_audit_trail(warehouse):
+    pid = small_company(warehouse)
+    with pytest.raises(ProblemInputError, match="^state: cannot go from open to fixed"):
+        workflow.change_state(warehouse, pid, "fixed", actor="ana", role="admin", now=NOW)
+    with pytest.raises(ProblemInputError, match="^role: a viewer may not"):
+        workflow.change_state(warehouse, pid, "acknowledged", actor="vic", role="viewer", now=NOW)
+    workflow.change_state(warehouse, pid, "acknowledged", actor="ana", role="analyst",
+                          note="seen", now=NOW)
+    with pytest.raises(ProblemInputError, match="^due: a planned fix needs a due date"):
+        workflow.change_state(warehouse, pid, "fix_planned", actor="ana", role="admin", now=NOW)
+    workflow.change_state(warehouse, pid, "fix_planned", actor="ana", role="admin",
+                          due="2026-03-10", now=NOW)
+    workflow.change_state(warehouse, pid, "fixed", actor="bo", role="admin", now=NOW)
+    with pytest.raises(ProblemInputError, match="^state: cannot go from fixed to wont_fix"):
+        workflow.change_state(warehouse, pid, "wont_fix", actor="bo", role="admin",
+                              reason="x", now=NOW)
+    workflow.change_state(warehouse, pid, "verified", actor="bo", role="admin", now=NOW)
+    history = [(e["state"], e["actor"]) for e in store.events(warehouse, pid)]
+    assert history == [("open", "ana"), ("acknowledged", "ana"), ("fix_planned", "ana"),
+                       ("fixed", "bo"), ("verified", "bo")]
+    p = store.problem(warehouse, pid)
+    assert p["status"] == "verified" and str(p["due_at"]) == "2026-03-10"
+    assert p["closed_at"] == NOW
+
+
+def test_actions_refuse_bad_input_and_write_nothing(warehouse):
+    pid = small_company(warehouse)
+    args = dict(title="Refunds", kind="fix", actor="ana", role="admin", now=NOW)
+    with pytest.raises(ProblemInputError, match="^date: 2026-03-02 is in the future"):
+        workflow.record_action(warehouse, date="2026-03-02", problem_id=pid, **args)
+    with pytest.raises(ProblemInputError, match="^problem_id: no problem 42"):
+        workflow.record_action(warehouse, date="2026-02-20", problem_id=42, **args)
+    with pytest.raises(ProblemInputError, match="^cause: unknown cause 'biling'"):
+        workflow.record_action(warehouse, date="2026-02-20", cause="biling", **args)
+    with pytest.raises(ProblemInputError, match="^kind: unknown kind"):
+        workflow.record_action(warehouse, date="2026-02-20", problem_id=pid,
+                               **{**args, "kind": "magic"})
+    assert warehouse.read_one("SELECT count(*) FROM actions")[0] == 0
+    aid = workflow.record_action(warehouse, date="2026-02-20", problem_id=pid, cause="billing",
+                                 **args)
+    got = workflow.actions(warehouse, problem_id=pid)
+    assert [a["action_id"] for a in got] == [aid] and str(got[0]["action_date"]) == "2026-02-20"
+    assert store.events(warehouse, pid)[-1]["kind"] == "action"
+
+
+def test_manual_problem_bad_contacts(warehouse):
+    small_company(warehouse)
+    with pytest.raises(ProblemInputError, match="^contact_ids: no contact with id 99"):
+        discovery.create_from_contacts(warehouse, contact_ids=[1, 99], title="x", actor="a")
+    with pytest.raises(ProblemInputError, match="^title:"):
+        discovery.create_from_contacts(warehouse, contact_ids=[1], title=" ", actor="a")
+
+
+def test_ownership_map_is_checked_and_assigns(warehouse, tmp_path):
+    pid = small_company(warehouse)
+    bad_cause = {"owners": [{"cause": "biling", "department": "B", "owner": "a@x.com"}]}
+    with pytest.raises(ProblemInputError, match=r"owners\[0\]\.cause: unknown cause 'biling'"):
+        ownership.parse(bad_cause)
+    bad_mail = {"owners": [{"cause": "billing", "department": "B", "owner": "a@x.com",
+                            "manager": "bo at x"}]}
+    with pytest.raises(ProblemInputError, match=r"owners\[0\]\.manager: 'bo at x' is not"):
+        ownership.parse(bad_mail)
+    with pytest.raises(ProblemInputError, match="cx_lead"):
+        ownership.save(tmp_path, "cx_lead: nobody\n")
+    assert not (tmp_path / "ownership.yaml").exists()
+    own = ownership.save(tmp_path, "cx_lead: lead@x.com\nowners:\n  - cause: billing\n"
+                                   "    department: Billing\n    owner: ana@x.com\n"
+                                   "    manager: bo@x.com\n")
+    assert workflow.assign(warehouse, own, now=NOW) == [pid]
+    p = store.problem(warehouse, pid)
+    assert (p["owner"], p["manager"], p["department"]) == ("ana@x.com", "bo@x.com", "Billing")
