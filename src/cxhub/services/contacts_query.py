@@ -286,9 +286,13 @@ def _keyset(wh: Warehouse, base: str, params: list[Any], direction: str, cursor:
     order = direction if forward else ("ASC" if direction == "DESC" else "DESC")
     cond, extra = "TRUE", []
     if cursor and cursor[:2] in ("a|", "b|"):
-        _, ts, cid = cursor.split("|")
+        try:  # a cursor comes back from the browser's URL: anything may be in it
+            _, ts, cid = cursor.split("|")
+            key: tuple[Any, int] = (datetime.fromisoformat(ts), int(cid))
+        except ValueError:
+            raise CxhubError(f"invalid page cursor {cursor!r}; start from the first page") from None
         cmp = "<" if order == "DESC" else ">"
-        cond, extra = f"(_key, contact_id) {cmp} (?::TIMESTAMP, ?)", [ts, int(cid)]
+        cond, extra = f"(_key, contact_id) {cmp} (?::TIMESTAMP, ?)", [*key]
     rows = wh.read(f"SELECT contact_id, _key FROM ({base}) WHERE {cond} "
                    f"ORDER BY _key {order}, contact_id {order} LIMIT {limit + 1}",
                    [*params, *extra])

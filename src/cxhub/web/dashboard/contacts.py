@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from cxhub.domain import plausibility as plausible
 from cxhub.domain.errors import CxhubError
 from cxhub.services import contacts_query as cq
 from cxhub.services.users import User
@@ -30,6 +31,9 @@ def _bound(value: str | None, *, end: bool) -> datetime | None:
     except ValueError:
         raise Forbidden(f"{value!r} is not a date (use 2024-03-01 or 2024-03-01T09:00)",
                         400) from None
+    if not plausible.EARLIEST_DATE <= parsed.date() < date.max:
+        raise Forbidden(f"{value!r} is outside the dates cxhub holds "
+                        f"({plausible.EARLIEST_DATE} onwards)", 400)
     if end and len(value) <= 10:
         parsed += timedelta(days=1)
     return parsed.replace(tzinfo=None)
@@ -114,6 +118,9 @@ def queue(request: Request, user: Annotated[User, require("queue")],
           cursor: str | None = None) -> Response:
     """The open contacts assigned to the logged-in agent (their username is the agent name)."""
     query = cq.ContactQuery.of(filters={"agent": user.username}, open_only=True)
-    page = cq.contacts_page(request.app.state.warehouse, query, descending=False,
-                            cursor=cursor)
+    try:
+        page = cq.contacts_page(request.app.state.warehouse, query, descending=False,
+                                cursor=cursor)
+    except CxhubError as exc:
+        raise Forbidden(str(exc), 400) from None
     return render(request, "app/queue.html", {"page": page, "params": {}})

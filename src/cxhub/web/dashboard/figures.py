@@ -19,6 +19,9 @@ if TYPE_CHECKING:
 
 FILTER_DIMENSIONS = ("channel", "category", "cause", "team", "segment", "persona", "portfolio",
                      "rfm_segment")
+# How the menus name the customer-segment dimensions (`segment` is the lifetime-value band).
+DIMENSION_LABELS = {"segment": "Value band", "persona": "Persona", "portfolio": "Portfolio",
+                    "rfm_segment": "RFM segment"}
 GRAINS = ("hour", "day", "week", "month")
 COMPARE = ("previous", "last_year", "target")
 MAX_TRACES = 8  # more lines than this make a chart unreadable; the table below has them all
@@ -179,12 +182,15 @@ def parse_range(start: str | None, end: str | None, latest: datetime | None
                 ) -> tuple[date, date]:
     """The dates asked for, else the 28 days up to the newest contact (or today)."""
     last = (latest or datetime.now()).date()
-    try:
-        d1 = date.fromisoformat(end) if end else last
-        d0 = date.fromisoformat(start) if start else d1 - timedelta(days=27)
-    except ValueError:
-        d1, d0 = last, last - timedelta(days=27)
     # Dates a URL may carry but no data can have (year 1, year 9999) are brought into range.
     lo, hi = plausible.EARLIEST_DATE, date.today() + timedelta(days=3660)
-    d0, d1 = (min(max(d, lo), hi) for d in (d0, d1))
+
+    def day(text: str) -> date:
+        return min(max(date.fromisoformat(text), lo), hi)
+
+    try:
+        d1 = day(end) if end else last
+        d0 = day(start) if start else max(d1 - timedelta(days=27), lo)
+    except ValueError:
+        d1, d0 = last, last - timedelta(days=27)
     return (d0, d1) if d0 <= d1 else (d1, d0)
