@@ -149,6 +149,7 @@ def metric_page(request: Request, name: str, user: Annotated[User, require("metr
     return render(request, "app/metric.html", {
         "m": m, "view": view, "waits": waits, "error": error, "start": d0, "end": d1,
         "grain": grain, "by": by, "dims": dims, "filters": filters, "grains": figures.GRAINS,
+        "dim_labels": figures.DIMENSION_LABELS,
         "compared": figures.compared_with(t0, t1),
         "choices": _filter_choices(request, dims),
         "params": {"start": d0.isoformat(), "end": d1.isoformat(), "grain": grain,

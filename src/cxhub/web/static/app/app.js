@@ -58,7 +58,9 @@ async function loadCard(card) {
         const label = document.createElement("span");
         label.className = "muted small";
         label.textContent = `${g.label} (${g.measure}) `;
-        row.append(label, g.text);
+        const value = document.createElement("span");
+        value.textContent = g.text;
+        row.append(label, value);
         figure.appendChild(row);
       }
     } else if (data.url) {
