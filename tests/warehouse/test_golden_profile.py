@@ -202,3 +202,49 @@ def test_the_customer_view_gathers_what_every_system_knows(
     other = customers.customer(warehouse, 2)
     assert other is not None and other["contacts"]["total"] == 0
     assert other["open_problems"] == [] and other["net_revenue"]["amount"] is None
+
+
+PARTS = """source,external_id,first_name,last_name,email,address,city,postcode,updated_at
+crm,C1,Ann,Lee,ann@example.org,1 Old Road,Oldtown,ot11aa,2023-01-01 10:00:00
+marketing,M1,Ann,Lee,ann@example.org,,Newtown,NT99ZZ,2025-01-01 10:00:00
+crm,C2,Bob,Ray,bob@example.org,,Canberra,2600,2023-01-01 10:00:00
+marketing,M2,Bob,Ray,bob@example.org,,Canberra,  SW1A1AA ,2024-01-01 10:00:00
+crm,C3,Cat,Ng,cat@example.org,2 Long St,Sydney,2000,2024-01-01 10:00:00
+"""
+
+
+def test_location_prefers_a_whole_address_and_writes_postcodes_in_standard_form(
+    warehouse: Warehouse, tmp_path: Path
+) -> None:
+    report = ingest_paths(warehouse, "generic", [_write(tmp_path / "p.csv", PARTS)],
+                          kind="source_records")  # fmt: skip
+    assert report.totals["loaded"] == 5, report.to_dict()
+    ids = dict(warehouse.read("SELECT external_id, record_id FROM source_records"))
+    links = pa.table({
+        "record_id": pa.array([ids[e] for e in ("C1", "M1", "C2", "M2", "C3")], pa.int64()),
+        "customer_id": pa.array([1, 1, 2, 2, 3], pa.int64()),
+        "match_probability": pa.array([1.0, 0.99, 1.0, 0.99, 1.0]),
+    })  # fmt: skip
+    now = datetime.now(UTC).replace(tzinfo=None)
+    # Even with `most_recent`, marketing's newer town-and-postcode loses to the CRM's address.
+    settings = settings_from_dict({"survivorship": {"rules": {"location": "most_recent"}}})
+    wh_outcome = store.RunOutcome(
+        links=links, changes=[], reviews=links.slice(0, 0).rename_columns(
+            ["record_id_l", "record_id_r", "match_probability"]),
+        survivorship=settings.survivorship, started_at=now, finished_at=now,
+        summary={"records": 5, "customers": 3, "merges": 0, "splits": 0, "links": 5},
+    )  # fmt: skip
+    warehouse.write(lambda con: store.write_run(con, wh_outcome, 0))
+    ann = customers.customer(warehouse, 1)
+    assert ann is not None
+    assert (ann["address"], ann["city"], ann["postcode"]) == ("1 Old Road", "Oldtown", "OT1 1AA")
+    assert ann["golden"]["location"]["source"] == "crm"
+    # Neither of Bob's records has a street: the newer wins; a UK postcode written without
+    # its space gets it, an Australian one is kept as written.
+    bob = customers.customer(warehouse, 2)
+    assert bob is not None and bob["golden"]["location"]["source"] == "marketing"
+    assert bob["postcode"] == "SW1A 1AA"
+    assert warehouse.read("SELECT customer_id, postcode FROM customers ORDER BY 1") == [
+        (1, "OT1 1AA"), (2, "SW1A 1AA"), (3, "2000")]
+    with_default = settings_from_dict({})
+    assert with_default.survivorship.rules["location"] == "most_trusted"
