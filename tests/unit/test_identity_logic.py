@@ -108,3 +108,39 @@ def test_ids_follow_most_records_and_changes_are_named() -> None:
     assert merged.customer_ids.tolist() == [8, 8]
     assert {(c.change, c.customer_id, c.other_customer_id) for c in merged.changes} == {
         ("merge", 8, 9)}
+
+
+def test_pairwise_quality_counts_pairs_as_by_hand() -> None:
+    from cxhub.analytics.identity.quality import pairwise_quality
+
+    # Customers {a1 a2 b1} {a3} {c1 c2}; people a (3 records), b, c (2).
+    predicted = np.array([1, 1, 1, 2, 3, 3])
+    truth = np.array(["a", "a", "b", "a", "c", "c"])
+    q = pairwise_quality(predicted, truth)
+    # Predicted pairs: 3 + 0 + 1 = 4; true pairs: 3 (a) + 0 + 1 (c) = 4; hits: a1-a2 and c1-c2.
+    assert (q.predicted_pairs, q.true_pairs, q.hits) == (4, 4, 2)
+    assert (q.precision, q.recall) == (0.5, 0.5)
+    assert (q.mixed_customers, q.most_people_in_one, q.people, q.customers) == (1, 2, 3, 3)
+    perfect = pairwise_quality(truth, truth)
+    assert perfect.precision == perfect.recall == 1.0 and perfect.mixed_customers == 0
+
+
+def test_only_decisive_pairs_are_queued() -> None:
+    from cxhub.analytics.identity.review import decisive_pairs
+
+    ids = np.arange(1, 9, dtype=np.int64)
+    pairs = _pairs(
+        (1, 2, 0.999), (2, 3, 0.95),  # 3 hangs on one uncertain link: asked
+        (1, 3, 0.6),  # inside one customer held by surer links: not asked
+        (3, 4, 0.7), (2, 4, 0.8),  # two customers joined by uncertain pairs: the 0.8 asked once
+        (5, 6, 0.999), (5, 7, 0.95), (6, 7, 0.97),  # 7 held by its 0.97 link: asked that one
+        (4, 8, 0.93),  # over the threshold but kept apart (a contradiction): not asked
+        (1, 5, 0.3),  # below review.low: not asked
+    )
+    c = cluster(ids, pairs, 0.9, cannot_link=[(4, 8)])
+    assert _groups(ids, c.labels) == {frozenset({1, 2, 3}), frozenset({4}),
+                                      frozenset({5, 6, 7}), frozenset({8})}  # fmt: skip
+    queued = decisive_pairs(pairs, c, 0.5, 0.9, 0.99)
+    asked = set(zip(queued.column("record_id_l").to_pylist(),
+                    queued.column("record_id_r").to_pylist(), strict=True))  # fmt: skip
+    assert asked == {(2, 3), (2, 4), (6, 7)}
