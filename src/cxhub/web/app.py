@@ -78,8 +78,10 @@ def create_app(settings: Settings | None = None, warehouse: Warehouse | None = N
 
     from cxhub.web import dashboard, public
     from cxhub.web.api.v1 import metrics as metrics_api
+    from cxhub.web.api.v1 import problems as problems_api
 
     app.include_router(metrics_api.router)
+    app.include_router(problems_api.router)
     public.install(app, settings)
     dashboard.install(app, settings)
     api_docs.install(app)

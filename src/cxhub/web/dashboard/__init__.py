@@ -16,7 +16,7 @@ from cxhub.settings import Settings
 
 
 def install(app: FastAPI, settings: Settings) -> None:
-    from cxhub.web.dashboard import admin, alerts, contacts, customers, routes
+    from cxhub.web.dashboard import admin, alerts, contacts, customers, problems, routes
     from cxhub.web.dashboard.auth import Forbidden, LoginRequired
     from cxhub.web.dashboard.pages import STATIC, make_templates, on_forbidden, on_login_required
     from cxhub.web.dashboard.throttle import LoginThrottle
@@ -39,6 +39,6 @@ def install(app: FastAPI, settings: Settings) -> None:
                             headers={"Cache-Control": "public, max-age=604800"})
 
     app.include_router(assets)
-    for module in (routes, contacts, customers, admin, alerts):
+    for module in (routes, contacts, customers, admin, alerts, problems):
         app.include_router(module.router)
     app.mount("/app/static", StaticFiles(directory=STATIC), name="dashboard-static")
