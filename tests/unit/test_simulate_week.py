@@ -5,7 +5,7 @@ files (opening_hours.yaml, calendar.csv, roster.csv) that say so."""
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -145,3 +145,17 @@ def test_roster_follows_demand_with_planted_misses(company: Path,
     busy = both["per_agent"] > both["per_agent"].quantile(0.9)
     quiet = both["per_agent"] < both["per_agent"].quantile(0.1)
     assert both.loc[busy, "wait"].mean() > both.loc[quiet, "wait"].mean()
+
+
+def test_hourly_factor_keeps_the_week_for_a_live_feed() -> None:
+    """Mean 1 over an ordinary week; 0 while a live channel is closed."""
+    monday = datetime(2026, 6, 8)  # an ordinary week
+    hours = [monday + timedelta(hours=h) for h in range(7 * 24)]
+    for channel in ("phone", "chat", "email"):
+        factors = [week.hourly_factor(channel, h) for h in hours]
+        assert sum(factors) / len(factors) == pytest.approx(1.0, abs=0.01), channel
+    assert week.hourly_factor("phone", datetime(2026, 6, 8, 22)) == 0  # Monday 22:00
+    assert week.hourly_factor("phone", datetime(2026, 6, 14, 11)) == 0  # Sunday
+    assert week.hourly_factor("phone", datetime(2026, 5, 25, 11)) == 0  # a bank holiday
+    assert week.hourly_factor("phone", datetime(2026, 6, 8, 10)) > 2
+    assert week.hourly_factor("email", datetime(2026, 6, 14, 22)) > 0

@@ -16,7 +16,7 @@ shapes are mapped, not copied:
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import numpy as np
 
@@ -163,6 +163,34 @@ def next_open_day(channel: str, kinds: np.ndarray) -> np.ndarray:
     idx = np.searchsorted(open_day, np.arange(len(kinds)))
     return np.where(idx < len(open_day), open_day[np.minimum(idx, len(open_day) - 1)],
                     len(kinds))
+
+
+def hourly_factor(channel: str, when: datetime) -> float:
+    """Arrivals of a channel in the hour starting at `when` over those of an average hour (the
+    UK week, bank holidays as Sundays, and for phone and chat the opening hours: 0 when
+    closed; the demand of the closed days before comes on the next open day, as simulated).
+    For a live feed that keeps the simulated company's week going."""
+    shape = uk_weekday_shape()
+
+    def kind_of(day: date) -> int:
+        return 6 if day in {h for h, _ in bank_holidays(day.year)} else day.weekday()
+
+    day = when.date()
+    kind = kind_of(day)
+    daily = float(shape[kind]) * 7
+    if channel in OPENING_HOURS:
+        lo, hi = opening(channel, np.array([kind]))
+        share = live_share_before(lo[0], hi[0], when.hour + 1) - live_share_before(
+            lo[0], hi[0], when.hour)
+        before = day - timedelta(days=1)
+        while hi[0] > lo[0] and OPENING_HOURS[channel][kind_of(before)] is None:
+            daily += float(shape[kind_of(before)]) * 7  # the closed day's callers come today
+            before -= timedelta(days=1)
+    else:
+        from cxhub.simulate.plan import hour_shape  # plan imports this module
+
+        share = float(hour_shape(True)[when.hour])
+    return daily * share * 24
 
 
 def opening_hours_doc(start: date, days: int) -> dict:
