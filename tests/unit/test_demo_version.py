@@ -34,3 +34,23 @@ def test_demo_resimulates_an_older_simulators_files(tmp_path: Path) -> None:
     assert said[-1].startswith("simulating")
     events = json.loads((tmp_path / "truth" / "events.json").read_text())
     assert events["fix"]["effect"] == 0.5
+
+
+def test_demo_loads_a_folder_cxhub_simulate_wrote_as_it_is(tmp_path: Path) -> None:
+    from cxhub.simulate import simulate
+
+    simulate(tmp_path, customers=400, days=30, seed=9, fix_effect=0.5)
+    manifest = (tmp_path / "manifest.json").read_bytes()
+    said: list[str] = []
+    # The demo's own options differ: the user's company is kept all the same.
+    simulate_once(tmp_path, DemoParams(customers=500, days=28, seed=3), said.append)
+    assert "as it is" in said[-1]
+    assert (tmp_path / "manifest.json").read_bytes() == manifest
+
+    # Written by an older simulator: simulated again, with its own options.
+    asked = json.loads((tmp_path / "simulation.json").read_text())
+    (tmp_path / "simulation.json").write_text(json.dumps({**asked, "simulator_version": 1}))
+    simulate_once(tmp_path, DemoParams(customers=500, days=28, seed=3), said.append)
+    assert "older simulator" in said[-1]
+    assert json.loads((tmp_path / "simulation.json").read_text()) == asked
+    assert (tmp_path / "manifest.json").read_bytes() == manifest  # same options, same files

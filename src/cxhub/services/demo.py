@@ -36,18 +36,32 @@ class DemoParams:
 
 def simulate_once(data_dir: Path, params: DemoParams, say: Say) -> Path:
     """Simulate into `data_dir` unless files for these parameters, written by this version of
-    the simulator, are already there (an older simulator's files lack what this one plants)."""
+    the simulator, are already there (an older simulator's files lack what this one plants).
+    A folder that `cxhub simulate` wrote is the user's company: loaded as it is, whatever its
+    options, or written again with the same options if an older simulator wrote it."""
     from cxhub.simulate import SIMULATOR_VERSION, simulate
 
     stamp = data_dir / "demo-params.json"
     wanted = {"customers": params.customers, "days": params.days, "seed": params.seed,
               "fix_effect": params.fix_effect, "simulator_version": SIMULATOR_VERSION}
     manifest = data_dir / "manifest.json"
+    written = data_dir / "simulation.json"  # what `cxhub simulate` was asked for
     if manifest.exists() and stamp.exists():
         done = json.loads(stamp.read_text())
         if {k: done.get(k) for k in wanted} == wanted:
             say(f"demo company already simulated in {data_dir} (start {done.get('start')})")
             return manifest
+    elif manifest.exists() and written.exists():
+        asked = json.loads(written.read_text())
+        options = {k: asked[k] for k in ("customers", "days", "seed")}
+        if asked.get("simulator_version") == SIMULATOR_VERSION:
+            say(f"loading the company simulated in {data_dir} as it is ({options['customers']:,}"
+                f" customers, seed {options['seed']}, from {asked['start']})")
+            return manifest
+        say(f"{data_dir} was written by an older simulator: simulating it again, same options")
+        simulate(data_dir, **options, start=date.fromisoformat(asked["start"]),
+                 fix_effect=asked.get("fix_effect", params.fix_effect))
+        return manifest
     start = params.start()
     say(f"simulating {params.customers:,} customers over {params.days} days from {start} ...")
     simulate(data_dir, customers=params.customers, days=params.days, seed=params.seed,

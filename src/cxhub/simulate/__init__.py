@@ -6,10 +6,6 @@ It imports only `cxhub.domain`, numpy and pyarrow, and never touches the warehou
 """
 
 from cxhub.simulate.company import simulate
-
-# Bumped whenever the same options would write different files (a changed model, a new file),
-# so a demo folder written by an older simulator is simulated again (services/demo.py).
-# 2: every item ends, the UK week and opening hours, the planted fix, the planning files.
-SIMULATOR_VERSION = 2
+from cxhub.simulate.version import SIMULATOR_VERSION
 
 __all__ = ["SIMULATOR_VERSION", "simulate"]

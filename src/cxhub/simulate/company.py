@@ -35,6 +35,7 @@ from cxhub.simulate.plan import DAY, Plan, make_plan, rng_for
 from cxhub.simulate.social import mentions
 from cxhub.simulate.surveys import nps_surveys, post_contact_surveys
 from cxhub.simulate.truth import events_truth
+from cxhub.simulate.version import SIMULATOR_VERSION
 from cxhub.simulate.workforce import CALENDAR_SOURCE, ROSTER_SOURCE, Tally, write_planning_files
 from cxhub.simulate.writer import TableSink, write_json
 
@@ -200,6 +201,9 @@ def simulate(
     manifest += _planning_entries(planning)
     write_json(out_dir / "manifest.json", manifest)
     write_json(out_dir / "truth" / "events.json", events_truth(plan, affected))
+    options = {"customers": customers, "days": days, "seed": seed, "start": start.isoformat(),
+               "fix_effect": fix_effect}
+    write_json(out_dir / "simulation.json", {"simulator_version": SIMULATOR_VERSION, **options})
     return {
         "out_dir": str(out_dir),
         "customers": customers,

@@ -1,0 +1,6 @@
+"""Which simulator wrote a folder (`simulation.json`, and the demo's `demo-params.json`)."""
+
+# Bumped whenever the same options would write different files (a changed model, a new file),
+# so a demo folder written by an older simulator is simulated again (services/demo.py).
+# 2: every item ends, the UK week and opening hours, the planted fix, the planning files.
+SIMULATOR_VERSION = 2
