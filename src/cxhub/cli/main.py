@@ -29,6 +29,7 @@ COMMANDS = {
     "listen": "cxhub.cli.listen_cmd",
     "classify": "cxhub.cli.classify_cmd",
     "problems": "cxhub.cli.problems_cmd",
+    "forecast": "cxhub.cli.forecast_cmd",
     "staff": "cxhub.cli.staff_cmd",
 }
 
