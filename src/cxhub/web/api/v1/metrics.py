@@ -29,7 +29,11 @@ def list_metrics() -> dict[str, Any]:
         "`channel=phone,chat`. A date as `to` includes that day; a date-time is excluded. "
         "Rows: `period` (with a period in `by`), one key per dimension, `value`, `n` (the "
         "contacts or answers behind the value), and `previous`, `last_year`, `target` when "
-        "asked."),
+        "asked; `previous_coverage` and `last_year_coverage` say how many days of the compared "
+        "period the data covers (`{\"days\": 30, \"covered_days\": 3, \"status\": "
+        "\"partial\"}`; status full, partial or none). A compared period without data has "
+        "no value. Dimensions include the customer's segments: `segment` (value band), "
+        "`persona`, `portfolio`, `rfm_segment`."),
 )
 def get_metric(
     name: str,
