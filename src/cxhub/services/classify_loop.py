@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from cxhub.services.classify import (
     DIMENSIONS,
@@ -56,11 +57,15 @@ class BackgroundClassifier:
             self._warm_up()
         except Exception:  # a failed warm-up only delays the first run's model loading
             log.exception("background classifier: warm-up failed")
+        from cxhub.services.problems.runner import FollowUp
+
+        follow_up = FollowUp(self._wh, self._wh.path.parent)  # new contacts join open problems
         while not self._stop.wait(self._interval):
             try:
                 self.tick()
             except Exception:  # the next tick retries; the server must keep serving
                 log.exception("background classifier: run failed")
+            follow_up.tick(now=time.monotonic())
 
     def tick(self) -> dict[str, int]:
         """Classify the rows that arrived since the last tick; returns the labels written."""

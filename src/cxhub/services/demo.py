@@ -86,6 +86,9 @@ def load_once(wh: Warehouse, manifest: Path, settings: Settings, say: Say
         report.files += part.files
         report.failed.update(part.failed)
     pipeline = refresh(wh, on_step=lambda name: say(f"computing {name} ..."))
+    from cxhub.services.problems.runner import record_planted
+
+    record_planted(wh, manifest.parent)  # the simulator's planted fixes, as actions
     stamp.write_text(digest)
     return report, pipeline
 

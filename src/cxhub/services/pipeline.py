@@ -56,6 +56,12 @@ def _steps() -> list[tuple[str, StepFn]]:
         steps.append(("listening", lambda wh: listening.run(wh)))
     except ImportError:
         pass
+    try:  # after listening: problems are found from its alerts
+        from cxhub.services.problems import runner
+
+        steps.append(("problems", lambda wh: runner.run(wh)))
+    except ImportError:
+        pass
     return steps
 
 

@@ -106,7 +106,7 @@ def episodes(alerts: Sequence[dict[str, Any]], st: DiscoverySettings) -> list[Ep
 
 
 def weekly_episodes(daily: pd.DataFrame, st: DiscoverySettings) -> list[Episode]:
-    """Weeks in which a cause ran above the median of its eight weeks before.
+    """Weeks in which a cause ran above the median of its (up to) eight weeks before.
     `daily`: day, cause, n."""
     found = []
     if daily.empty:
@@ -116,8 +116,8 @@ def weekly_episodes(daily: pd.DataFrame, st: DiscoverySettings) -> list[Episode]
     for cause, g in weekly.groupby("cause"):
         n = g.sort_values("week")["n"].to_numpy(dtype=float)
         weeks = g.sort_values("week")["week"].to_list()
-        for i in range(8, len(n)):
-            base = float(np.median(n[i - 8:i]))
+        for i in range(4, len(n)):  # at least four weeks to know what is normal
+            base = float(np.median(n[max(0, i - 8):i]))
             if base > 0 and n[i] >= st.weekly_ratio * base and \
                     (n[i] - base) / np.sqrt(base) >= st.weekly_z:
                 start = weeks[i].to_pydatetime()

@@ -22,17 +22,19 @@ STATE_WORDS = {"open": "being looked at", "acknowledged": "acknowledged by its o
 def measure_actions(wh: Warehouse, *, now: dt.datetime | None = None) -> int:
     """Measure (again) every action with a cause, and store the estimate with the action."""
     now = now or store.utcnow()
-    rows = wh.read("SELECT a.action_id, a.action_date, coalesce(a.cause, p.cause) FROM actions a "
-                   "LEFT JOIN problems p USING (problem_id) WHERE a.action_date IS NOT NULL")
+    rows = wh.read("SELECT a.action_id, a.action_date, coalesce(a.cause, p.cause), a.problem_id "
+                   "FROM actions a LEFT JOIN problems p USING (problem_id) "
+                   "WHERE a.action_date IS NOT NULL")
     found = []
-    for aid, day, cause in rows:
+    for aid, day, cause, problem_id in rows:
         if not cause:
             continue
         try:
             imp = impact_svc.cause_impact(wh, cause=cause, since=day)
         except ProblemInputError:
             continue  # a cause or date the contacts no longer cover: left unmeasured
-        d = impact_svc.impact_dict(imp, cause=cause)
+        d = impact_svc.impact_dict(imp, cause=cause, problem=impact_svc.problem_contacts_change(
+            wh, problem_id, day) if problem_id is not None else None)
         d.pop("weeks", None)
         found.append((aid, json.dumps(d, default=str)))
     if found:
@@ -52,7 +54,13 @@ def _sentence(a: dict[str, Any]) -> str:
         tail = imp.get("message") or "its effect has not been measured yet"
         return f"{what[0].upper() + what[1:]} ({day:%d %B %Y}): {tail}."
     lo, hi = sorted((imp["avoided_low"], imp["avoided_high"]))
-    if imp["significant"] and imp["avoided_per_week"] > 0:
+    own = imp.get("problem") or {}
+    if own and own["avoided_low"] > 0 and not (imp["significant"] and imp["avoided_low"] > 0):
+        # A fault's own spike of contacts that stopped: the cause as a whole may not show it
+        # once the spike is left out of its baseline, but the problem's contacts do.
+        change = (f"about {own['avoided_per_week']:,.0f} fewer contacts a week about this "
+                  f"problem ({own['avoided_low']:,.0f} to {own['avoided_high']:,.0f})")
+    elif imp["significant"] and imp["avoided_per_week"] > 0:
         change = (f"about {imp['avoided_per_week']:,.0f} fewer contacts a week "
                   f"({lo:,.0f} to {hi:,.0f})")
     elif imp["significant"]:

@@ -1,0 +1,102 @@
+"""The problems step of the pipeline, the server's background follow-up, and the demo's
+planted actions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+from cxhub.services.problems import discovery, escalation, figures, ownership, public, workflow
+from cxhub.warehouse import Warehouse
+
+log = logging.getLogger("cxhub.problems")
+
+
+def run(wh: Warehouse, *, home: Path | None = None) -> dict[str, Any]:
+    """Discover problems, compute their figures, assign owners, measure every action."""
+    home = home or wh.path.parent
+    report = discovery.discover(wh)
+    figures.refresh(wh, home)
+    assigned = workflow.assign(wh, ownership.load(home))
+    measured = public.measure_actions(wh)
+    return {**report.to_dict(), "assigned": len(assigned), "actions_measured": measured}
+
+
+def record_planted(wh: Warehouse, data_dir: Path) -> list[int]:
+    """Record the simulator's planted fixes (truth/events.json) as actions, once: the permanent
+    fix on one cause, and the billing fault's correction on the problem found for it."""
+    path = data_dir / "truth" / "events.json"
+    if not path.exists():
+        return []
+    events = json.loads(path.read_text())
+    if wh.read_one("SELECT 1 FROM actions WHERE origin = 'demo'"):
+        return []
+    made = []
+    fix = events.get("fix")
+    if fix and fix.get("date") and fix.get("cause"):
+        made.append(workflow.record_action(
+            wh, title=fix.get("action") or f"fix on {fix['cause']}", kind="process_change",
+            date=fix["date"], cause=fix["cause"], actor="demo", role="admin", origin="demo",
+            note="the simulator's planted fix (truth/events.json)"))
+    billing = events.get("billing_problem") or {}
+    if billing.get("fixed"):
+        found = wh.read_one(
+            "SELECT problem_id FROM problems WHERE cause = 'billing' AND first_seen <= ? "
+            "AND last_seen >= ? ORDER BY problem_id LIMIT 1",
+            [billing["fixed"], billing.get("start", billing["fixed"])])
+        made.append(workflow.record_action(
+            wh, title=billing.get("action") or "billing fault corrected", kind="fix",
+            date=billing["fixed"], problem_id=found[0] if found else None, cause="billing",
+            actor="demo", role="admin", origin="demo",
+            note="the simulator's billing fault, corrected (truth/events.json)"))
+    public.measure_actions(wh)
+    return made
+
+
+class FollowUp:
+    """On the server's background thread: new contacts join open problems (at every call),
+    and reminders and escalations go out (at most once a minute). Never raises."""
+
+    def __init__(self, wh: Warehouse, home: Path, *, every: float = 60.0) -> None:
+        self._wh, self._home, self._every = wh, home, every
+        self._lock = threading.Lock()
+        self.after_id: int | None = None
+        self._last_escalation = 0.0
+        self._sender: threading.Thread | None = None
+
+    def _escalate(self) -> None:
+        try:
+            own = ownership.load(self._home)
+            escalation.check(self._wh, own, now=dt.datetime.now(dt.UTC).replace(tzinfo=None))
+            escalation.deliver(self._wh, own)
+        except Exception:
+            log.exception("problems escalation failed")
+
+    def tick(self, *, now: float) -> dict[str, Any]:
+        if not self._lock.acquire(blocking=False):
+            return {}
+        try:
+            if self.after_id is None:
+                row = self._wh.read_one("SELECT coalesce(max(contact_id), 0) FROM contacts")
+                self.after_id = int(row[0]) if row else 0
+                return {}
+            joined = discovery.join_new_contacts(self._wh, after_id=self.after_id)
+            self.after_id = joined["newest"]
+            if now - self._last_escalation >= self._every and not (
+                    self._sender and self._sender.is_alive()):
+                # Sending waits on mail servers and webhooks: on a thread of its own, so
+                # that a slow receiver holds up neither this loop nor the classifier.
+                self._last_escalation = now
+                self._sender = threading.Thread(target=self._escalate, daemon=True,
+                                                name="cxhub-escalation")
+                self._sender.start()
+            return joined
+        except Exception:  # the next tick retries; the server keeps serving
+            log.exception("problems follow-up failed")
+            return {}
+        finally:
+            self._lock.release()

@@ -1,0 +1,81 @@
+"""Discovery on a company with a planted fault: found as one problem named by its words, its
+contacts linked (recall and precision), found again without a copy, new contacts joining."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cxhub.services.problems import discovery, store
+
+START = dt.datetime(2026, 1, 5)
+PHRASES = {"billing": ["question about my bill", "when is my payment taken", "change my bank"],
+           "delivery": ["where is my parcel", "the engineer did not come", "book a visit"],
+           "product": ["the router is slow", "how do I set up wifi", "my phone needs a sim"]}
+FAULT = ["I was charged twice this month", "there is a duplicate charge on my bill",
+         "you took a duplicate payment"]
+
+
+def company(wh, *, fault_day: int = 50, fault_days: int = 4, seed: int = 3) -> set[int]:
+    """70 days of contacts (about 60 a day per cause); from `fault_day`, for `fault_days`
+    days, 80 more billing contacts a day about a duplicate charge. Returns their ids."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for d in range(70):
+        for cause, texts in PHRASES.items():
+            for _ in range(rng.poisson(60)):
+                rows.append((d, cause, texts[rng.integers(len(texts))], False))
+        if fault_day <= d < fault_day + fault_days:
+            for _ in range(rng.poisson(80)):
+                rows.append((d, "billing", FAULT[rng.integers(len(FAULT))], True))
+    frame = pd.DataFrame(rows, columns=["day", "cause", "text", "fault"])
+    frame["created_at"] = [START + dt.timedelta(days=int(d), seconds=int(s)) for d, s in
+                           zip(frame.day, rng.integers(8 * 3600, 20 * 3600, len(frame)),
+                               strict=True)]
+    frame = frame.sort_values("created_at", ignore_index=True)
+    frame["contact_id"] = np.arange(1, len(frame) + 1)
+
+    def write(c):
+        c.register("f", frame)
+        c.execute("INSERT INTO contacts (contact_id, source, external_id, channel, created_at, "
+                  "cause, category, text, region) SELECT contact_id, 'cc', 'K' || contact_id, "
+                  "'phone', created_at, cause, 'problem', text, 'London' FROM f")
+        c.unregister("f")
+    wh.write(write)
+    return set(frame.contact_id[frame.fault].astype(int))
+
+
+def test_a_planted_fault_is_one_problem(warehouse):
+    fault = company(warehouse)
+    report = discovery.discover(warehouse)
+    assert len(report.created) == 1, report
+    p = store.problem(warehouse, report.created[0])
+    assert p["cause"] == "billing" and "duplicate" in " ".join(p["terms"])
+    assert p["title"].startswith("Billing: ") and "duplicate" in p["title"]
+    linked = set(store.linked_ids(warehouse, p["problem_id"]))
+    assert len(linked & fault) / len(fault) >= 0.9
+    assert len(linked & fault) / len(linked) >= 0.8
+
+    again = discovery.discover(warehouse)
+    assert again.created == [] and again.updated == [p["problem_id"]]
+    assert set(store.linked_ids(warehouse, p["problem_id"])) == linked  # no copies
+
+    newest = warehouse.read_one("SELECT max(contact_id) FROM contacts")[0]
+    later = START + dt.timedelta(days=71)
+    warehouse.write(lambda c: c.execute(
+        "INSERT INTO contacts (contact_id, source, external_id, channel, created_at, cause, "
+        "category, text) VALUES (?, 'cc', 'new1', 'chat', ?, 'billing', 'problem', "
+        "'another duplicate charge'), (?, 'cc', 'new2', 'chat', ?, 'billing', 'problem', "
+        "'question about my bill')", [newest + 1, later, newest + 2, later]))
+    joined = discovery.join_new_contacts(warehouse, after_id=newest)
+    assert joined == {"newest": newest + 2, "linked": {p["problem_id"]: 1}}
+    assert newest + 1 in store.linked_ids(warehouse, p["problem_id"])
+
+
+@pytest.mark.parametrize("quiet", [True])
+def test_nothing_above_baseline_is_no_problem(warehouse, quiet):
+    company(warehouse, fault_days=0)
+    assert discovery.discover(warehouse).created == []
