@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from cxhub.cli.common import fail, out, print_json
@@ -58,3 +60,35 @@ def erlang(arrivals: float, interval_minutes: float, aht: float, target: float,
               f"{r.occupancy:.3f}, P(wait) {r.p_wait:.3f}, ASA {r.asa_seconds:.1f} s")
     if r.p_abandon is not None:
         out.print(f"P(abandon) {r.p_abandon:.4f}")
+
+
+@staff.command("check")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--answer-within", type=float, default=60, show_default=True,
+              help="Service-level threshold, seconds.")
+@click.option("--min-calls", type=int, default=30, show_default=True,
+              help="Compare only hours with at least this many calls.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def check(file: Path, answer_within: float, min_calls: int, as_json: bool) -> None:
+    """Check Erlang A on an Anonymous Bank log: patience from the hang-ups, agents on duty
+    from the agents serving, predicted vs actual abandonment and service level per hour."""
+    from cxhub.domain.errors import CxhubError
+    from cxhub.services.forecast.erlang_check import check as run_check
+
+    try:
+        result = run_check(file, answer_within_seconds=answer_within, min_calls=min_calls)
+    except CxhubError as exc:
+        fail(str(exc))
+        return
+    s = result.summary()
+    if as_json:
+        print_json(s)
+        return
+    out.print(f"patience {s['patience_seconds']:.0f} s (exponential, censored: "
+              f"{s['abandons']:,} hang-ups among {s['offered']:,} calls offered)")
+    out.print(f"{s['hours_compared']} hours: abandonment {s['mean_abandonment']:.1%} actual, "
+              f"{s['mean_abandonment_pred']:.1%} Erlang A, mean absolute error "
+              f"{s['mae_abandonment_points']:.1f} points")
+    out.print(f"answered within {answer_within:g} s: {s['mean_service_level']:.1%} actual, "
+              f"{s['mean_service_level_pred']:.1%} Erlang A, mean absolute error "
+              f"{s['mae_service_level_points']:.1f} points")
