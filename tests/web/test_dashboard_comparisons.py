@@ -99,10 +99,9 @@ def test_a_month_so_far_says_what_previous_is(loaded: Warehouse,
         in page
 
 
-@pytest.mark.parametrize("segment", ["persona", "portfolio", "rfm_segment", "segment"])
-def test_a_metric_page_cuts_by_every_segment(loaded: Warehouse, dashboard: TestClient,
-                                             segment: str) -> None:
+def test_a_metric_page_cuts_by_every_segment(loaded: Warehouse, dashboard: TestClient) -> None:
     log_in(dashboard, "ana")
-    page = dashboard.get(f"/app/metrics/csat?start=2024-03-04&end=2024-03-05&by={segment}")
-    assert page.status_code == 200
-    assert f"<h2>By {segment}</h2>" in page.text
+    for segment in ("persona", "portfolio", "rfm_segment", "segment"):
+        page = dashboard.get(f"/app/metrics/csat?start=2024-03-04&end=2024-03-05&by={segment}")
+        assert page.status_code == 200, segment
+        assert f"<h2>By {segment}</h2>" in page.text
