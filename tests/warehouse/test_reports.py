@@ -153,10 +153,14 @@ def test_a_backfilled_report_equals_the_report_published_on_the_day(tmp_path: Pa
     with Warehouse.open(tmp_path / "now" / "cxhub.duckdb") as now:
         # ... and the same company three days on, back-filled from a week before DAY.
         _week_of_contacts(now, "now", later)
-        done = reports.backfill(now, DAY - timedelta(days=6), later,
-                                min_count=MIN, now=datetime(2026, 4, 1))
+        since = DAY - timedelta(days=10)  # from 28 February: a 1st of the month inside
+        done = reports.backfill(now, since, later, min_count=MIN, now=datetime(2026, 4, 1))
         assert [d.report.report_date for d in done] == [
-            DAY - timedelta(days=6) + timedelta(days=i) for i in range(10)]
+            since + timedelta(days=i) for i in range(14)]
+        # The back-fill computes all days at once: each day equals asking for it alone.
+        for d in done:
+            alone = reports.build_figures(now, d.report.report_date, min_count=MIN)
+            assert d.report.figures == alone, d.report.report_date
         filled = reports.get(now, DAY)
     assert filled is not None
     assert filled.figures == on_the_day.figures

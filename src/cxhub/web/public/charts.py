@@ -16,6 +16,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from cxhub.services import metrics
 from cxhub.services.public_figures import (
     VOICE_CHANNELS,
     compute,
@@ -172,7 +173,21 @@ def summary(wh: Warehouse, *, min_count: int, days: int = SUMMARY_DAYS,
     start, end = _window(wh, days, now=now)
     start = end - timedelta(days=days)  # a fixed window, even before the data starts
     return {"start": start.isoformat(), "end": end.isoformat(), "days": days,
-            "sections": sections(wh, start=start, end=end, min_count=min_count)}
+            "sections": sections(wh, start=start, end=end, min_count=min_count),
+            "waits": waits(wh, start=start, end=end, min_count=min_count)}
+
+
+def waits(wh: Warehouse, *, start: datetime, end: datetime,
+          min_count: int) -> list[dict[str, Any]]:
+    """The wait per channel group (the catalogue's expected wait: the answer on phone and
+    chat, the first reply on the written channels), never one mean over seconds and hours."""
+    try:
+        groups = metrics.waits_by_channel_group(wh, start=start, end=end)
+    except Exception:  # noqa: BLE001 - the page says "not measured" for this block only
+        log.exception("waits by channel group failed")
+        return []
+    rows = [{"channel": g["group"], "value": g["value"], "n": g["n"]} for g in groups]
+    return suppress(rows, min_count)
 
 
 class TtlCache:

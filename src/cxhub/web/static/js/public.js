@@ -246,6 +246,19 @@ function bars(id, rows, key, names) {
   Plotly.react(id, trace, layout({ barmode: "group", yaxis: { automargin: true },
     margin: { t: 10, r: 30, b: 40, l: 10 }, hovermode: "closest" }), CONFIG);
 }
+const WAIT_GROUPS = { phone: ["Phone", "time to answer"], chat: ["Chat", "time to answer"],
+  written: ["Written", "time to first reply"] };
+function waits(rows) {
+  const box = document.getElementById("waits");
+  box.replaceChildren();
+  for (const r of rows || []) {
+    const [label, measure] = WAIT_GROUPS[r.channel] || [r.channel, "wait"];
+    const card = el("article", "card small");
+    card.dataset.group = r.channel;
+    card.append(el("h3", "", `${label}: ${measure}`), el("p", "figure", fmtWait(r.value)));
+    box.append(card);
+  }
+}
 function satisfaction(sections) {
   const box = document.getElementById("satisfaction");
   box.replaceChildren();
@@ -289,6 +302,7 @@ async function startMonth() {
     `From ${data.start.slice(0, 10)} to ${last}, whole days.`;
   bars("mix-chart", data.sections.category_mix.rows, "category");
   bars("cause-chart", data.sections.complaints_by_cause.rows, "cause");
+  waits(data.waits);
   satisfaction(data.sections);
   actions(data.sections.actions);
 }
