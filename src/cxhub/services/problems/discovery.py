@@ -155,7 +155,11 @@ def create_from_contacts(wh: Warehouse, *, contact_ids: Sequence[int], title: st
                         note=f"made by hand from {len(ids)} contacts")
         return pid
 
-    return wh.write(write)
+    pid = wh.write(write)
+    from cxhub.services.problems import figures
+
+    figures.refresh(wh, wh.path.parent, [pid])  # its cost and priority from the start
+    return pid
 
 
 def join_new_contacts(wh: Warehouse, *, after_id: int,

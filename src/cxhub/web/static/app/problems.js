@@ -15,8 +15,10 @@ function drawProblemCharts() {
   const volume = readBlock("volume-data");
   const vHolder = document.getElementById("volume-chart");
   if (volume && vHolder) {
+    // Weeks as categories: a problem of one week still gets a bar of a readable width.
+    const vLayout = Object.assign({}, layout, { showlegend: false, xaxis: { type: "category" } });
     Plotly.newPlot(vHolder, [{ type: "bar", name: "contacts", x: volume.x, y: volume.y }],
-      layout, { displaylogo: false, responsive: true });
+      vLayout, { displaylogo: false, responsive: true });
     vHolder.dataset.ready = "1";
   }
   const impact = readBlock("impact-data");
