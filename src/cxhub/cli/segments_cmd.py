@@ -9,6 +9,7 @@ from typing import Any
 import click
 from rich.table import Table
 
+from cxhub.analytics.segments.contracts import CLOCKS
 from cxhub.cli.common import console, fail, open_warehouse, out, print_json
 from cxhub.domain.errors import CxhubError
 from cxhub.services import retention as retention_service
@@ -108,17 +109,20 @@ def retention(file: Path, periods: int, as_json: bool) -> None:
 @click.option("--holdout-months", type=click.IntRange(1, 60), default=1, show_default=True)
 @click.option("--by", type=click.Choice(retention_service.CHECK_GROUPS), default="cohort",
               show_default=True)
+@click.option("--clock", type=click.Choice(CLOCKS), default=CLOCKS[0], show_default=True,
+              help="Count renewals from the data start (each cohort followed from there) or "
+                   "from each customer's start (left-truncated at the data start).")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def retention_check(ctx: click.Context, as_of: dt.datetime | None, holdout_months: int,
-                    by: str, as_json: bool) -> None:
+                    by: str, clock: str, as_json: bool) -> None:
     """Check the subscribers' retention model: fit it without the last months, then compare
     the subscribers it expected to leave in those months with those who did."""
     with open_warehouse(ctx) as wh:
         try:
             check = retention_service.check_retention(
                 wh, as_of=as_of.date() if as_of else None, holdout_months=holdout_months,
-                with_rfm=by == "rfm_segment")
+                with_rfm=by == "rfm_segment", clock=clock)
         except CxhubError as exc:
             fail(str(exc))
     rows = check.by(by).round(4).to_dict(orient="records")

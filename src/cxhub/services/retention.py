@@ -113,7 +113,8 @@ class RetentionCheck:
 
 
 def check_retention(wh: Warehouse, *, as_of: dt.date | None = None,
-                    holdout_months: int = 1, with_rfm: bool = True) -> RetentionCheck:
+                    holdout_months: int = 1, with_rfm: bool = True,
+                    clock: str = contracts.CLOCKS[0]) -> RetentionCheck:
     """Fit the sBG per cohort on the subscriptions up to `holdout_months` before `as_of`
     and predict who of the subscribers then leaves by `as_of`: per subscriber, the chance of
     leaving at one of the renewals that fall in the held-out months, against whether they did.
@@ -130,11 +131,11 @@ def check_retention(wh: Warehouse, *, as_of: dt.date | None = None,
         raise CxhubError(f"no subscriptions started before {cal.date()}: nothing to check")
     cohort = contracts.cohort_of(subs["started"]).to_numpy()
     life = contracts.lifetimes(subs["started"], subs["ended"], cal, contracts.data_start(con))
-    model = contracts.fit_retention(life, cohort)
+    model = contracts.fit_retention(life, cohort, clock=clock)
     active = ~life.churned
     n_end = np.floor(((end - subs["started"]) / contracts.MONTH).to_numpy(dtype=float))
     predicted = contracts.churn_between(model, cohort[active], life.renewals[active],
-                                        n_end[active])
+                                        n_end[active], life.entered[active])
     left = (subs["ended"].notna() & (subs["ended"] <= end)).to_numpy()[active]
     out = pd.DataFrame({"customer_key": subs["customer_key"][active].to_numpy(),
                         "customer_id": subs["customer_id"][active].to_numpy(),

@@ -277,7 +277,15 @@ def _resolved_population(wh: Warehouse, c: pd.DataFrame) -> pd.DataFrame:
         "customer_id": pd.array(missing, dtype="Int64"),
         "first_seen": pd.to_datetime([since.get(i) for i in missing]),
     })
-    out = pd.concat([c, extra], ignore_index=True)
+    # Typed like the profile, so that the concatenation never meets an all-missing column of
+    # another type (which pandas is changing how it treats).
+    # (Integer columns are counts: none.)
+    for column in c.columns.difference(extra.columns):
+        dtype = c[column].dtype
+        extra[column] = (0 if isinstance(dtype, np.dtype) and dtype.kind in "iu"
+                         else pd.Series(index=extra.index, dtype=dtype))
+    extra = extra.astype({k: c[k].dtype for k in extra.columns})
+    out = pd.concat([c, extra[c.columns]], ignore_index=True)
     counts = out.columns[out.columns.str.startswith("contacts_")].tolist() + [
         "frequency", "surveys", "digital_touchpoints", "products_held",
         "net_revenue", "revenue_recent", "revenue_prior"]
@@ -311,7 +319,9 @@ def _with_retention(wh: Warehouse, c: pd.DataFrame, as_of: dt.date,
     model = contracts.fit_retention(life, cohort)
     active = sub & ~c["left"].to_numpy()
     monthly = (1.0 + settings.yearly_discount) ** (1.0 / 12.0) - 1.0
-    seen = contracts.outlook(model, cohort[~life.churned], life.renewals[~life.churned], monthly)
+    here = ~life.churned
+    seen = contracts.outlook(model, cohort[here], life.renewals[here], life.entered[here],
+                             monthly)
     for column in ("retention_12m", "expected_months", "subscription_value"):
         c[column] = np.where(sub, 0.0, np.nan)
     c.loc[active, "retention_12m"] = seen.retention_12m

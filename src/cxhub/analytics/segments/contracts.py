@@ -90,12 +90,26 @@ def lifetimes(started: pd.Series, ended: pd.Series, at: pd.Timestamp,
     return Lifetimes(renewals, churned, entered)
 
 
+# The clock a model counts renewals on. "tenure": from each customer's start, customers seen
+# only from the data start being left-truncated there (the sBG as published: the longer a
+# customer has stayed, the likelier they are of the loyal kind). "data start": customers
+# already there when the data starts are followed from then, as a cohort that begins there
+# (Beta(alpha, beta) conditioned on surviving t0 renewals is Beta(alpha, beta + t0), so per
+# cohort this is the same family, free of the constraint beta + t0 >= t0).
+CLOCKS = ("data start", "tenure")
+
+
 @dataclass
 class RetentionModel:
     """sBG fits per cohort, and the fit of all subscribers for cohorts too small for their own."""
 
     pooled: sbg.SbgFit
     cohorts: dict[str, sbg.SbgFit] = field(default_factory=dict)
+    clock: str = CLOCKS[0]
+
+    def on_clock(self, renewals: np.ndarray, entered: np.ndarray) -> np.ndarray:
+        """Renewals as the model counts them."""
+        return renewals - entered if self.clock == "data start" else renewals
 
     def params(self, cohort: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """alpha and beta for each customer's cohort."""
@@ -110,23 +124,29 @@ class RetentionModel:
         def one(fit: sbg.SbgFit) -> dict[str, float]:
             return {**fit.params.as_dict(), "customers": fit.customers, "churned": fit.churned}
 
-        return {POOLED: one(self.pooled),
+        return {"clock": self.clock, POOLED: one(self.pooled),
                 "cohorts": {name: one(fit) for name, fit in sorted(self.cohorts.items())}}
 
 
-def fit_retention(life: Lifetimes, cohort: np.ndarray, *,
-                  min_churned: int = MIN_CHURNED) -> RetentionModel:
+def fit_retention(life: Lifetimes, cohort: np.ndarray, *, min_churned: int = MIN_CHURNED,
+                  clock: str = CLOCKS[0]) -> RetentionModel:
     """The pooled fit, and a fit per cohort with at least `min_churned` departures (one that
     fails falls back to the pooled fit, as a small cohort does)."""
-    pooled = sbg.fit_lifetimes(life.renewals, life.churned, life.entered)
-    model = RetentionModel(pooled)
+    if clock not in CLOCKS:
+        raise ValueError(f"clock must be one of {', '.join(CLOCKS)}")
+    if clock == "data start":
+        renewals, entered = life.renewals - life.entered, np.zeros_like(life.entered)
+    else:
+        renewals, entered = life.renewals, life.entered
+    pooled = sbg.fit_lifetimes(renewals, life.churned, entered)
+    model = RetentionModel(pooled, clock=clock)
     for name in np.unique(cohort):
         mine = cohort == name
         if int(life.churned[mine].sum()) < min_churned:
             continue
         try:
             model.cohorts[str(name)] = sbg.fit_lifetimes(
-                life.renewals[mine], life.churned[mine], life.entered[mine])
+                renewals[mine], life.churned[mine], entered[mine])
         except FitError:
             continue
     return model
@@ -138,11 +158,12 @@ def _ratio(alpha: np.ndarray, beta: np.ndarray, n: np.ndarray, k: np.ndarray) ->
 
 
 def churn_between(model: RetentionModel, cohort: np.ndarray, renewals_now: np.ndarray,
-                  renewals_then: np.ndarray) -> np.ndarray:
+                  renewals_then: np.ndarray, entered: np.ndarray) -> np.ndarray:
     """The probability that a subscriber who has renewed `renewals_now` times leaves before
     making renewal `renewals_then` + 1 (i.e. at one of the renewals in between)."""
     alpha, beta = model.params(cohort)
-    return 1.0 - _ratio(alpha, beta, renewals_now, renewals_then - renewals_now)
+    now = model.on_clock(np.asarray(renewals_now, dtype=float), entered)
+    return 1.0 - _ratio(alpha, beta, now, np.asarray(renewals_then) - renewals_now)
 
 
 @dataclass(frozen=True)
@@ -156,10 +177,10 @@ LIFETIME_CAP = 120  # months; the sBG's mean lifetime is infinite when alpha <= 
 
 
 def outlook(model: RetentionModel, cohort: np.ndarray, renewals: np.ndarray,
-            monthly_discount: float) -> SubscriberOutlook:
+            entered: np.ndarray, monthly_discount: float) -> SubscriberOutlook:
     """Each active subscriber's outlook from their cohort's fit and renewals so far."""
     alpha, beta = model.params(cohort)
-    n = np.asarray(renewals, dtype=float)
+    n = model.on_clock(np.asarray(renewals, dtype=float), entered)
     retention = _ratio(alpha, beta, n, np.full_like(n, 12.0))
     months = np.zeros_like(n)
     derl = np.zeros_like(n)
