@@ -89,3 +89,27 @@ def test_rest_endpoints_and_scopes(dashboard: TestClient, warehouse) -> None:
     nope = dashboard.get("/api/v1/impact?cause=nope&since=2025-05-01", headers=r)
     assert nope.status_code == 422 and nope.json()["detail"][0]["loc"] == ["body", "cause"]
     assert dashboard.get("/api/v1/problems?state=gone", headers=r).status_code == 422
+
+
+def test_ownership_map_edited_on_the_dashboard(dashboard: TestClient, warehouse) -> None:
+    plant(warehouse, per_day=20)
+    assert log_in(dashboard, "ada").status_code == 303
+    one = re.findall(r'name="c_(\d+)"', dashboard.get("/app/problems/new?cause=billing").text)[0]
+    token = csrf_token(dashboard, "/app/problems/new")
+    made = dashboard.post("/app/problems", data={"title": "Bills", f"c_{one}": "1",
+                                                 "csrf_token": token}, follow_redirects=False)
+    pid = made.headers["location"].rsplit("/", 1)[1]
+    page = dashboard.get("/app/problems/owners")
+    assert page.status_code == 200 and "cx_lead" in page.text  # the example to start from
+    token = csrf_token(dashboard, "/app/problems/owners")
+    bad = dashboard.post("/app/problems/owners", data={"csrf_token": token, "text": (
+        "owners:\n  - cause: billing\n    department: B\n    owner: not-an-address\n")})
+    assert bad.status_code == 400 and "owners[0].owner: &#39;not-an-address&#39;" in bad.text
+    good = dashboard.post("/app/problems/owners", data={"csrf_token": token, "text": (
+        "owners:\n  - cause: billing\n    department: Billing\n    owner: ana@x.com\n")},
+        follow_redirects=False)
+    assert good.status_code == 303
+    assert "ana@x.com" in dashboard.get(f"/app/problems/{pid}").text  # assigned on saving
+    log_out(dashboard)
+    assert log_in(dashboard, "ana").status_code == 303  # analysts may not edit it
+    assert dashboard.get("/app/problems/owners").status_code == 403

@@ -30,6 +30,19 @@ from cxhub.domain.canonical import CAUSES
 from cxhub.services.problems.errors import ProblemInputError
 
 FILE = "ownership.yaml"
+EXAMPLE = """# Who owns each problem (see docs/problems.md). Causes: billing, delivery, other,
+# pricing, product, service.
+cx_lead: cx.lead@example.com
+reminder_hours: 4
+deadlines:
+  critical: {acknowledge: 4, plan: 24}
+  high: {acknowledge: 24, plan: 72}
+owners:
+  - cause: billing
+    department: Billing operations
+    owner: billing.owner@example.com
+    manager: billing.manager@example.com
+"""
 _EMAIL = re.compile(r"^[^@\s,;<>]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 DEFAULT_DEADLINES = {"critical": {"acknowledge": 4, "plan": 24},
                      "high": {"acknowledge": 24, "plan": 72},

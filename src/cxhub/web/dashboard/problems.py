@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from cxhub.domain.errors import CxhubError
-from cxhub.services.problems import discovery, store, workflow
+from cxhub.services.problems import discovery, ownership, store, workflow
 from cxhub.services.problems import figures as figures_svc
 from cxhub.services.problems import impact as impact_svc
 from cxhub.services.problems.errors import ProblemInputError
@@ -28,6 +28,30 @@ def _wh(request: Request) -> Any:
 @router.get("/problems")
 def problem_list(request: Request, user: Annotated[User, require("metrics")]) -> Response:
     return render(request, "app/problems.html", {"problems": store.problems(_wh(request))})
+
+
+@router.get("/problems/owners")
+def owners_page(request: Request, user: Annotated[User, require("users")],
+                error: str = "", saved: str = "") -> Response:
+    """The ownership map (ownership.yaml), edited as text and checked before it is kept."""
+    path = request.app.state.settings.home / ownership.FILE
+    text = path.read_text() if path.exists() else ownership.EXAMPLE
+    return render(request, "app/problems_owners.html",
+                  {"text": text, "error": error, "saved": bool(saved)})
+
+
+@router.post("/problems/owners")
+def save_owners(request: Request, user: Annotated[User, require("users")],
+                form: CheckedForm) -> Response:
+    home = request.app.state.settings.home
+    text = form.get("text", "")
+    try:
+        own = ownership.save(home, text)
+    except ProblemInputError as exc:
+        return render(request, "app/problems_owners.html",
+                      {"text": text, "error": str(exc), "saved": False}, status=400)
+    workflow.assign(_wh(request), own, actor=user.username)
+    return redirect("/app/problems/owners?saved=1")
 
 
 @router.get("/problems/new")
