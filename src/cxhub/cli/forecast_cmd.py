@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import click
@@ -27,11 +28,14 @@ def forecast() -> None:
 @click.option("--channel", help="Only this channel (default: every channel).")
 @_INTERVAL
 @click.option("--horizon", default="14d", show_default=True, help="Days ahead: 1d, 14d, 2w.")
+@click.option("--origin", type=click.DateTime(["%Y-%m-%d"]),
+              help="First day to forecast (default: the newest day); a past day lets the "
+                   "forecast be compared with what arrived.")
 @_UTC
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.pass_context
 def run(ctx: click.Context, channel: str | None, interval: str, horizon: str,
-        utc_zone: str | None, as_json: bool) -> None:
+        origin: dt.datetime | None, utc_zone: str | None, as_json: bool) -> None:
     """Forecast each channel from its history and store the forecasts (table `forecasts`).
 
     Each channel's model is chosen by a rolling-origin backtest on its own history among a
@@ -46,7 +50,7 @@ def run(ctx: click.Context, channel: str | None, interval: str, horizon: str,
         minutes, days = interval_minutes(interval), horizon_days(horizon)
         with open_warehouse(ctx) as wh:
             report = runs.run(wh, channel=channel, minutes=minutes, h_days=days,
-                              utc_zone=utc_zone)
+                              utc_zone=utc_zone, origin=origin.date() if origin else None)
     except CxhubError as exc:
         fail(str(exc))
         return

@@ -92,3 +92,38 @@ def check(file: Path, answer_within: float, min_calls: int, as_json: bool) -> No
     out.print(f"answered within {answer_within:g} s: {s['mean_service_level']:.1%} actual, "
               f"{s['mean_service_level_pred']:.1%} Erlang A, mean absolute error "
               f"{s['mae_service_level_points']:.1f} points")
+
+
+@staff.command("plan")
+@click.option("--run", "run_id", type=int, help="Forecast run (default: the latest).")
+@click.option("--channel", help="Only this channel (default: phone and chat).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.pass_context
+def plan(ctx: click.Context, run_id: int | None, channel: str | None, as_json: bool) -> None:
+    """Agents needed per interval from the forecast (the catalogue's service-level targets,
+    Erlang A with the measured patience) against the roster: under- and over-staffed
+    intervals. The dashboard's Staffing page draws it."""
+    from rich.table import Table
+
+    from cxhub.cli.common import open_warehouse
+    from cxhub.domain.errors import CxhubError
+    from cxhub.services.forecast import plan as plans
+
+    try:
+        with open_warehouse(ctx) as wh:
+            result = plans.plan(wh, run_id=run_id, channel=channel)
+    except CxhubError as exc:
+        fail(str(exc))
+        return
+    if as_json:
+        print_json(result.to_dict())
+        return
+    table = Table("channel", "AHT s", "patience s", "target", "intervals", "rostered", "under",
+                  "over", "agent-hours needed", "scheduled")
+    for c in result.to_dict()["channels"]:
+        table.add_row(c["channel"], f"{c['aht_seconds']:.0f}",
+                      "-" if c["patience_seconds"] is None else f"{c['patience_seconds']:.0f}",
+                      f"{c['target']:.0%} in {c['threshold_seconds']:g} s", str(c["intervals"]),
+                      str(c["rostered_intervals"]), str(c["under"]), str(c["over"]),
+                      f"{c['agent_hours_needed']:,.1f}", f"{c['agent_hours_scheduled']:,.1f}")
+    out.print(table)

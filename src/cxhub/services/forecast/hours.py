@@ -34,6 +34,14 @@ class Hours:
     channels: dict[str, dict[int, tuple[dt.time, dt.time] | None]]
     holidays: frozenset[dt.date]
 
+    def is_open(self, channel: str, wall: dt.datetime) -> bool:
+        """Open at this local wall-clock time (channels without hours are always open)."""
+        week = self.channels.get(channel)
+        if week is None:
+            return True
+        span = None if wall.date() in self.holidays else week.get(wall.weekday())
+        return bool(span and span[0] <= wall.time() < span[1])
+
     def status(self, channel: str, at: dt.datetime) -> dict[str, Any]:
         """Whether the channel is open at `at` (aware, or naive UTC), and the next change:
         {"open": True, "closes": "20:00"} or {"open": False, "opens": "Mon 08:00"}."""

@@ -79,20 +79,26 @@ def channels(wh: Warehouse) -> list[str]:
 
 
 def channel_series(wh: Warehouse, channel: str, *, minutes: int, timezone: str | None,
-                   weeks: int | None = TRAIN_WEEKS) -> tuple[Series, int, list[dt.date]]:
-    """The channel's counts (newest, partial day left out), known events and gaps marked."""
+                   weeks: int | None = TRAIN_WEEKS,
+                   origin: dt.date | None = None) -> tuple[Series, int, list[dt.date]]:
+    """The channel's counts up to the day before `origin` (default: the newest day, which is
+    usually partial, left out), with known events and gaps marked."""
     newest = wh.read_one("SELECT max(created_at) FROM contacts WHERE channel = ?", [channel])
     if not newest or newest[0] is None:
         raise SeriesError(f"channel {channel}: no contacts")
     last_local = _to_local(pd.Timestamp(newest[0]), timezone)
-    end = last_local.date() - dt.timedelta(days=1)
-    start = end - dt.timedelta(days=weeks * 7 - 1) if weeks else None
-    since = (pd.Timestamp(start) - pd.Timedelta(days=1)) if start else pd.Timestamp.min
+    end = min(last_local.date(), origin or last_local.date()) - dt.timedelta(days=1)
+    oldest = wh.read_one("SELECT min(created_at) FROM contacts WHERE channel = ?", [channel])
+    first = _to_local(pd.Timestamp(oldest[0]), timezone).date() if oldest else end
+    start = max(first, end - dt.timedelta(days=weeks * 7 - 1)) if weeks else first
+    since = pd.Timestamp(start) - pd.Timedelta(days=1)
     times = wh.cursor().execute(
         "SELECT created_at FROM contacts WHERE channel = ? AND created_at >= ?",
         [channel, since.to_pydatetime()]).df()["created_at"]
+    if times.empty:
+        raise SeriesError(f"channel {channel}: no contacts before {end + dt.timedelta(days=1)}")
     series = count_series(times, name=channel, minutes=minutes, timezone=timezone,
-                          start=start or _to_local(times.min(), timezone).date(), end=end)
+                          start=start, end=end)
     series, marked = exclude(series, known_events(wh, channel, timezone))
     series, gaps = mark_gaps(series)
     return series, marked, gaps
@@ -117,8 +123,12 @@ def known_events(wh: Warehouse, channel: str,
 
 
 def run(wh: Warehouse, *, channel: str | None = None, minutes: int = 30, h_days: int = 14,
-        store: bool = True, utc_zone: str | None = None) -> RunReport:
-    """Forecast each channel (or one) and store every series of the run in one write."""
+        store: bool = True, utc_zone: str | None = None,
+        origin: dt.date | None = None,
+        candidates: tuple[str, ...] = backtest.CANDIDATES) -> RunReport:
+    """Forecast each channel (or one) from `origin` (default: the newest day) and store every
+    series of the run in one write. An origin in the past forecasts days that have arrived,
+    so the forecast can be compared with them."""
     timezone = utc_zone
     report = RunReport(None, minutes, h_days, timezone)
     wanted = [channel] if channel else channels(wh)
@@ -126,14 +136,15 @@ def run(wh: Warehouse, *, channel: str | None = None, minutes: int = 30, h_days:
         raise SeriesError(f"channel {channel}: no contacts in the warehouse")
     for name in wanted:
         try:
-            series, marked, gaps = channel_series(wh, name, minutes=minutes, timezone=timezone)
+            series, marked, gaps = channel_series(wh, name, minutes=minutes, timezone=timezone,
+                                                  origin=origin)
             check_history(series)
         except SeriesError as exc:
             if channel:
                 raise
             report.skipped[name] = str(exc)
             continue
-        fc = backtest.forecast(series, h_days, folds=RUN_FOLDS)
+        fc = backtest.forecast(series, h_days, folds=RUN_FOLDS, candidates=candidates)
         report.channels.append(ChannelForecast(name, series, fc, marked, gaps))
     if store and report.channels:
         report.run_id, report.rows = _store(wh, report)

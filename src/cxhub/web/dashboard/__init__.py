@@ -16,7 +16,15 @@ from cxhub.settings import Settings
 
 
 def install(app: FastAPI, settings: Settings) -> None:
-    from cxhub.web.dashboard import admin, alerts, contacts, customers, problems, routes
+    from cxhub.web.dashboard import (
+        admin,
+        alerts,
+        contacts,
+        customers,
+        problems,
+        routes,
+        staffing,
+    )
     from cxhub.web.dashboard.auth import Forbidden, LoginRequired
     from cxhub.web.dashboard.pages import STATIC, make_templates, on_forbidden, on_login_required
     from cxhub.web.dashboard.throttle import LoginThrottle
@@ -39,6 +47,6 @@ def install(app: FastAPI, settings: Settings) -> None:
                             headers={"Cache-Control": "public, max-age=604800"})
 
     app.include_router(assets)
-    for module in (routes, contacts, customers, admin, alerts, problems):
+    for module in (routes, contacts, customers, admin, alerts, problems, staffing):
         app.include_router(module.router)
     app.mount("/app/static", StaticFiles(directory=STATIC), name="dashboard-static")
