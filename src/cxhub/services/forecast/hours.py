@@ -43,17 +43,22 @@ class Hours:
         return bool(span and span[0] <= wall.time() < span[1])
 
     def status(self, channel: str, at: dt.datetime) -> dict[str, Any]:
-        """Whether the channel is open at `at` (aware, or naive UTC), and the next change:
-        {"open": True, "closes": "20:00"} or {"open": False, "opens": "Mon 08:00"}."""
+        """`status_local` for an aware time, or a naive UTC one."""
         zone = ZoneInfo(self.timezone)
         local = (at if at.tzinfo else at.replace(tzinfo=dt.UTC)).astimezone(zone)
+        return self.status_local(channel, local.replace(tzinfo=None))
+
+    def status_local(self, channel: str, local: dt.datetime) -> dict[str, Any]:
+        """Whether the channel is open at this local wall-clock time, and the next change:
+        {"open": True, "closes": "20:00"} or {"open": False, "opens": "Mon 08:00"}."""
         week = self.channels.get(channel)
         if week is None:
             return {"channel": channel, "known": False}
         span = None if local.date() in self.holidays else week.get(local.weekday())
         if span and span[0] <= local.time() < span[1]:
             return {"channel": channel, "known": True, "open": True,
-                    "closes": span[1].strftime("%H:%M")}
+                    "closes": span[1].strftime("%H:%M"),
+                    "text": f"open now, closes at {span[1]:%H:%M}"}
         for ahead in range(0, 15):
             day = local.date() + dt.timedelta(days=ahead)
             span = None if day in self.holidays else week.get(day.weekday())
@@ -61,8 +66,10 @@ class Hours:
                 label = span[0].strftime("%H:%M")
                 if ahead:
                     label = f"{DAYS[day.weekday()].capitalize()} {label}"
-                return {"channel": channel, "known": True, "open": False, "opens": label}
-        return {"channel": channel, "known": True, "open": False, "opens": None}
+                return {"channel": channel, "known": True, "open": False, "opens": label,
+                        "text": f"closed now, opens {label}"}
+        return {"channel": channel, "known": True, "open": False, "opens": None,
+                "text": "closed"}
 
 
 def parse(doc: Any, where: str) -> Hours:

@@ -1,0 +1,57 @@
+"""What the public page asks: open now and until when, the expected wait from Erlang A with
+the current queue, and the quietest hours of the next days from the forecast and the roster."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from tests.warehouse.forecast_data import ORIGIN, build
+
+from cxhub.services.forecast import hours, plan, public, run
+from cxhub.services.ingest import ingest_paths
+from cxhub.warehouse import Warehouse
+
+
+def test_opening_hours_say_open_now_and_when_it_closes() -> None:
+    h = hours.parse({"timezone": "Europe/London",
+                     "channels": {"phone": {"mon": "08:00-20:00", "sat": "09:00-17:00"}},
+                     "holidays": ["2024-12-25"]}, "test")
+    assert h.status_local("phone", dt.datetime(2024, 12, 23, 9, 30))["text"] == \
+        "open now, closes at 20:00"
+    assert h.status_local("phone", dt.datetime(2024, 12, 23, 7, 0))["text"] == \
+        "closed now, opens 08:00"
+    assert h.status_local("phone", dt.datetime(2024, 12, 23, 21, 0))["opens"] == "Sat 09:00"
+    # Summer time: 07:30 UTC is 08:30 in London.
+    assert h.status("phone", dt.datetime(2024, 7, 1, 7, 30))["open"] is True
+    with pytest.raises(hours.HoursError, match="channels.phone.mon.*closes before it opens"):
+        hours.parse({"channels": {"phone": {"mon": "20:00-08:00"}}}, "x.yaml")
+    with pytest.raises(hours.HoursError, match="unknown timezone 'Mars/Base'"):
+        hours.parse({"timezone": "Mars/Base"}, "x.yaml")
+
+
+def test_expected_wait_and_best_time(warehouse: Warehouse, tmp_path: Path) -> None:
+    build(warehouse, tmp_path)
+    run.run(warehouse, minutes=30, h_days=7, origin=ORIGIN, candidates=("profile_mean",))
+    at = dt.datetime.combine(ORIGIN + dt.timedelta(days=1), dt.time(11, 10))  # Tuesday
+    # Three callers waiting right now (no answer yet), with 4 agents rostered.
+    rows = ["source,external_id,channel,created_at,queued_at"] + [
+        f"live,w{i},phone,{at - dt.timedelta(minutes=i + 1)},{at - dt.timedelta(minutes=i + 1)}"
+        for i in range(3)]
+    (tmp_path / "waiting.csv").write_text("\n".join(rows) + "\n")
+    ingest_paths(warehouse, "generic", [tmp_path / "waiting.csv"], kind="contacts")
+    got = public.expected_wait(warehouse, "phone", at)
+    assert got["basis"] == "queue" and got["waiting"] == 3 and got["agents"] == 4
+    aht, patience = plan.channel_history(warehouse, "phone", at)
+    by_hand = sum(1 / (4 / aht + i / patience) for i in range(4))
+    assert got["seconds"] == pytest.approx(by_hand, abs=0.1)
+    assert got["open"]["text"] == "open now, closes at 20:00"
+
+    quiet = public.best_times(warehouse, "phone", days=7, at=at)
+    assert quiet["hours"] and all(8 <= h["hour"] < 20 for h in quiet["hours"])
+    assert all(h["weekday"] != "Sunday" for h in quiet["hours"])
+    summary = quiet["summary"]
+    assert summary["text"].startswith(f"quietest: {summary['weekday']} {summary['from']}-")
+    best = min(h["wait_seconds"] for h in quiet["hours"])
+    assert summary["wait_seconds"] >= best and summary["wait_seconds_high"] >= best
