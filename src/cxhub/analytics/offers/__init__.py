@@ -1,0 +1,1 @@
+"""Offers and the next best action: catalogue rules, contact policy, uplift (pure)."""
