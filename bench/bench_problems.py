@@ -49,9 +49,11 @@ def _timed(fn: Any, runs: int) -> tuple[float, list[float], Any]:
 
 
 def build(wh: Warehouse, n: int) -> None:
-    """n draws over 365 days written by DuckDB (seeded), thinned by the season and the weekday
-    (about 55% kept), a cause from equal shares; delivery thinned by EFFECT more from day 255;
-    4,000 billing contacts about a duplicate charge on days 120-123."""
+    """n contacts over 365 days written by DuckDB (seeded): draws thinned by the season and the
+    weekday, a cause from equal shares, delivery thinned by EFFECT more from day 255; then
+    n / 500 billing contacts about a duplicate charge on days 120-123."""
+    fault = max(400, n // 500)  # the fault's week: about 1.45 times the cause's usual week
+
     def write(c: Any) -> None:
         c.execute("SELECT setseed(0.42)")
         c.execute(f"""
@@ -59,7 +61,7 @@ def build(wh: Warehouse, n: int) -> None:
             SELECT i AS contact_id,
                    floor(random() * 365)::INT AS day,
                    random() AS u, random() AS keep, random() AS v, random() AS s
-            FROM range(1, {n} + 1) t(i)""")
+            FROM range(1, {int(n / 0.66) + 1} + 1) t(i)""")
         c.execute(f"""
             INSERT INTO contacts (contact_id, source, external_id, channel, created_at, cause,
                                   category, text, region)
@@ -75,7 +77,8 @@ def build(wh: Warehouse, n: int) -> None:
             WHERE NOT (floor(u * 6)::INT = 1 AND day >= 255 AND v < {EFFECT})
               -- the season and the weekday shape, by thinning
               AND keep < (0.8 + 0.2 * sin(2 * pi() * day / 365))
-                 * (CASE WHEN (day % 7) IN (5, 6) THEN 0.5 ELSE 1 END)""")
+                 * (CASE WHEN (day % 7) IN (5, 6) THEN 0.5 ELSE 1 END)
+            LIMIT {n}""")
         c.execute(f"""
             INSERT INTO contacts (contact_id, source, external_id, channel, created_at, cause,
                                   category, text, region)
@@ -83,7 +86,7 @@ def build(wh: Warehouse, n: int) -> None:
                    DATE '{START}' + (120 + i % 4) * INTERVAL 1 DAY + (9 * 3600 + i % 36000)
                      * INTERVAL 1 SECOND,
                    'billing', 'complaint', 'I was charged twice, a duplicate charge', 'London'
-            FROM range(1, 4001) t(i)""")
+            FROM range(1, {fault} + 1) t(i)""")
         c.execute("DROP TABLE raw")
     wh.write(write, groupable=False)
 

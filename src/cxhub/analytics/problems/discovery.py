@@ -39,7 +39,7 @@ class DiscoverySettings:
     min_term_cover: float = 0.6  # the terms must cover this share of the excess
     max_terms: int = 8
     min_excess: int = 50  # an episode with fewer extra contacts is no problem
-    weekly_ratio: float = 1.5  # a cause's week over the median of its 8 weeks before ...
+    weekly_ratio: float = 1.3  # a cause's week over the median of its 8 weeks before ...
     weekly_z: float = 5.0  # ... and this many standard deviations (Poisson) above it
 
 
@@ -217,6 +217,8 @@ def rule_for(window: pd.DataFrame, before: pd.DataFrame, ep: Episode,
     before_cells = before[before["cause"].isin(causes).to_numpy()]
     cands = distinctive_terms(window["text"][in_cells].tolist(), before_cells["text"].tolist(), st)
     chosen = choose_terms(window[in_cells], cands, excess, st) if cands else []
+    lift = {t: li for t, li, _ in cands}
+    chosen.sort(key=lambda t: -lift[t])  # the name shows the most telling words first
     if chosen:
         # A fault's words say which contacts are about it whatever their category: the
         # problem takes its causes' contacts that use them.
