@@ -278,6 +278,32 @@ def _v8(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(ddl)
 
 
+# Offers and the next best action (issue 14): the catalogue's offers and service actions with
+# their rules and control share, and the uplift models learned per offer with their report.
+# Decisions themselves are `offer_decisions` records (context, rank, reasons in `attributes`).
+_V10_OFFERS = [
+    "ALTER TABLE offers ADD COLUMN IF NOT EXISTS kind VARCHAR",
+    "ALTER TABLE offers ADD COLUMN IF NOT EXISTS product VARCHAR",
+    "ALTER TABLE offers ADD COLUMN IF NOT EXISTS valid_from DATE",
+    "ALTER TABLE offers ADD COLUMN IF NOT EXISTS valid_to DATE",
+    "ALTER TABLE offers ADD COLUMN IF NOT EXISTS control_share DOUBLE",
+    "ALTER TABLE offers ADD COLUMN IF NOT EXISTS min_uplift DOUBLE",
+    "ALTER TABLE offers ADD COLUMN IF NOT EXISTS prior_uplift DOUBLE",
+    "ALTER TABLE offers ADD COLUMN IF NOT EXISTS max_per_customer_30d INTEGER",
+    "ALTER TABLE offers ADD COLUMN IF NOT EXISTS rules JSON",
+    "ALTER TABLE offers ADD COLUMN IF NOT EXISTS updated_at TIMESTAMP",
+    """CREATE TABLE IF NOT EXISTS offer_models (
+        model_id BIGINT PRIMARY KEY, offer_code VARCHAR NOT NULL, trained_at TIMESTAMP,
+        n_train BIGINT, n_test BIGINT, features VARCHAR[], path VARCHAR, qini DOUBLE,
+        uplift_at_30 DOUBLE, report JSON, active BOOLEAN DEFAULT false)""",
+]
+
+
+def _v10(con: duckdb.DuckDBPyConnection) -> None:
+    for ddl in _V10_OFFERS:
+        con.execute(ddl)
+
+
 # Segments and value models (issue 11): whether a customer is a subscriber, their days as a
 # paying customer, the sBG's 12-month retention and expected further months, and the two parts
 # of the CLV (subscription DERL, purchases BG/NBD + Gamma-Gamma).
@@ -334,6 +360,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(8, "problems: rules, figures, owners, deadlines, events, notices; actions' impact",
               _v8),
     Migration(9, "forecasts and their runs, rosters, opening hours and holidays", _v9),
+    Migration(10, "offers: catalogue rules and control shares, uplift models", _v10),
     Migration(11, "segments: subscribers, retention and the parts of lifetime value", _v11),
 )
 LATEST = MIGRATIONS[-1].version
@@ -358,9 +385,11 @@ def migrate(con: duckdb.DuckDBPyConnection, target: int = LATEST) -> list[int]:
         "version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMP)"
     )
     applied = []
-    version = current_version(con)
+    # Each missing version, not only those above the highest: migrations were numbered in
+    # advance and landed out of order (v11 before v10), so a file may have a gap to fill.
+    done = {int(r[0]) for r in con.execute("SELECT version FROM schema_migrations").fetchall()}
     for m in MIGRATIONS:
-        if version < m.version <= target:
+        if m.version not in done and m.version <= target:
             con.execute("BEGIN TRANSACTION")
             try:
                 m.apply(con)
