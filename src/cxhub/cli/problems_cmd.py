@@ -53,7 +53,8 @@ def impact(ctx: click.Context, problem_id: int | None, cause: str | None, since:
             result = svc.problem_impact(wh, problem_id)
         else:
             assert cause and since
-            result = svc.impact_dict(svc.cause_impact(wh, cause=cause, since=since), cause=cause)
+            result = svc.impact_dict(svc.cause_impact(wh, cause=cause, since=since), cause=cause,
+                                     outcomes=svc.outcomes(wh, cause=cause, since=since))
     if as_json:
         print_json(result)
         return
@@ -63,7 +64,15 @@ def impact(ctx: click.Context, problem_id: int | None, cause: str | None, since:
                   f"of the fit), weeks after: {result['weeks_after']}; actual "
                   f"{result['actual_per_week']:,.0f} a week, expected "
                   f"{result['expected_per_week']:,.0f}")
+    for _name, o in (result.get("outcomes") or {}).items():
+        if o.get("before") is not None or o.get("after") is not None:
+            out.print(f"{o['meaning']}: {_share(o.get('before'))} in the 8 weeks before, "
+                      f"{_share(o.get('after'))} after")
     out.print(f"[dim]method: {result['method']}[/]")
+
+
+def _share(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1%}"
 
 
 def _home(ctx: click.Context) -> Any:

@@ -1,10 +1,11 @@
 """What an action changed: the treated series after the action against a counterfactual.
 
-The counterfactual is a regression fitted on the weeks before the action, of the treated
-series' weekly log count on the log count of control series the action should not touch
-(other causes: they carry the company's season, growth and one-off busy weeks) and a linear
-trend. Weeks are counted from the action's day, seven whole days each, so every week holds each
-weekday once: the weekday and hour shape cancels out and needs no term of its own.
+The counterfactual is a regression fitted on the weeks before the action: the treated series'
+weekly log count is the log of the total of control series the action should not touch (other
+causes: they carry the company's season, growth and one-off busy weeks) plus a level and,
+when its t statistic says it is clear, a linear trend (its share drifting). Weeks are counted
+from the action's day, seven whole days each, so every week holds each weekday once: the
+weekday and hour shape cancels out and needs no term of its own.
 
 Weeks before the action that the fit explains badly (an incident in the treated series, a
 campaign in the controls) are left out of the fit, a few times over, by a robust scale of the
@@ -79,10 +80,10 @@ class Impact:
         return d
 
 
-METHOD = ("weekly log contacts regressed on the log contacts of the control series and a trend, "
-          "fitted on the weeks before the action (weeks it explains badly left out); the "
-          "counterfactual after the action and its {level:.0%} interval drawn from the fit's "
-          "posterior ({draws} draws)")
+METHOD = ("weekly contacts as a share of the control series' total (in logs; with a trend only "
+          "when it is clear), fitted on the weeks before the action (weeks it explains badly "
+          "left out); the counterfactual after the action and its {level:.0%} interval drawn "
+          "from the fit's posterior ({draws} draws)")
 
 
 def weekly(days: np.ndarray, treated: np.ndarray, controls: np.ndarray, action: dt.date,

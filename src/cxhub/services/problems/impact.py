@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from cxhub.analytics.problems.impact import Impact, ImpactSettings, estimate, weekly
+from cxhub.domain.errors import CxhubError
 from cxhub.services import metrics
 from cxhub.services.problems.errors import ProblemInputError, ProblemNotFoundError
 from cxhub.warehouse import Warehouse
@@ -115,7 +116,8 @@ def problem_impact(wh: Warehouse, problem_id: int,
                                 "cause to measure")
     imp = cause_impact(wh, cause=cause, since=day, settings=settings)
     return impact_dict(imp, cause=cause, problem_id=problem_id, action_id=action_id,
-                       action=title, problem=problem_contacts_change(wh, problem_id, day))
+                       action=title, problem=problem_contacts_change(wh, problem_id, day),
+                       outcomes=outcomes(wh, cause=cause, since=day))
 
 
 def problem_contacts_change(wh: Warehouse, problem_id: int, day: dt.date,
@@ -167,3 +169,38 @@ def problem_contacts_change(wh: Warehouse, problem_id: int, day: dt.date,
             "method": f"the problem's contacts in the {days} days before the action, as a "
                       "weekly rate it would have kept, minus its contacts a week since "
                       "(95% interval from the Poisson error of the rate before)"}
+
+
+OUTCOMES = {"fcr": "first contact resolution (no repeat within 7 days)",
+            "csat": "satisfaction (share of 4 and 5 answers)"}
+
+
+def outcomes(wh: Warehouse, *, cause: str, since: str | dt.date,
+             weeks: int = 8) -> dict[str, Any]:
+    """Repeat contacts and satisfaction of the cause's contacts, in the `weeks` whole weeks
+    before the action and after it (as many as the data has, up to `weeks`): before and after
+    only, from the metrics catalogue's own definitions (fcr, csat) filtered on the cause.
+    Not a counterfactual: the other figures of the action are."""
+    day = parse_date(since, "since")
+    span = data_days(wh)
+    if span is None:
+        return {}
+    after_end = min(day + dt.timedelta(weeks=weeks), span[1] + dt.timedelta(days=1))
+    ranges = {"before": (day - dt.timedelta(weeks=weeks), day), "after": (day, after_end)}
+    found: dict[str, Any] = {}
+    for name, meaning in OUTCOMES.items():
+        row: dict[str, Any] = {"meaning": meaning}
+        for side, (a, b) in ranges.items():
+            if b <= a:
+                row[side] = None
+                continue
+            try:
+                rows = metrics.compute(wh, name, start=dt.datetime.combine(a, dt.time()),
+                                       end=dt.datetime.combine(b, dt.time()),
+                                       filters={"cause": cause})
+            except CxhubError:
+                rows = []
+            row[side] = rows[0]["value"] if rows else None
+            row[f"{side}_n"] = rows[0].get("n") if rows else 0
+        found[name] = row
+    return found
