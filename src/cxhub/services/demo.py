@@ -89,6 +89,9 @@ def load_once(wh: Warehouse, manifest: Path, settings: Settings, say: Say
     from cxhub.services.problems.runner import record_planted
 
     record_planted(wh, manifest.parent)  # the simulator's planted fixes, as actions
+    from cxhub.services.forecast.setup import prepare_demo
+
+    prepare_demo(wh, manifest.parent, say)  # opening hours, and a forecast for the staffing
     stamp.write_text(digest)
     return report, pipeline
 
