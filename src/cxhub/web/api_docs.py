@@ -24,6 +24,15 @@ SCHEMES = {
                "description": "The same key, in a header of its own."},
 }
 
+# Every API operation may answer these; each carries {"detail": ...} saying why.
+_DETAIL = {"application/json": {"schema": {"type": "object", "properties": {"detail": {}}}}}
+ERRORS = {
+    401: "no key, or an unknown or revoked one",
+    403: "the key lacks the scope this operation needs",
+    404: "no such record (the message names the id)",
+    422: "a parameter or the body is invalid (each error names its place and field)",
+}
+
 
 def install(app: FastAPI) -> None:
     import swagger_ui_bundle
@@ -48,6 +57,10 @@ def install(app: FastAPI) -> None:
                 if path.startswith("/api/v1/"):
                     for operation in operations.values():
                         operation["security"] = [{"bearer": []}, {"apiKey": []}]
+                        answers = operation.setdefault("responses", {})
+                        for code, text in ERRORS.items():
+                            answers.setdefault(str(code), {"description": text,
+                                                           "content": _DETAIL})
             app.openapi_schema = spec
         return app.openapi_schema
 

@@ -94,6 +94,7 @@ def _endpoint(path: str, kind: str) -> None:
         openapi_extra={
             "requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}
         },
+        # 401, 403 and 422 are added to every API operation by cxhub.web.api_docs.
         responses={201: {"description": "written"}, 200: {"description": "already present"},
                    413: {"description": "body too large"}},
     )
