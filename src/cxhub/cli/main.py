@@ -31,6 +31,7 @@ COMMANDS = {
     "problems": "cxhub.cli.problems_cmd",
     "forecast": "cxhub.cli.forecast_cmd",
     "staff": "cxhub.cli.staff_cmd",
+    "offers": "cxhub.cli.offers_cmd",
 }
 
 
