@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.table import Table
@@ -129,7 +130,7 @@ def backtest_cmd(ctx: click.Context, channel: str | None, interval: str, horizon
     _print_evaluation(results)
 
 
-def _print_evaluation(results: list[dict]) -> None:
+def _print_evaluation(results: list[dict[str, Any]]) -> None:
     table = Table("series", "model", "MASE", "seasonal naive", "better by", "95% coverage")
     for r in results:
         if "error" in r:

@@ -44,7 +44,7 @@ def seasonal_naive(history: np.ndarray, weekdays: np.ndarray, future: np.ndarray
         row = last[0] if len(last) else np.full(per_day, np.nan)
         out.append(np.where(np.isnan(row), _nanmean_rows(_same_weekday(
             days, weekdays, wd, RECENT_WEEKS), per_day), row))
-    return np.nan_to_num(np.concatenate(out))
+    return np.asarray(np.nan_to_num(np.concatenate(out)), dtype=float)
 
 
 def seasonal_mean(history: np.ndarray, weekdays: np.ndarray, future: np.ndarray,
@@ -60,7 +60,7 @@ def _nanmean_rows(rows: np.ndarray, per_day: int) -> np.ndarray:
         return np.zeros(per_day)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a slot missing in every week
-        return np.nan_to_num(np.nanmean(rows, axis=0))
+        return np.asarray(np.nan_to_num(np.nanmean(rows, axis=0)), dtype=float)
 
 
 def day_kinds(history: np.ndarray, weekdays: np.ndarray, per_day: int) -> np.ndarray:
@@ -97,7 +97,7 @@ def _shape(days: np.ndarray, weekdays: np.ndarray, kinds: np.ndarray, wd: int) -
     if not len(rows):  # no complete day: shares of whatever slots were seen
         total = np.nan_to_num(days[same]).sum(axis=0)
         return total / total.sum() if total.sum() > 0 else np.full(per_day, 1 / per_day)
-    return (rows / rows.sum(axis=1, keepdims=True)).mean(axis=0)
+    return np.asarray((rows / rows.sum(axis=1, keepdims=True)).mean(axis=0), dtype=float)
 
 
 def _totals(days: np.ndarray, weekdays: np.ndarray) -> np.ndarray:
@@ -113,7 +113,7 @@ def _totals(days: np.ndarray, weekdays: np.ndarray) -> np.ndarray:
         else:
             others = (weekdays == weekdays[d]) & ~np.isnan(days).any(axis=1)
             totals[d] = days[others].sum(axis=1).mean() if others.any() else 0.0
-    return totals
+    return np.asarray(totals, dtype=float)
 
 
 def profile_mean(history: np.ndarray, weekdays: np.ndarray, future: np.ndarray,
@@ -177,7 +177,7 @@ def mstl(history: np.ndarray, weekdays: np.ndarray, future: np.ndarray,
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fc = model.forecast(y=filled.ravel(), h=len(future) * per_day)["mean"]
-    return np.maximum(np.nan_to_num(fc), 0.0)
+    return np.asarray(np.maximum(np.nan_to_num(fc), 0.0), dtype=float)
 
 
 BASELINE = "seasonal_naive"

@@ -30,7 +30,7 @@ def log_lower_reg(x: ArrayLike, y: ArrayLike) -> NDArray[np.float64]:
     small = (value < _TINY) & (y > 0)
     if np.any(small):
         out[small] = _log_lower_series(x[small], y[small])
-    return out.reshape(shape)
+    return np.asarray(out.reshape(shape), dtype=np.float64)
 
 
 def _log_lower_series(x: NDArray[np.float64], y: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -41,7 +41,8 @@ def _log_lower_series(x: NDArray[np.float64], y: NDArray[np.float64]) -> NDArray
     for j in range(1, _SERIES_TERMS + 1):
         term = term * y / (x + j)
         total += term
-    return x * np.log(y) - y - special.gammaln(x + 1) + np.log(total)
+    return np.asarray(x * np.log(y) - y - special.gammaln(x + 1) + np.log(total),
+                      dtype=np.float64)
 
 
 def log_poisson_cdf_below(n: ArrayLike, a: ArrayLike) -> NDArray[np.float64]:
@@ -62,4 +63,4 @@ def log_poisson_cdf_below(n: ArrayLike, a: ArrayLike) -> NDArray[np.float64]:
             term = term * np.maximum(ns - j, 0) / as_
             total += term
         out[small] = -as_ + (ns - 1) * np.log(as_) - special.gammaln(ns) + np.log(total)
-    return out.reshape(shape)
+    return np.asarray(out.reshape(shape), dtype=np.float64)

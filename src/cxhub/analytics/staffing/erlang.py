@@ -37,7 +37,9 @@ class QueueFigures:
 def _log_r(n: Array, a: Array) -> Array:
     """log of sum_{k<n} a^k/k! divided by a^n/n!, i.e. of 1/ErlangB(n, a) - 1."""
     with np.errstate(divide="ignore"):
-        return log_poisson_cdf_below(n, a) + a + special.gammaln(n + 1) - n * np.log(a)
+        return np.asarray(
+            log_poisson_cdf_below(n, a) + a + special.gammaln(n + 1) - n * np.log(a),
+            dtype=np.float64)
 
 
 def erlang_c(agents: ArrayLike, arrivals: ArrayLike, interval_seconds: ArrayLike,

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cxhub.analytics.staffing import erlang_a, erlang_c
+from cxhub.analytics.staffing import agents_needed, erlang_a, erlang_c
 from cxhub.services.forecast import hours, plan
 from cxhub.warehouse import Warehouse
 
@@ -43,10 +43,11 @@ def expected_wait(wh: Warehouse, channel: str = "phone",
     status = opening.status_local(channel, at) if opening else {"known": False}
     aht, patience = plan.channel_history(wh, channel, at)
     patience = patience or 1e9  # nobody hangs up: Erlang C's queue
-    waiting = int(wh.read_one(
+    row = wh.read_one(
         "SELECT count(*) FROM contacts WHERE channel = ? AND queued_at <= ? "
         "AND queued_at >= ? - INTERVAL 2 HOUR AND coalesce(answered_at, abandoned_at, "
-        "resolved_at) IS NULL", [channel, at, at])[0])
+        "resolved_at) IS NULL", [channel, at, at])
+    waiting = int(row[0]) if row else 0
     agents = _rostered(wh, channel, at)
     out: dict[str, Any] = {"channel": channel, "at": at.isoformat(), "waiting": waiting,
                            "agents": agents, "open": status, "aht_seconds": round(aht, 1)}
@@ -102,7 +103,7 @@ def best_times(wh: Warehouse, channel: str = "phone", *, days: int = 7,
         "SELECT date_trunc('hour', starts_at) AS hour, avg(agents) AS agents FROM rosters "
         "WHERE channel = ? GROUP BY 1", [channel]).df()
     hourly = hourly.merge(roster, on="hour", how="left")
-    need = plan.agents_needed(hourly["point"].to_numpy(), 3600, aht / per,
+    need = agents_needed(hourly["point"].to_numpy(), 3600, aht / per,
                               plan.service_targets(channel)[0],
                               plan.service_targets(channel)[1], patience)
     agents = hourly["agents"].fillna(pd.Series(need, dtype=float)).to_numpy(dtype=float)

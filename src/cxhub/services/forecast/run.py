@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from cxhub.analytics.forecast import backtest
+from cxhub.analytics.forecast.models import CANDIDATES
 from cxhub.analytics.forecast.series import (
     Series,
     SeriesError,
@@ -125,7 +126,7 @@ def known_events(wh: Warehouse, channel: str,
 def run(wh: Warehouse, *, channel: str | None = None, minutes: int = 30, h_days: int = 14,
         store: bool = True, utc_zone: str | None = None,
         origin: dt.date | None = None,
-        candidates: tuple[str, ...] = backtest.CANDIDATES) -> RunReport:
+        candidates: tuple[str, ...] = CANDIDATES) -> RunReport:
     """Forecast each channel (or one) from `origin` (default: the newest day) and store every
     series of the run in one write. An origin in the past forecasts days that have arrived,
     so the forecast can be compared with them."""
@@ -174,7 +175,7 @@ def _rows(c: ChannelForecast, timezone: str | None) -> pd.DataFrame:
 def _store(wh: Warehouse, report: RunReport) -> tuple[int, int]:
     frame = pd.concat([_rows(c, report.timezone) for c in report.channels], ignore_index=True)
     origin = frame["interval_start"].min().to_pydatetime()
-    settings = {"candidates": list(backtest.CANDIDATES), "level": backtest.LEVEL}
+    settings = {"candidates": list(CANDIDATES), "level": backtest.LEVEL}
 
     def job(con: duckdb.DuckDBPyConnection) -> int:
         row = con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM forecast_runs").fetchone()
