@@ -202,3 +202,11 @@ def test_retention_check_on_hand_made_subscriptions(warehouse: Warehouse) -> Non
         assert by.loc[cohort, "expected_share"] == pytest.approx(1 - (1 - p) ** 3, abs=0.05)
         n = by.loc[cohort, "subscribers"]
         assert abs(by.loc[cohort, "expected"] - by.loc[cohort, "left"]) < 3 * np.sqrt(n * p * 3)
+    # By cohort and plan: every customer here started on "bb", so each group is its cohort
+    # and the fits (and predictions) are the cohort's.
+    by_plan = retention.check_retention(warehouse, as_of=AS_OF, holdout_months=3,
+                                        with_rfm=False, fit_by="cohort and plan")
+    assert {"2024", "2025", "2024 / bb", "2025 / bb"} <= set(by_plan.model.cohorts)
+    assert by_plan.customers["predicted"].to_numpy() == pytest.approx(
+        check.customers["predicted"].to_numpy())
+    assert set(by_plan.customers["plan"]) == {"bb"}

@@ -9,7 +9,7 @@ from typing import Any
 import click
 from rich.table import Table
 
-from cxhub.analytics.segments.contracts import CLOCKS
+from cxhub.analytics.segments.contracts import CLOCKS, FIT_BY
 from cxhub.cli.common import console, fail, open_warehouse, out, print_json
 from cxhub.domain.errors import CxhubError
 from cxhub.services import retention as retention_service
@@ -112,17 +112,20 @@ def retention(file: Path, periods: int, as_json: bool) -> None:
 @click.option("--clock", type=click.Choice(CLOCKS), default=CLOCKS[0], show_default=True,
               help="Count renewals from the data start (each cohort followed from there) or "
                    "from each customer's start (left-truncated at the data start).")
+@click.option("--fit-by", type=click.Choice(FIT_BY), default=FIT_BY[0], show_default=True,
+              help="Fit the model per cohort, or per cohort and the plan a customer started "
+                   "on (a group too small for its own fit borrows its cohort's).")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def retention_check(ctx: click.Context, as_of: dt.datetime | None, holdout_months: int,
-                    by: str, clock: str, as_json: bool) -> None:
+                    by: str, clock: str, fit_by: str, as_json: bool) -> None:
     """Check the subscribers' retention model: fit it without the last months, then compare
     the subscribers it expected to leave in those months with those who did."""
     with open_warehouse(ctx) as wh:
         try:
             check = retention_service.check_retention(
                 wh, as_of=as_of.date() if as_of else None, holdout_months=holdout_months,
-                with_rfm=by == "rfm_segment", clock=clock)
+                with_rfm=by == "rfm_segment", clock=clock, fit_by=fit_by)
         except CxhubError as exc:
             fail(str(exc))
     rows = check.by(by).round(4).to_dict(orient="records")

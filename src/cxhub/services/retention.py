@@ -20,7 +20,7 @@ from cxhub.domain.errors import CxhubError
 from cxhub.services.segments import _con, compute_rfm, latest_activity
 from cxhub.warehouse import Warehouse
 
-CHECK_GROUPS = ("cohort", "rfm_segment")
+CHECK_GROUPS = ("cohort", "plan", "rfm_segment")
 
 
 class SurvivorFileError(CxhubError):
@@ -114,8 +114,10 @@ class RetentionCheck:
 
 def check_retention(wh: Warehouse, *, as_of: dt.date | None = None,
                     holdout_months: int = 1, with_rfm: bool = True,
-                    clock: str = contracts.CLOCKS[0]) -> RetentionCheck:
-    """Fit the sBG per cohort on the subscriptions up to `holdout_months` before `as_of`
+                    clock: str = contracts.CLOCKS[0],
+                    fit_by: str = contracts.FIT_BY[0]) -> RetentionCheck:
+    """Fit the sBG per cohort (or cohort and plan) on the subscriptions up to `holdout_months`
+    before `as_of`
     and predict who of the subscribers then leaves by `as_of`: per subscriber, the chance of
     leaving at one of the renewals that fall in the held-out months, against whether they did.
     With `with_rfm`, each subscriber's RFM segment at the calibration end is added."""
@@ -129,17 +131,19 @@ def check_retention(wh: Warehouse, *, as_of: dt.date | None = None,
     subs = subs[subs["started"] < cal].reset_index(drop=True)
     if subs.empty:
         raise CxhubError(f"no subscriptions started before {cal.date()}: nothing to check")
-    cohort = contracts.cohort_of(subs["started"]).to_numpy()
+    group = contracts.groups_of(subs, fit_by)
     life = contracts.lifetimes(subs["started"], subs["ended"], cal, contracts.data_start(con))
-    model = contracts.fit_retention(life, cohort, clock=clock)
+    model = contracts.fit_retention(life, group, clock=clock)
     active = ~life.churned
     n_end = np.floor(((end - subs["started"]) / contracts.MONTH).to_numpy(dtype=float))
-    predicted = contracts.churn_between(model, cohort[active], life.renewals[active],
+    predicted = contracts.churn_between(model, group[active], life.renewals[active],
                                         n_end[active], life.entered[active])
     left = (subs["ended"].notna() & (subs["ended"] <= end)).to_numpy()[active]
     out = pd.DataFrame({"customer_key": subs["customer_key"][active].to_numpy(),
                         "customer_id": subs["customer_id"][active].to_numpy(),
-                        "cohort": cohort[active], "predicted": predicted, "left": left})
+                        "cohort": contracts.cohort_of(subs["started"]).to_numpy()[active],
+                        "plan": subs["plan"].to_numpy()[active],
+                        "predicted": predicted, "left": left})
     calibration_end = (cal - pd.Timedelta(days=1)).date()
     if with_rfm:
         seg = compute_rfm(wh, calibration_end)[["customer_key", "rfm_segment"]]

@@ -110,6 +110,7 @@ class SegmentSettings:
     persona_k: range = persona_model.DEFAULT_K
     seed: int = 0
     rfm: RfmRules = field(default_factory=RfmRules)
+    retention_fit_by: str = contracts.FIT_BY[0]
 
 
 @dataclass
@@ -180,7 +181,7 @@ def compute_segments(wh: Warehouse, settings: SegmentSettings | None = None) -> 
         c["expected_purchases"] = c["p_alive"] = c["purchase_value"] = np.nan
     retention, retention_error = None, None
     try:
-        retention = _with_retention(wh, c, as_of, settings.clv)
+        retention = _with_retention(wh, c, as_of, settings.clv, settings.retention_fit_by)
     except FitError as exc:
         retention_error = str(exc)
         c["retention_12m"] = c["expected_months"] = c["subscription_value"] = np.nan
@@ -303,8 +304,8 @@ def _with_clv(c: pd.DataFrame, fit: ClvFit, settings: ClvSettings) -> pd.DataFra
     return c.merge(per, on="customer_key", how="left")
 
 
-def _with_retention(wh: Warehouse, c: pd.DataFrame, as_of: dt.date,
-                    settings: ClvSettings) -> contracts.RetentionModel:
+def _with_retention(wh: Warehouse, c: pd.DataFrame, as_of: dt.date, settings: ClvSettings,
+                    fit_by: str = contracts.FIT_BY[0]) -> contracts.RetentionModel:
     """Fit the sBG per cohort on every subscriber, and give each active subscriber their
     outlook: 12-month retention, expected further months, and the subscription's value
     (monthly amount x margin x DERL at the monthly rate of the yearly discount). A subscriber
@@ -315,7 +316,7 @@ def _with_retention(wh: Warehouse, c: pd.DataFrame, as_of: dt.date,
     end = pd.Timestamp(features.Window(as_of).end)
     life = contracts.lifetimes(c.loc[sub, "started"], c.loc[sub, "ended"], end,
                                contracts.data_start(_con(wh)))
-    cohort = contracts.cohort_of(c.loc[sub, "started"]).to_numpy()
+    cohort = contracts.groups_of(c.loc[sub], fit_by)
     model = contracts.fit_retention(life, cohort)
     active = sub & ~c["left"].to_numpy()
     monthly = (1.0 + settings.yearly_discount) ** (1.0 / 12.0) - 1.0

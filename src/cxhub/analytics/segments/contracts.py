@@ -35,14 +35,16 @@ POOLED = "all"
 
 def subscriptions(con: BaseBackend, *, until: dt.datetime) -> pd.DataFrame:
     """Per customer with a holding started before `until`: customer_key, customer_id, started,
-    ended (NaT while any holding is open at `until`) and monthly_amount (of the open ones)."""
+    ended (NaT while any holding is open at `until`), monthly_amount (of the open ones) and
+    plan (the product they started with)."""
     h = keyed(con, "holdings")
     h = h.filter(h.started_at.notnull(), h.started_at < until)
     is_open = h.ended_at.isnull() | (h.ended_at >= until)
     per = h.group_by("customer_key", "customer_id").agg(
         started=h.started_at.min(), last_end=h.ended_at.max(),
         open_holdings=h.count(where=is_open),
-        monthly_amount=h.monthly_amount.sum(where=is_open))
+        monthly_amount=h.monthly_amount.sum(where=is_open),
+        plan=h.product.argmin(h.started_at))
     df = frame(per)
     df["customer_id"] = df["customer_id"].astype("Int64")
     df["started"] = pd.to_datetime(df["started"])
@@ -61,6 +63,21 @@ def data_start(con: BaseBackend) -> pd.Timestamp | None:
 def cohort_of(started: pd.Series) -> pd.Series:
     """A subscriber's cohort: the year their subscription started."""
     return started.dt.year.astype("Int64").astype(str)
+
+
+# What the sBG is fitted per: the cohort, or the cohort and the plan a customer started on.
+FIT_BY = ("cohort", "cohort and plan")
+SEP = " / "
+
+
+def groups_of(subs: pd.DataFrame, fit_by: str = FIT_BY[0]) -> np.ndarray:
+    """Each subscriber's group: "2019", or "2019 / BB-FIBRE-100" by cohort and plan."""
+    if fit_by not in FIT_BY:
+        raise ValueError(f"fit_by must be one of {', '.join(FIT_BY)}")
+    cohort = cohort_of(subs["started"])
+    if fit_by == "cohort":
+        return cohort.to_numpy()
+    return (cohort + SEP + subs["plan"].fillna("?").astype(str)).to_numpy()
 
 
 @dataclass(frozen=True)
@@ -111,13 +128,17 @@ class RetentionModel:
         """Renewals as the model counts them."""
         return renewals - entered if self.clock == "data start" else renewals
 
-    def params(self, cohort: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """alpha and beta for each customer's cohort."""
-        alpha = np.full(len(cohort), self.pooled.params.alpha)
-        beta = np.full(len(cohort), self.pooled.params.beta)
-        for name, fit in self.cohorts.items():
-            mine = cohort == name
-            alpha[mine], beta[mine] = fit.params.alpha, fit.params.beta
+    def params(self, group: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """alpha and beta for each customer's group: the group's own fit, else its cohort's
+        (a "2019 / plan" group too small for a fit of its own), else the pooled fit."""
+        group = np.asarray(group, dtype=object)
+        cohort = np.array([str(g).split(SEP)[0] for g in group], dtype=object)
+        alpha = np.full(len(group), self.pooled.params.alpha)
+        beta = np.full(len(group), self.pooled.params.beta)
+        for labels in (cohort, group):
+            for name, fit in self.cohorts.items():
+                mine = labels == name
+                alpha[mine], beta[mine] = fit.params.alpha, fit.params.beta
         return alpha, beta
 
     def as_dict(self) -> dict[str, object]:
@@ -131,7 +152,8 @@ class RetentionModel:
 def fit_retention(life: Lifetimes, cohort: np.ndarray, *, min_churned: int = MIN_CHURNED,
                   clock: str = CLOCKS[0]) -> RetentionModel:
     """The pooled fit, and a fit per cohort with at least `min_churned` departures (one that
-    fails falls back to the pooled fit, as a small cohort does)."""
+    fails falls back to the pooled fit, as a small cohort does). `cohort` may hold groups
+    "cohort / plan" (`groups_of`): each cohort and each group is then fitted on its own."""
     if clock not in CLOCKS:
         raise ValueError(f"clock must be one of {', '.join(CLOCKS)}")
     if clock == "data start":
@@ -140,8 +162,10 @@ def fit_retention(life: Lifetimes, cohort: np.ndarray, *, min_churned: int = MIN
         renewals, entered = life.renewals, life.entered
     pooled = sbg.fit_lifetimes(renewals, life.churned, entered)
     model = RetentionModel(pooled, clock=clock)
-    for name in np.unique(cohort):
-        mine = cohort == name
+    group = np.asarray(cohort, dtype=object)
+    cohorts = np.array([str(g).split(SEP)[0] for g in group], dtype=object)
+    for name in sorted(set(cohorts) | set(group)):
+        mine = (cohorts == name) if SEP not in name else (group == name)
         if int(life.churned[mine].sum()) < min_churned:
             continue
         try:
