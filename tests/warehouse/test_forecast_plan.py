@@ -13,7 +13,7 @@ from tests.warehouse.forecast_data import ORIGIN, OVER, UNDER, build
 
 from cxhub.analytics.staffing import agents_needed
 from cxhub.domain.errors import NotFoundError
-from cxhub.services.forecast import plan, run
+from cxhub.services.forecast import accuracy, plan, run
 from cxhub.warehouse import Warehouse
 
 
@@ -50,6 +50,13 @@ def test_run_stores_forecasts_and_the_plan_marks_the_roster(warehouse: Warehouse
     row = df.loc[first]
     assert row["need"] == agents_needed(row["point"], 1800, p.aht_seconds, 0.8, 20,
                                         p.patience_seconds)
+    # The day's accuracy, as the daily report gives it, against a count by hand.
+    acc = accuracy.day_accuracy(warehouse, ORIGIN)
+    assert [a["channel"] for a in acc] == ["phone"]
+    day = df[df.index < pd.Timestamp(ORIGIN + dt.timedelta(days=1))]
+    assert acc[0]["actual"] == int(day["actual"].sum())
+    assert acc[0]["wape"] == pytest.approx(
+        (day["actual"] - day["point"]).abs().sum() / day["actual"].sum(), abs=1e-4)
     summary = p.summary()
     assert summary["under"] >= 1 and summary["over"] >= 1
     assert summary["rostered_intervals"] == int(np.sum(~df["scheduled"].isna()))
