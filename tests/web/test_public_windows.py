@@ -245,3 +245,26 @@ def test_a_campaign_planned_for_next_month_can_be_posted(warehouse: Warehouse,
         assert bad.status_code == 422 and "kind" in bad.text
     stored = warehouse.read("SELECT kind, starts_at, expected_lift FROM calendar_events")
     assert stored == [("price_change", start, 1.2)]
+
+
+def test_actions_show_their_measured_impact_as_known_then(warehouse: Warehouse) -> None:
+    import json as _json
+
+    now = _now().replace(microsecond=0)
+    done, measured = now - timedelta(days=40), now - timedelta(hours=2)
+    impact = {"status": "measured", "actual_per_week": 441.5, "expected_per_week": 629.5,
+              "significant": True}
+    warehouse.write(lambda con: con.execute(
+        "INSERT INTO actions (action_id, title, owner, status, kind, cause, action_date, "
+        "impact, impact_at) VALUES (1, 'Visits booked online - ask Ann Smith', 'Ann Smith', "
+        "'done', 'process_change', 'delivery', ?, ?, ?)",
+        [done.date(), _json.dumps(impact), measured]))
+    page = charts.summary(warehouse, min_count=MIN, now=now)["sections"]["actions"]["rows"]
+    assert page == [{"period": done.date().isoformat(), "kind": "process_change",
+                     "cause": "delivery", "value": -188.0, "previous": 629.5,
+                     "significant": True}]
+    assert "Ann" not in str(page)  # titles and owners are staff-written: never public
+    # A report frozen before the impact was measured shows no impact.
+    day = (now - timedelta(days=3)).date()
+    report = reports.build_figures(warehouse, day, min_count=MIN)
+    assert report["sections"]["actions"]["rows"] == []

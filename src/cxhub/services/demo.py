@@ -92,8 +92,27 @@ def load_once(wh: Warehouse, manifest: Path, settings: Settings, say: Say
     from cxhub.services.forecast.setup import prepare_demo
 
     prepare_demo(wh, manifest.parent, say)  # opening hours, and a forecast for the staffing
+    publish_year(wh, settings, say)
     stamp.write_text(digest)
     return report, pipeline
+
+
+def publish_year(wh: Warehouse, settings: Settings, say: Say) -> int:
+    """A daily report for every day of the simulated year, as if published each night."""
+    from cxhub.services import reports
+
+    first = wh.read_one("SELECT min(created_at) FROM contacts")
+    if not first or first[0] is None:
+        return 0
+    since = first[0].date()
+    say(f"publishing a daily report for every day since {since} ...")
+
+    def progress(day: date, _: object) -> None:
+        if day.day == 1:
+            say(f"  reports published up to {day:%B %Y}")
+
+    done = reports.backfill(wh, since, min_count=settings.min_public_count, on_day=progress)
+    return sum(d.created for d in done)
 
 
 DEMO_USER = "demo"

@@ -322,8 +322,9 @@ def _last_month(start: datetime) -> tuple[datetime, datetime]:
 
 
 def sections(wh: Warehouse, *, start: datetime, end: datetime,
-             min_count: int) -> dict[str, Section]:
-    """Every figure of a daily report for [start, end)."""
+             min_count: int, frozen: bool = True) -> dict[str, Section]:
+    """Every figure of a daily report for [start, end). `frozen`: as known at `end` (a
+    report); otherwise as known now (the page's last 30 days), for the actions' impact."""
     labels = public_labels(wh)
     out: dict[str, Section] = {}
     for name, figure, by, compare, counts, needs in SECTIONS:
@@ -335,7 +336,8 @@ def sections(wh: Warehouse, *, start: datetime, end: datetime,
     out["satisfaction_last_month"] = _section(
         "csat", lambda: compute(wh, "csat", start=month_start, end=month_end,
                                 compare=("target",)), min_count)
-    out["actions"] = actions(wh, start=start, end=end, min_count=min_count)
+    out["actions"] = actions(wh, start=start, end=end, min_count=min_count,
+                             known_by=end if frozen else None)
     return out
 
 
@@ -387,7 +389,7 @@ def daily_sections(wh: Warehouse, days: Sequence[date], *,
         month = _last_month(start)[0].date().isoformat()
         out["satisfaction_last_month"] = _section("csat", partial(_cut, by_month, month),
                                                   min_count)
-        out["actions"] = actions(wh, start=start, end=end, min_count=min_count)
+        out["actions"] = actions(wh, start=start, end=end, min_count=min_count, known_by=end)
         yield day, out
 
 
@@ -426,11 +428,37 @@ def _present(rows: list[Row], by: Sequence[str]) -> list[Row]:
     return [r for r in rows if r.get("n")]
 
 
-def actions(wh: Warehouse, *, start: datetime, end: datetime, min_count: int) -> Section:
-    """Actions taken and their measured impact; an honest empty state until there are any."""
+def actions(wh: Warehouse, *, start: datetime, end: datetime, min_count: int,
+            known_by: datetime | None = None) -> Section:
+    """Actions taken up to `end` whose impact had been measured by `known_by` (a frozen
+    report: its own end; the live page: now), with that impact: the change in contacts a
+    week against what was expected without the action (negative: fewer). Only the action's
+    kind, cause, date and the measured figures are published: titles, notes and owners are
+    staff-written text. An honest empty state until there are any."""
+    import json
+
     row = _first(wh, "SELECT count(*) FROM actions")
     if not row or not row[0]:
         return {"metric": METRIC["action_impact"], "rows": [], "empty": True}
-    return _section("action_impact",
-                    lambda: compute(wh, "action_impact", start=start, end=end,
-                                    by=("cause", "owner", "status")), min_count)
+    try:
+        found = wh.read(
+            "SELECT action_date, kind, cause, impact FROM actions WHERE action_date < ? "
+            "AND impact IS NOT NULL AND (? IS NULL OR impact_at <= ?) ORDER BY action_date",
+            [end, known_by, known_by])
+    except Exception as exc:  # noqa: BLE001 - an older actions table: say it, do not fail
+        return {"metric": METRIC["action_impact"], "rows": [], "unavailable": _reason(exc)}
+    rows = []
+    for day, kind, cause, impact in found:
+        figures = json.loads(impact) if isinstance(impact, str) else (impact or {})
+        if figures.get("status") != "measured":
+            continue
+        actual, expected = figures.get("actual_per_week"), figures.get("expected_per_week")
+        if actual is None or expected is None:
+            continue
+        rows.append({"period": day, "kind": str(kind or "action"), "cause": cause,
+                     "value": round(actual - expected, 1), "previous": round(expected, 1),
+                     "significant": bool(figures.get("significant"))})
+    labels = public_labels(wh)
+    safe = relabel(rows, labels, counts=False)
+    return {"metric": METRIC["action_impact"],
+            "rows": [{k: _plain(v) for k, v in r.items()} for r in safe]}

@@ -173,7 +173,8 @@ def summary(wh: Warehouse, *, min_count: int, days: int = SUMMARY_DAYS,
     start, end = _window(wh, days, now=now)
     start = end - timedelta(days=days)  # a fixed window, even before the data starts
     return {"start": start.isoformat(), "end": end.isoformat(), "days": days,
-            "sections": sections(wh, start=start, end=end, min_count=min_count),
+            "sections": sections(wh, start=start, end=end, min_count=min_count,
+                                 frozen=False),
             "waits": waits(wh, start=start, end=end, min_count=min_count)}
 
 

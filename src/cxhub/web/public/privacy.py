@@ -24,7 +24,7 @@ _STRUCTURE = frozenset({
     "hours", "contacts_per_week", "wait_seconds", "service_level", "asa", "first_response",
     "at", "channels", "arrivals", "backlog", "expected_wait", "wait_basis", "revision",
     "published_at", "note", "figures", "revisions", "previous_n", "last_year_n",
-    "recommended", "marks", "kind", "name", "waits",
+    "recommended", "marks", "kind", "name", "waits", "significant",
 })
 _SECTION_NAMES = frozenset({
     "volume_total", "volume_by_channel", "category_mix", "waits_by_channel",

@@ -286,11 +286,18 @@ function actions(section) {
   }
   const table = el("table");
   const head = el("tr");
-  for (const h of ["Cause", "Owner", "Status", "Change in contacts"]) head.append(el("th", "", h));
+  for (const h of ["Since", "What", "Cause", "Contacts a week: expected", "Change"]) {
+    head.append(el("th", "", h));
+  }
   table.append(head);
+  const KINDS = { fix: "Fix", process_change: "Process change", policy: "Policy change",
+    product_change: "Product change", communication: "Communication" };
   for (const r of section.rows) {
     const tr = el("tr");
-    for (const v of [r.cause, r.owner, r.status, fmtInt(r.value)]) tr.append(el("td", "", v ?? "—"));
+    const change = r.significant ? `${r.value > 0 ? "+" : ""}${fmtInt(r.value)}`
+      : "no measurable change";
+    for (const v of [String(r.period || "").slice(0, 10), KINDS[r.kind] || r.kind, r.cause,
+      fmtInt(r.previous), change]) tr.append(el("td", "", v ?? "—"));
     table.append(tr);
   }
   box.append(table);
