@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from cxhub.services.live_feed import _CHANNEL_MIX as CHANNEL_MIX
 from cxhub.services.live_feed import LiveFeed
 from cxhub.services.records import RecordSink
-from cxhub.simulate import calibration as cal
+from cxhub.simulate.week import hourly_factor
 from cxhub.warehouse import Warehouse
 
 
@@ -20,9 +21,11 @@ def test_live_feed_creates_queues_and_answers(warehouse: Warehouse) -> None:
         "count(*) FILTER (WHERE coalesce(answered_at, abandoned_at, first_response_at) "
         "< created_at), avg(wait_seconds) FROM contacts WHERE source = 'demo-live'"
     )
-    # 100,000 a day x this hour's share of the measured arrival shape (0.084 of the day's
-    # calls at 10:00, x 7 x 0.1919 for a Tuesday) over 5 minutes: 940 expected.
-    expected = 100_000 * 0.084 * 7 * 0.1919 * 300 / 3600
+    # 100,000 a day x each channel's share x its hour's weight in the demo company's week
+    # (a Tuesday at 10:00) over 5 minutes.
+    expected = sum(100_000 / 24 * share * hourly_factor(c, start) * 300 / 3600
+                   for c, share in CHANNEL_MIX.items())
+    assert expected > 1.2 * 100_000 / 24 * 300 / 3600  # a busy hour, above the day's mean
     assert abs(n - expected) < 0.15 * expected
     assert answered > abandoned > 0
     assert written > 0
@@ -40,10 +43,22 @@ def test_backfill_fills_the_gap_at_the_measured_rate(warehouse: Warehouse) -> No
     feed.backfill(since, since + timedelta(hours=3))
     n, first, last = warehouse.read_one(
         "SELECT count(*), min(created_at), max(created_at) FROM contacts")
-    # 20,000 a day x the measured shares of the day at 9, 10 and 11 h x 7 x Tuesday's share.
-    expected = 20_000 * sum(cal.HOUR_SHAPE[9:12]) * 7 * cal.WEEKDAY_SHAPE[1]
+    # 20,000 a day x each channel's share x its weight at 9, 10 and 11 h on a Tuesday.
+    expected = sum(20_000 / 24 * share * hourly_factor(c, since + timedelta(hours=h))
+                   for c, share in CHANNEL_MIX.items() for h in range(3))
     assert abs(n - expected) < 0.15 * expected
     assert since < first and last <= since + timedelta(hours=3)
+
+
+def test_the_live_feed_keeps_the_demo_company_s_week(warehouse: Warehouse) -> None:
+    # A UK company: no calls on a Sunday (phones closed) nor at 22:00; e-mails still come.
+    feed = LiveFeed(RecordSink(warehouse), contacts_per_day=50_000, seed=11)
+    sunday, late = datetime(2026, 11, 29, 12, 0, 0), datetime(2026, 11, 24, 22, 0, 0)
+    for at in (sunday, late):
+        feed.step(at, seconds=600)
+    by = dict(warehouse.read("SELECT channel, count(*) FROM contacts GROUP BY 1"))
+    assert "phone" not in by
+    assert by.get("email", 0) > 0
 
 
 

@@ -20,6 +20,7 @@ from cxhub.services.records import RecordSink
 from cxhub.simulate import calibration as cal
 from cxhub.simulate import rates as r
 from cxhub.simulate.texts import INCIDENT_NONE, contact_texts
+from cxhub.simulate.week import hourly_factor
 
 _CHANNEL_MIX = {"phone": 0.55, "chat": 0.2, "email": 0.15, "web": 0.05, "social": 0.05}
 
@@ -100,11 +101,15 @@ class LiveFeed:
         return list(subject), list(text)
 
     def step(self, now: datetime, seconds: float | None = None) -> None:
-        weight = cal.HOUR_SHAPE[now.hour] * 7 * cal.WEEKDAY_SHAPE[now.weekday()]
-        mean = self._per_day * weight * (seconds or self._tick) / 3600
+        # The demo company's own week and opening hours (no calls on a Sunday or at 22:00),
+        # as the simulated year has them.
+        hours = (seconds or self._tick) / 3600
         contacts, events = [], []
-        n = self._poisson(mean)
-        channels = self._rng.choices(list(_CHANNEL_MIX), list(_CHANNEL_MIX.values()), k=n)
+        channels = [
+            channel for channel, share in _CHANNEL_MIX.items()
+            for _ in range(self._poisson(
+                self._per_day / 24 * share * hourly_factor(channel, now) * hours))]
+        self._rng.shuffle(channels)
         subjects, texts = self._texts(channels)
         for i, channel in enumerate(channels):
             self._n += 1
