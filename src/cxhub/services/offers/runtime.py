@@ -1,0 +1,71 @@
+"""The decision engine inside the server: loaded in a background thread when the server
+starts (so start-up is not held up), refreshed every few minutes, and taught once at start
+when the warehouse holds decided offers but no model has been learned from them yet."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+from cxhub.services.offers.engine import Engine
+from cxhub.warehouse import Warehouse
+
+log = logging.getLogger(__name__)
+REFRESH_SECONDS = 300.0
+
+
+class OffersRuntime:
+    def __init__(self, wh: Warehouse, sink: Any, models_dir: Path, *,
+                 learn_at_start: bool = True, refresh_seconds: float = REFRESH_SECONDS) -> None:
+        self.engine = Engine(wh, sink=sink)
+        self.models_dir = models_dir
+        self.learn_at_start = learn_at_start
+        self.refresh_seconds = refresh_seconds
+        self.ready = threading.Event()
+        self.error: str | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> OffersRuntime:
+        self._thread = threading.Thread(target=self._run, name="cxhub-offers", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def engine_ready(self, timeout: float = 60.0) -> Engine | None:
+        return self.engine if self.ready.wait(timeout) and self.engine.state else None
+
+    def _run(self) -> None:
+        try:
+            self.engine.refresh()
+            self.ready.set()
+            if self.learn_at_start and self._unlearned():
+                from cxhub.services.offers import learning
+
+                learning.learn(self.engine.wh, self.models_dir)
+                self.engine.refresh()
+        except Exception as exc:  # the server keeps answering with what it has
+            log.exception("offers: loading failed")
+            self.error = str(exc)
+        finally:
+            self.ready.set()
+        while not self._stop.wait(self.refresh_seconds):
+            try:
+                self.engine.refresh()
+            except Exception:
+                log.exception("offers: refresh failed")
+
+    def _unlearned(self) -> bool:
+        state = self.engine.state
+        if state is None:
+            return False
+        learned = set(state.learned.models)
+        row = self.engine.wh.read_one(
+            "SELECT count(*) FROM offer_decisions WHERE outcome IN ('accepted', 'declined', "
+            "'ignored')")
+        return bool(row and row[0] >= 200) and any(
+            o.code not in learned for o in state.catalogue.offers)
