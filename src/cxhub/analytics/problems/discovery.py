@@ -203,7 +203,19 @@ def choose_terms(window: pd.DataFrame, candidates: list[tuple[str, float, int]],
             break
         chosen.append(best)
         covered |= np.fromiter((best in s for s in sets), dtype=bool, count=len(sets))
-    return chosen if covered.sum() >= st.min_term_cover * excess else []
+    if covered.sum() < st.min_term_cover * excess:
+        return []
+    lift = {t: li for t, li, _ in candidates}
+    chosen.sort(key=lambda t: -lift[t])  # the name shows the most telling words first
+    # Words that come with the chosen ones ("charged" beside "duplicate charge") join them, so
+    # that a new contact saying it in other words still matches.
+    for term, _lift, k in candidates:
+        if len(chosen) >= st.max_terms or term in chosen:
+            continue
+        inside = sum(1 for i, s in enumerate(sets) if covered[i] and term in s)
+        if inside >= 0.9 * k:
+            chosen.append(term)
+    return chosen
 
 
 def rule_for(window: pd.DataFrame, before: pd.DataFrame, ep: Episode,
@@ -217,8 +229,6 @@ def rule_for(window: pd.DataFrame, before: pd.DataFrame, ep: Episode,
     before_cells = before[before["cause"].isin(causes).to_numpy()]
     cands = distinctive_terms(window["text"][in_cells].tolist(), before_cells["text"].tolist(), st)
     chosen = choose_terms(window[in_cells], cands, excess, st) if cands else []
-    lift = {t: li for t, li, _ in cands}
-    chosen.sort(key=lambda t: -lift[t])  # the name shows the most telling words first
     if chosen:
         # A fault's words say which contacts are about it whatever their category: the
         # problem takes its causes' contacts that use them.
@@ -233,7 +243,8 @@ def title(rule: Rule, linked: pd.DataFrame, everyone: pd.DataFrame | None = None
     cats = sorted({k for _, k in rule.cells if k != "*"})
     parts = [head]
     if rule.terms:
-        parts.append(", ".join(f"“{t}”" for t in rule.terms[:3]))
+        shown = [t for t in rule.terms if "'" not in t] or rule.terms  # not "there's"
+        parts.append(", ".join(f"“{t}”" for t in shown[:3]))
     elif cats:
         parts.append(" and ".join(cats) + " contacts")
     region = main_region(linked, everyone)

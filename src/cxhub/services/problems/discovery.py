@@ -24,6 +24,7 @@ from cxhub.warehouse import Warehouse
 from cxhub.warehouse.engines import connect
 
 OPEN_STATES = ("open", "acknowledged", "fix_planned")
+FOLLOW = dt.timedelta(days=30)
 
 
 @dataclass
@@ -69,6 +70,12 @@ def discover(wh: Warehouse, *, settings: disc.DiscoverySettings | None = None,
         rule = disc.rule_for(window, before, disc.Episode(ep.start, end), st)
         if rule is None:
             continue
+        if rule.terms:
+            # A fault's words find its contacts beyond the alerts' hours: from a day before
+            # the episode to FOLLOW_DAYS after it (later ones join as they arrive).
+            rule.start = ep.start - dt.timedelta(days=1)
+            window = _frame(plans.labelled_contacts(
+                con, start=rule.start, end=end + FOLLOW, causes=sorted({c for c, _ in rule.cells})))
         hits = window[rule.matches(window)]
         ongoing = data_end is not None and data_end - end < dt.timedelta(days=2)
         if not rule.terms and not ongoing:
