@@ -1,6 +1,7 @@
 """Identity resolution at 100k and 1M source records: time and peak memory of `resolve`.
 
     python bench/bench_identity.py [--records 100000,1000000] [--seed 7] [--keep]
+    python bench/bench_identity.py --records "" --company 200000 --seed 11
 
 The records are generated here: people as four systems hold them, with the variation real
 systems show (typos, short first names, initials, street types abbreviated, phone formats,
@@ -8,7 +9,9 @@ missing values, an old address after a move, households sharing an address and a
 duplicates keyed twice). They are written to Parquet, loaded with `cxhub ingest generic` into
 a fresh warehouse, and resolved in a process of their own, so that its peak memory (the
 child's maximum resident set, from `os.wait4`) is the resolve's alone. Accuracy is scored
-against the generator's truth (pairwise precision, recall, F1). Prints one JSON document.
+against the generator's truth (pairwise precision, recall, F1). `--company N` does the same
+with the simulator's company of N customers (`cxhub simulate`, scored against its
+`truth/identities.csv`). Prints one JSON document.
 """
 
 from __future__ import annotations
@@ -203,8 +206,10 @@ def generate(records: int, seed: int) -> pa.Table:
     return table.slice(0, records)
 
 
-def _resolve_child(home: str) -> None:
-    """In the child process: resolve the warehouse under `home` and print the report."""
+def _resolve_child(home: str, truth: str | None) -> None:
+    """In the child process: resolve the warehouse under `home` and print the report and the
+    pairwise quality against the truth (a CSV, else the person id in `attributes`)."""
+    from cxhub.analytics.identity.quality import linkage_quality, pairwise_quality
     from cxhub.services.identity import resolve
     from cxhub.warehouse import Warehouse
 
@@ -212,20 +217,19 @@ def _resolve_child(home: str) -> None:
         started = time.perf_counter()
         report = resolve(wh)
         seconds = time.perf_counter() - started
-        pairs = wh.read(PAIR_SQL)
+        if truth:
+            quality = linkage_quality(wh.cursor(), truth)
+        else:
+            rows = wh.cursor().execute(PERSON_SQL).fetchnumpy()
+            quality = pairwise_quality(rows["customer_id"], rows["person"])
     print(json.dumps({"seconds": round(seconds, 1), "report": report.to_dict(),
-                      "pairs": pairs[0]}, default=str))
+                      "quality": quality.to_dict()}, default=str))
 
 
-# Pairwise accuracy against the generator's person id, kept in `attributes`.
-PAIR_SQL = """
-WITH l AS (SELECT l.customer_id, r.attributes->>'person' AS person
-           FROM customer_links l JOIN source_records r USING (source, external_id)),
-predicted AS (SELECT customer_id, count(*) AS n FROM l GROUP BY 1),
-truth AS (SELECT person, count(*) AS n FROM l GROUP BY 1),
-both_ AS (SELECT customer_id, person, count(*) AS n FROM l GROUP BY 1, 2)
-SELECT (SELECT sum(n * (n - 1) / 2) FROM predicted), (SELECT sum(n * (n - 1) / 2) FROM truth),
-       (SELECT sum(n * (n - 1) / 2) FROM both_)
+# The generator's person id, kept in `attributes`, beside each record's customer.
+PERSON_SQL = """
+SELECT l.customer_id, r.attributes->>'person' AS person
+FROM customer_links l JOIN source_records r USING (source, external_id)
 """
 
 
@@ -245,15 +249,15 @@ def run(records: int, seed: int, keep: bool, work: Path) -> dict[str, object]:
     result = _measured_resolve(home)
     # The same records again: every id is matched to the previous run's (the stable-id path).
     rerun = _measured_resolve(home)
-    predicted, true, hits = (float(x) for x in result["pairs"])
-    precision, recall = hits / predicted, hits / true
+    quality = result["quality"]
     report = result["report"]
     figures = {
         "records": records, "people": int(table.column("person").to_numpy().max()) + 1,
         "customers": report["customers"], "resolve_seconds": result["seconds"],
         "steps": report["seconds"], "peak_rss_mb": result.get("peak_rss_mb"),
-        "precision": round(precision, 4), "recall": round(recall, 4),
-        "f1": round(2 * precision * recall / (precision + recall), 4),
+        "cpu_seconds": result["cpu_seconds"], "precision": quality["precision"],
+        "recall": quality["recall"], "f1": quality["f1"],
+        "mixed_customers": quality["mixed_customers"],
         "reviews": report["reviews"], "rerun_seconds": rerun["seconds"],
         "rerun_peak_rss_mb": rerun["peak_rss_mb"],
         "rerun_changes": {k: rerun["report"][k] for k in ("new_customers", "merges", "splits")},
@@ -268,10 +272,50 @@ def run(records: int, seed: int, keep: bool, work: Path) -> dict[str, object]:
     return figures
 
 
-def _measured_resolve(home: Path) -> dict[str, object]:
+def run_company(customers: int, seed: int, keep: bool, work: Path) -> dict[str, object]:
+    """The simulator's company (`cxhub simulate`): its person records loaded and resolved,
+    scored against its `truth/identities.csv`."""
+    from cxhub.simulate import simulate
+
+    home = work / f"company-{customers}-{seed}"
+    data = home / "data"
+    t0 = time.perf_counter()
+    # The least period the simulator allows: person records do not depend on it.
+    simulate(data, customers=customers, days=28, seed=seed)
+    generated = time.perf_counter() - t0
+    manifest = json.loads((data / "manifest.json").read_text())
+    files = [str(data / e["path"]) for e in manifest if e["kind"] == "source_records"]
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "cxhub", "ingest", "generic", *files, "--kind",
+                    "source_records", "--json"], check=True, capture_output=True,
+                   env={**os.environ, "CXHUB_HOME": str(home)})
+    loaded = time.perf_counter() - t0
+    result = _measured_resolve(home, data / "truth" / "identities.csv")
+    report, quality = result["report"], result["quality"]
+    figures = {
+        "company_customers": customers, "seed": seed, "records": report["records"],
+        "people": quality["people"], "customers": report["customers"],
+        "resolve_seconds": result["seconds"], "steps": report["seconds"],
+        "peak_rss_mb": result["peak_rss_mb"], "cpu_seconds": result["cpu_seconds"],
+        **{k: quality[k] for k in (
+            "precision", "recall", "f1", "mixed_customers", "most_people_in_one")},
+        "reviews": report["reviews"],
+        "review_share": round(report["reviews"] / max(report["records"], 1), 4),
+        "simulate_seconds": round(generated, 1), "ingest_seconds": round(loaded, 1),
+    }  # fmt: skip
+    if not keep:
+        import shutil
+
+        shutil.rmtree(home)
+    return figures
+
+
+def _measured_resolve(home: Path, truth: Path | None = None) -> dict[str, object]:
     """`resolve` in a process of its own; its result and peak resident memory."""
-    child = subprocess.Popen([sys.executable, __file__, "--child", str(home)],
-                             stdout=subprocess.PIPE, text=True)
+    args = [sys.executable, __file__, "--child", str(home)]
+    if truth:
+        args += ["--truth", str(truth)]
+    child = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
     assert child.stdout is not None
     out = child.stdout.read()
     _, status, usage = os.wait4(child.pid, 0)
@@ -280,6 +324,9 @@ def _measured_resolve(home: Path) -> dict[str, object]:
         raise SystemExit(f"resolve in {home} failed ({child.returncode})")
     result = json.loads(out.strip().splitlines()[-1])
     result["peak_rss_mb"] = round(usage.ru_maxrss / 1024)
+    # CPU seconds of the child: on a machine shared with other work the wall time grows with
+    # the load, the CPU time much less.
+    result["cpu_seconds"] = round(usage.ru_utime + usage.ru_stime, 1)
     return result
 
 
@@ -289,14 +336,21 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--keep", action="store_true", help="Keep the warehouses.")
     parser.add_argument("--work", type=Path, default=None)
+    parser.add_argument("--company", default="",
+                        help="Also simulated companies of these many customers (e.g. 200000), "
+                             "scored against the simulator's truth.")
     parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--truth", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        _resolve_child(args.child)
+        _resolve_child(args.child, args.truth)
         return
     work = args.work or Path(tempfile.mkdtemp(prefix="cxhub-bench-identity-"))
-    results = [run(int(n), args.seed, args.keep, work) for n in args.records.split(",")]
-    print(json.dumps({"machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+    results = [run(int(n), args.seed, args.keep, work) for n in args.records.split(",") if n]
+    results += [run_company(int(n), args.seed, args.keep, work)
+                for n in args.company.split(",") if n]
+    print(json.dumps({"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                                  "load_average": os.getloadavg()},
                       "runs": results}, indent=2))
 
 
