@@ -26,6 +26,11 @@ def create_app(settings: Settings | None = None, warehouse: Warehouse | None = N
         wh = warehouse or Warehouse.open(settings.warehouse_path)
         app.state.warehouse = wh
         app.state.sink = RecordSink(wh)
+        from cxhub.services.offers.runtime import OffersRuntime
+
+        # The next best action's engine loads its profiles in the background (issue 14).
+        app.state.offers = OffersRuntime(wh, app.state.sink, settings.home / "models" / "offers",
+                                         learn_at_start=warehouse is None).start()
         app.state.key_cache = KeyCache()
         inbox = None
         if warehouse is None:
@@ -55,6 +60,7 @@ def create_app(settings: Settings | None = None, warehouse: Warehouse | None = N
         try:
             yield
         finally:
+            app.state.offers.stop()
             if classifier is not None:
                 classifier.stop()
             if inbox is not None:
@@ -78,10 +84,12 @@ def create_app(settings: Settings | None = None, warehouse: Warehouse | None = N
 
     from cxhub.web import dashboard, public
     from cxhub.web.api.v1 import metrics as metrics_api
+    from cxhub.web.api.v1 import offers as offers_api
     from cxhub.web.api.v1 import problems as problems_api
 
     app.include_router(metrics_api.router)
     app.include_router(problems_api.router)
+    app.include_router(offers_api.router)
     public.install(app, settings)
     dashboard.install(app, settings)
     api_docs.install(app)
