@@ -95,6 +95,8 @@ def test_one_contact_dated_today_leaves_the_30_days_alone(warehouse: Warehouse,
     assert (before["start"], before["end"]) == ((midnight - timedelta(days=30)).isoformat(),
                                                 midnight.isoformat())
     assert total["value"] == 30 * 20 and not total["suppressed"]  # counted by hand
+    # The 30 days before hold 10 days of data: a partial period is no comparison.
+    assert total["previous"] is None
 
     # The README's example: one contact posted now. The window stays on the clock.
     load_records(warehouse, tmp_path / "b", "contacts", [

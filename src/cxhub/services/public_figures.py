@@ -190,6 +190,12 @@ def suppress(rows: Iterable[Row], min_count: int, *, counts: bool = False,
                     safe[c] = None
         else:
             for c in COMPARISONS:
+                # A period the data covers only in part (the first days of the data, a year
+                # back) is no comparison: a few days' count would look like a collapse.
+                covered = row.get(f"{c}_coverage")
+                if c in safe and isinstance(covered, dict) and covered.get("status") != "full":
+                    safe[c] = None
+                    continue
                 # A comparison is hidden when its own base is small; the catalogue may give
                 # that base as `previous_n`; for counts the value is its own base.
                 base = row.get(f"{c}_n")
@@ -416,6 +422,7 @@ def _day_rows(found: dict[str, list[Row]] | Exception, start: datetime, by: Sequ
                    for r in _present(_cut(found, then.date().isoformat()), by)}
         for r in rows:
             r[c] = None if cov["status"] == "none" else earlier.get(tuple(r.get(d) for d in by))
+            r[f"{c}_coverage"] = cov
     return rows
 
 

@@ -133,10 +133,24 @@ def best_time(wh: Warehouse, *, min_count: int, weeks: int = 8,
         return cells
 
     per_week, wait = grid(demand_rows, 1 / span_weeks), grid(wait_rows, 1.0)
+    # Recommended per channel: phone and chat keep different hours (a Sunday with only chat
+    # open must not be offered to callers), each ranked on its own waits and demand.
+    recommended = []
+    for channel in VOICE_CHANNELS:
+        try:
+            waits_of = suppress(compute(wh, "asa", start=start, end=end, by=by,
+                                        filters={"channel": [channel]}), min_count)
+            demand_of = suppress(compute(wh, "contacts", start=start, end=end, by=by,
+                                         filters={"channel": [channel]}), min_count,
+                                 counts=True)
+        except Exception:  # noqa: BLE001 - a channel without figures gets no recommendation
+            continue
+        for pick in recommend(grid(demand_of, 1 / span_weeks), grid(waits_of, 1.0)):
+            recommended.append({"channel": channel, **pick})
     return {"start": start.isoformat(), "end": end.isoformat(), "weeks": round(span_weeks, 1),
             "weekdays": list(WEEKDAYS), "hours": list(range(24)),
             "contacts_per_week": per_week, "wait_seconds": wait,
-            "recommended": recommend(per_week, wait)}
+            "recommended": recommended}
 
 
 def recommend(per_week: list[list[float | None]], wait: list[list[float | None]],

@@ -218,14 +218,20 @@ async function startBestTime() {
   document.getElementById("best-hint").textContent = bestHint(data);
 }
 function bestHint(data) {
-  // Chosen by the server: open hours only, the wait weighed with the demand.
+  // Chosen by the server per channel: open hours only, the wait weighed with the demand.
   const picks = data.recommended || [];
   if (!picks.length) {
     return "Not enough answered calls and chats in these weeks to recommend a time yet.";
   }
-  const text = picks.map((c) => `${data.weekdays[c.weekday]} ${String(c.hour_of_day).padStart(2, "0")}:00` +
-    ` (about ${fmtWait(c.value)} wait)`);
-  return `Best times to call or chat: ${text.join("; ")}.`;
+  const parts = [];
+  for (const [channel, verb] of [["phone", "call"], ["chat", "chat"]]) {
+    const mine = picks.filter((c) => c.channel === channel);
+    if (!mine.length) continue;
+    const text = mine.map((c) => `${data.weekdays[c.weekday]} ${String(c.hour_of_day).padStart(2, "0")}:00` +
+      ` (about ${fmtWait(c.value)} wait)`);
+    parts.push(`to ${verb}: ${text.join(", ")}`);
+  }
+  return `Best times ${parts.join("; ")}.`;
 }
 
 // --- the last 30 days -----------------------------------------------------------------------
