@@ -146,3 +146,14 @@ def test_no_spread_of_churn_gives_the_geometric_limit() -> None:
     p = fit.params
     assert p.alpha + p.beta > 1e3
     assert sbg.churn_next(p, 50) == pytest.approx(0.1, rel=0.05)
+
+
+def test_survival_keeps_its_digits_near_the_geometric_limit() -> None:
+    # A cohort fitted with alpha and beta in the billions (no spread of churn): the model is
+    # geometric with p = alpha / (alpha + beta), and S(n + k) / S(n) = (1 - p)^k, n or no n.
+    p = sbg.SbgParams(3.4e10, 3.6e12)
+    q = 1 - 3.4e10 / (3.4e10 + 3.6e12)
+    assert sbg.survival_ratio(p.alpha, p.beta, [0, 40, 40], [1, 1, 12]).tolist() == (
+        pytest.approx([q, q, q**12], rel=1e-9))
+    assert float(sbg.expected_renewals(p, 40, 3)) == pytest.approx(q + q**2 + q**3, rel=1e-9)
+    assert float(sbg.derl(p, 40, 0.01)) == pytest.approx(q / (1 - q / 1.01), rel=1e-6)

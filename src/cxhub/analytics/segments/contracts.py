@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from ibis.backends import BaseBackend
-from scipy.special import betaln
 
 from cxhub.analytics.segments import sbg
 from cxhub.analytics.segments.features import frame, keyed
@@ -178,7 +177,7 @@ def fit_retention(life: Lifetimes, cohort: np.ndarray, *, min_churned: int = MIN
 
 def _ratio(alpha: np.ndarray, beta: np.ndarray, n: np.ndarray, k: np.ndarray) -> np.ndarray:
     """S(n + k) / S(n) with each customer's own parameters."""
-    return np.exp(betaln(alpha, beta + n + k) - betaln(alpha, beta + n))
+    return sbg.survival_ratio(alpha, beta, n, k)
 
 
 def churn_between(model: RetentionModel, cohort: np.ndarray, renewals_now: np.ndarray,

@@ -48,17 +48,31 @@ class SbgFit:
     churned: float  # of whom this many left within the data
 
 
+def survival_ratio(alpha: np.ndarray | float, beta: np.ndarray | float,
+                   n: np.ndarray | float, k: np.ndarray | float) -> np.ndarray:
+    """S(n + k) / S(n), the chance that a customer who has renewed n times renews k more, as
+    the product of the retention rates (beta + n + i) / (alpha + beta + n + i), i < k. Taken
+    term by term, not as a difference of log-beta functions: a cohort fitted near the
+    geometric limit has alpha and beta in the billions, where that difference loses every
+    digit."""
+    alpha, beta, n, k = np.broadcast_arrays(*(np.asarray(v, dtype=float)
+                                              for v in (alpha, beta, n, k)))
+    log_ratio = np.zeros(alpha.shape)
+    for i in range(int(k.max(initial=0))):
+        step = np.log1p(-alpha / (alpha + beta + n + i))
+        log_ratio += np.where(i < k, step, 0.0)
+    return np.exp(log_ratio)
+
+
 def survival(params: SbgParams, t: np.ndarray | float) -> np.ndarray:
     """S(t): the share of a new cohort still customers after t renewals."""
-    t = np.asarray(t, dtype=float)
-    return np.exp(betaln(params.alpha, params.beta + t) - betaln(params.alpha, params.beta))
+    return survival_ratio(params.alpha, params.beta, 0.0, t)
 
 
 def churn_probability(params: SbgParams, t: np.ndarray | float) -> np.ndarray:
     """P(T = t): the share of a new cohort that leaves at renewal t (t >= 1)."""
     t = np.asarray(t, dtype=float)
-    return np.exp(betaln(params.alpha + 1.0, params.beta + t - 1.0)
-                  - betaln(params.alpha, params.beta))
+    return survival(params, t - 1.0) * churn_next(params, t - 1.0)
 
 
 def churn_next(params: SbgParams, renewals: np.ndarray | float) -> np.ndarray:
@@ -71,8 +85,8 @@ def churn_next(params: SbgParams, renewals: np.ndarray | float) -> np.ndarray:
 def project(params: SbgParams, start: float, periods: int, from_period: int = 0) -> np.ndarray:
     """Expected customers left at each of `periods` further periods of a cohort that had
     `start` customers after `from_period` renewals."""
-    t = from_period + np.arange(1, periods + 1)
-    return start * survival(params, t) / survival(params, from_period)
+    k = np.arange(1, periods + 1)
+    return start * survival_ratio(params.alpha, params.beta, from_period, k)
 
 
 def expected_renewals(params: SbgParams, renewals: np.ndarray | float,
@@ -81,11 +95,13 @@ def expected_renewals(params: SbgParams, renewals: np.ndarray | float,
     `renewals` times: sum over j = 1..horizon of S(n + j) / S(n). (Unbounded, the mean is
     infinite when alpha <= 1, as in both of the paper's segments; a horizon keeps it a number.)
     """
-    n = np.asarray(renewals, dtype=float)[..., None]
+    n = np.asarray(renewals, dtype=float)
+    values, inverse = np.unique(n, return_inverse=True)
     j = np.arange(1, horizon + 1, dtype=float)
     a, b = params.alpha, params.beta
-    ratio = np.exp(betaln(a, b + n + j) - betaln(a, b + n))
-    return ratio.sum(axis=-1)
+    steps = np.log1p(-a / (a + b + values[:, None] + j[None, :] - 1.0))
+    per_value = np.exp(np.cumsum(steps, axis=1)).sum(axis=1)
+    return per_value[inverse.reshape(n.shape)]
 
 
 def derl(params: SbgParams, renewals: np.ndarray | float, discount: float) -> np.ndarray:
@@ -102,7 +118,8 @@ def derl(params: SbgParams, renewals: np.ndarray | float, discount: float) -> np
     a, b = params.alpha, params.beta
     x = 1.0 / (1.0 + discount)
     out = np.asarray((b + n - 1.0) / (a + b + n - 1.0) * hyp2f1(1.0, b + n, a + b + n, x))
-    bad = ~np.isfinite(out)
+    # SciPy's 2F1 is not to be trusted with very large parameters either.
+    bad = ~np.isfinite(out) | (a + b > 1e6)
     if bad.any():
         # SciPy's 2F1 gives up on very large parameters (a cohort that fits with no spread of
         # churn, alpha and beta in the millions): sum the series itself there.
