@@ -44,7 +44,7 @@ RULES: list[tuple[str, str, str]] = [
     ("POST", r"/app/problems(/.*)?", "perm:label"),
     ("GET", r"/app/staffing(/.*)?|/app/forecast(/.*)?", "perm:metrics"),
     ("GET", r"/app/offers(/.*)?", "perm:metrics"),
-    ("POST", r"/app/queue/offers/.*", "perm:queue"),
+    ("GET POST", r"/app/queue/offers/.*", "perm:queue"),
     ("POST", r"/api/v1/decisions(/.*)?", "scope:ingest"),
     ("POST", r"/api/v1/(problems|actions)(/.*)?", "scope:admin"),
     ("GET", r"/api/v1/(problems|actions)(/.*)?", "scope:read"),

@@ -33,7 +33,8 @@ GROUPS = ("segment", "persona", "value_band", "channel")
 MIN_DECISIONS = 200  # fewer decided (offered + control) and no model is trained
 
 
-def decisions(wh: Warehouse, profiles: profiles_mod.Profiles | None = None) -> pd.DataFrame:
+def decisions(wh: Warehouse, profiles: profiles_mod.Profiles | None = None,
+              offer_code: str | None = None) -> pd.DataFrame:
     """Decisions with a known outcome: offer, customer, control, accepted, revenue, channel,
     and the customer's profile features."""
     frame = wh.cursor().execute("""
@@ -48,7 +49,8 @@ def decisions(wh: Warehouse, profiles: profiles_mod.Profiles | None = None) -> p
         LEFT JOIN customer_links l ON l.source = coalesce(d.customer_source, d.source)
           AND l.external_id = d.customer_external_id
         LEFT JOIN contacts c ON c.source = d.source AND c.external_id = d.contact_external_id
-        WHERE d.outcome IN ('accepted', 'declined', 'ignored')""").df()
+        WHERE d.outcome IN ('accepted', 'declined', 'ignored')
+          AND (d.offer_code = $code OR $code IS NULL)""", {"code": offer_code}).df()
     profiles = profiles or profiles_mod.load(wh)
     feats = profiles.frame()
     frame = frame.join(feats, on="customer_id", how="left")
@@ -68,9 +70,10 @@ def _effect(part: pd.DataFrame, value: float) -> dict[str, Any]:
     return e
 
 
-def report(frame: pd.DataFrame, value: float) -> dict[str, Any]:
+def report(frame: pd.DataFrame, value: float, groups: tuple[str, ...] = GROUPS
+           ) -> dict[str, Any]:
     out: dict[str, Any] = {"all": _effect(frame, value), "by": {}}
-    for g in GROUPS:
+    for g in groups:
         if g not in frame:
             continue
         out["by"][g] = {str(k): _effect(part, value)

@@ -130,7 +130,8 @@ def _open_complaints(wh: Warehouse, out: Profiles, now: datetime) -> None:
     last 90 days: older unresolved ones are taken as closed without a record of it."""
     for (cid,) in wh.read(f"""
             SELECT DISTINCT l.customer_id FROM contacts c {_CUSTOMER_OF.format(t='c')}
-            LEFT JOIN current_labels cl ON cl.target = 'contact' AND cl.target_id = c.contact_id
+            LEFT JOIN current_labels cl
+              ON cl.target = 'contacts' AND cl.target_id = c.contact_id
             WHERE coalesce(cl.category, c.category) = 'complaint' AND c.resolved_at IS NULL
               AND c.created_at >= ? - INTERVAL {OPEN_COMPLAINT_DAYS} DAY AND c.created_at <= ?""",
                           [now, now]):

@@ -21,6 +21,7 @@ def install(app: FastAPI, settings: Settings) -> None:
         alerts,
         contacts,
         customers,
+        offers,
         problems,
         routes,
         staffing,
@@ -47,6 +48,6 @@ def install(app: FastAPI, settings: Settings) -> None:
                             headers={"Cache-Control": "public, max-age=604800"})
 
     app.include_router(assets)
-    for module in (routes, contacts, customers, admin, alerts, problems, staffing):
+    for module in (routes, contacts, customers, admin, alerts, problems, staffing, offers):
         app.include_router(module.router)
     app.mount("/app/static", StaticFiles(directory=STATIC), name="dashboard-static")

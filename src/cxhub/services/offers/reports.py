@@ -1,0 +1,49 @@
+"""An offer's report for the dashboard, from its decisions as they are now: decisions,
+acceptance offered vs control, incremental acceptance and revenue with 95% intervals, by
+segment, persona, value band, channel and month; the uplift model's held-out figures."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cxhub.analytics.offers.catalogue import Offer
+from cxhub.services.offers import learning
+from cxhub.services.offers.engine import Engine
+
+BY = ("segment", "persona", "value_band", "channel", "month")
+
+
+def offer_report(engine: Engine, offer: Offer) -> dict[str, Any]:
+    state = engine.state or engine.refresh()
+    frame = learning.decisions(engine.wh, state.profiles, offer_code=offer.code)
+    pending = engine.wh.read_one(
+        "SELECT count(*) FROM offer_decisions WHERE offer_code = ? AND outcome IS NULL",
+        [offer.code])
+    out: dict[str, Any] = {"offer": offer, "decided": len(frame),
+                           "awaiting_outcome": int(pending[0]) if pending else 0,
+                           "model": learning.latest_reports(engine.wh).get(offer.code)}
+    if frame.empty:
+        out |= {"all": None, "by": {}}
+        return out
+    frame["month"] = frame["presented_at"].dt.strftime("%Y-%m")
+    rep = learning.report(frame, offer.value, groups=BY)
+    return out | rep
+
+
+def catalogue_summary(engine: Engine) -> list[dict[str, Any]]:
+    state = engine.state or engine.refresh()
+    models = learning.latest_reports(engine.wh)
+    counts = {code: (n, acc, ctrl) for code, n, acc, ctrl in engine.wh.read(
+        "SELECT offer_code, count(*), count(*) FILTER (outcome = 'accepted' AND NOT control), "
+        "count(*) FILTER (control) FROM offer_decisions GROUP BY offer_code")}
+    rows = []
+    for o in state.catalogue.offers:
+        n, acc, ctrl = counts.get(o.code, (0, 0, 0))
+        m = models.get(o.code) or {}
+        rows.append({"offer": o, "decisions": n, "accepted": acc, "control": ctrl,
+                     "uplift": (m.get("all") or {}).get("uplift"),
+                     "uplift_low": (m.get("all") or {}).get("uplift_low"),
+                     "uplift_high": (m.get("all") or {}).get("uplift_high"),
+                     "inc_revenue": (m.get("all") or {}).get("inc_revenue"),
+                     "qini": m.get("qini"), "trained_at": m.get("trained_at")})
+    return rows

@@ -1,0 +1,76 @@
+"""Offers on the dashboard: the catalogue with each offer's measured effect, an offer's report
+(by segment, persona, value band, channel and month), and the next best action panel of the
+agent's queue (the actions for the contact being handled, with accept and decline)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from cxhub.services.offers import outcomes, reports
+from cxhub.services.offers.engine import Engine
+from cxhub.services.offers.queue import ContactDecisions
+from cxhub.services.users import User
+from cxhub.web.dashboard.auth import CheckedForm, Forbidden, require
+from cxhub.web.dashboard.pages import redirect, render
+
+router = APIRouter(prefix="/app", include_in_schema=False)
+
+
+def _engine(request: Request) -> Engine:
+    runtime = getattr(request.app.state, "offers", None)
+    engine = runtime.engine_ready(timeout=30) if runtime is not None else None
+    if engine is None:
+        raise Forbidden("The decision engine is still loading; reload in a few seconds.", 503)
+    return engine
+
+
+def _decisions(request: Request) -> ContactDecisions:
+    state = request.app.state
+    if getattr(state, "offers_by_contact", None) is None:
+        state.offers_by_contact = ContactDecisions()
+    return state.offers_by_contact  # type: ignore[no-any-return]
+
+
+@router.get("/offers")
+def offer_list(request: Request, user: Annotated[User, require("metrics")]) -> Response:
+    rows = reports.catalogue_summary(_engine(request))
+    return render(request, "app/offers.html", {"rows": rows})
+
+
+@router.get("/offers/{code}")
+def offer_page(code: str, request: Request, user: Annotated[User, require("metrics")],
+               by: str = "segment") -> Response:
+    engine = _engine(request)
+    offer = engine.state.catalogue.offer(code) if engine.state else None
+    if offer is None:
+        raise Forbidden(f"There is no offer {code!r} in the catalogue.", 404)
+    if by not in reports.BY:
+        by = "segment"
+    rep = reports.offer_report(engine, offer)
+    return render(request, "app/offers_detail.html", {"r": rep, "by": by, "groups": reports.BY})
+
+
+@router.get("/queue/offers/{contact_id}")
+def queue_panel(contact_id: int, request: Request,
+                user: Annotated[User, require("queue")]) -> Response:
+    """The panel's content (loaded into the queue page by offers.js)."""
+    decision = _decisions(request).decide(_engine(request), contact_id)
+    if decision is None:
+        raise Forbidden(f"There is no contact with id {contact_id}.", 404)
+    return render(request, "app/offers_panel_body.html", {"d": decision,
+                                                          "contact_id": contact_id})
+
+
+@router.post("/queue/offers/{decision_id}/outcome")
+def queue_outcome(decision_id: str, request: Request, user: Annotated[User, require("queue")],
+                  form: CheckedForm) -> Response:
+    code, outcome = form.get("offer_code", ""), form.get("outcome", "")
+    try:
+        outcomes.record(_engine(request), decision_id, outcome=outcome, offer_code=code or None)
+    except outcomes.OutcomeError as exc:
+        raise Forbidden(str(exc), 404 if exc.status == 404 else 400) from None
+    _decisions(request).outcome(decision_id, code, outcome)
+    return redirect(f"/app/queue?offer={code}&outcome={outcome}")
