@@ -270,11 +270,14 @@ function satisfaction(sections) {
   box.replaceChildren();
   const now = (sections.satisfaction?.rows || [])[0] || {};
   const lastMonth = (sections.satisfaction_last_month?.rows || [])[0] || {};
-  for (const [label, value] of [["Satisfied customers (CSAT)", now.value],
-    ["The 30 days before", now.previous], ["Last month", lastMonth.value],
-    ["Same period last year", now.last_year], ["Target", now.target]]) {
+  // A comparison without a figure: the data does not cover that whole period, or it is
+  // built from too few answers; the figure itself is hidden only when too few answered.
+  const compared = (v) => (v === null || v === undefined ? "no full period to compare" : fmtPct(v));
+  for (const [label, value, fmt] of [["Satisfied customers (CSAT)", now.value, fmtPct],
+    ["The 30 days before", now.previous, compared], ["Last month", lastMonth.value, fmtPct],
+    ["Same period last year", now.last_year, compared], ["Target", now.target, fmtPct]]) {
     const card = el("article", "card small");
-    card.append(el("h3", "", label), el("p", "figure", fmtPct(value === undefined ? null : value)));
+    card.append(el("h3", "", label), el("p", "figure", fmt(value === undefined ? null : value)));
     box.append(card);
   }
 }
