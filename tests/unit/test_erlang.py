@@ -149,3 +149,26 @@ def test_a_target_no_staff_can_reach_is_an_error_not_a_loop() -> None:
 
 def test_zero_arrival_rows_of_a_plan_need_nobody() -> None:
     assert list(agents_needed([0, 100], 1800, 180, 0.8, 20)) == [0, 14]
+
+
+def test_cli_prints_the_json_keys_and_names_bad_values() -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from cxhub.cli.main import main
+
+    args = ["staff", "erlang", "--arrivals", "100", "--interval-minutes", "30", "--aht", "180",
+            "--target", "0.8", "--answer-within", "20", "--shrinkage", "0.3",
+            "--max-occupancy", "0.85", "--json"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    got = json.loads(result.output)
+    assert {"agents", "agents_with_shrinkage", "service_level", "occupancy", "p_wait",
+            "asa_seconds"} <= set(got) and "p_abandon" not in got
+    assert (got["agents"], got["agents_with_shrinkage"]) == (14, 20)
+    erlang_a_run = CliRunner().invoke(main, [*args, "--patience", "300", "--agents", "14"])
+    assert round(json.loads(erlang_a_run.output)["p_abandon"], 6) == 0.013984
+    bad = CliRunner().invoke(main, ["staff", "erlang", "--arrivals", "0", "--aht", "180"])
+    said = " ".join(bad.output.split())  # the console wraps long lines
+    assert bad.exit_code == 2 and "arrivals must be a positive number, got 0" in said

@@ -133,3 +133,30 @@ def test_duplicate_times_are_separate_contacts() -> None:
 def test_bad_interval_and_horizon_are_named(text, fn, message) -> None:
     with pytest.raises(SeriesError, match=message):
         fn(text)
+
+
+def test_cli_evaluates_a_csv_of_contact_times(tmp_path) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from cxhub.cli.main import main
+
+    s = _series(21)
+    times = [s.slot_start(i) + dt.timedelta(minutes=7) for i, v in enumerate(s.values)
+             for _ in range(int(v))]
+    path = tmp_path / "calls.csv"
+    path.write_text("id,started\n" + "".join(f"{k},{t}\n" for k, t in enumerate(times)))
+    args = ["forecast", "evaluate", str(path), "--format", "csv", "--time-col", "started",
+            "--interval", "60min", "--horizon", "1d", "--folds", "1", "--json"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    got = json.loads(result.output)
+    assert {"mase", "mase_seasonal_naive", "model", "folds"} <= set(got) and got["folds"] == 1
+    bad = tmp_path / "bad.csv"
+    bad.write_text("id,started\n1,2024-01-01 09:00\n2,yesterday\n")
+    result = CliRunner().invoke(main, [*args[:2], str(bad), *args[3:]])
+    said = " ".join(result.output.split())  # the console wraps long lines
+    assert result.exit_code == 2 and "bad.csv line 3: started is not a time" in said
+    short = CliRunner().invoke(main, [*args[:-2], "7", "--json"])
+    assert short.exit_code == 2 and "need at least 28 days" in " ".join(short.output.split())
