@@ -9,6 +9,8 @@ import ibis
 import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
+from cxhub.metrics.facts import best_labels
+
 COLUMNS = ("contact_id", "created_at", "channel", "cause", "category", "text", "region",
            "customer_source", "customer_external_id", "source")
 
@@ -16,9 +18,10 @@ COLUMNS = ("contact_id", "created_at", "channel", "cause", "category", "text", "
 def labelled_contacts(con: BaseBackend, *, start: dt.datetime | None = None,
                       end: dt.datetime | None = None, after_id: int | None = None,
                       causes: Sequence[str] | None = None,
-                      columns: Sequence[str] = COLUMNS) -> ir.Table:
+                      columns: Sequence[str] = COLUMNS, ready_labels: bool = True) -> ir.Table:
     """Contacts in [start, end) (or with an id above `after_id`) with their current cause and
-    category: the winning label (current_labels), else what the source said."""
+    category: the winning label (from current_labels when `ready_labels`, the table being up
+    to date), else what the source said."""
     c = con.table("contacts")
     if start is not None:
         c = c.filter(c.created_at >= start)
@@ -26,9 +29,18 @@ def labelled_contacts(con: BaseBackend, *, start: dt.datetime | None = None,
         c = c.filter(c.created_at < end)
     if after_id is not None:
         c = c.filter(c.contact_id > after_id)
-    labels = con.table("current_labels")
-    labels = labels.filter(labels.target == "contacts").select(
-        label_id=labels.target_id, label_cause=labels.cause, label_category=labels.category)
+    if ready_labels:
+        labels = con.table("current_labels")
+        labels = labels.filter(labels.target == "contacts").select(
+            label_id=labels.target_id, label_cause=labels.cause, label_category=labels.category)
+    else:  # current_labels is behind the labels: the winning label, computed here
+        raw = con.table("labels")
+        raw = raw.filter(raw.target == "contacts", raw.dimension.isin(["cause", "category"]))
+        if after_id is not None:  # only the new contacts' labels
+            raw = raw.filter(raw.target_id > after_id)
+        best = best_labels(raw, ("cause", "category"))
+        labels = best.select(label_id=best.target_id, label_cause=best.cause,
+                             label_category=best.category)
     j = c.left_join(labels, c.contact_id == labels.label_id)
     j = j.mutate(cause=ibis.coalesce(j.label_cause, j.cause),
                  category=ibis.coalesce(j.label_category, j.category))
@@ -37,7 +49,9 @@ def labelled_contacts(con: BaseBackend, *, start: dt.datetime | None = None,
     return j.select(*columns)
 
 
-def daily_by_cause(con: BaseBackend, *, start: dt.datetime | None = None) -> ir.Table:
-    t = labelled_contacts(con, start=start, columns=("created_at", "cause"))
+def daily_by_cause(con: BaseBackend, *, start: dt.datetime | None = None,
+                   ready_labels: bool = True) -> ir.Table:
+    t = labelled_contacts(con, start=start, columns=("created_at", "cause"),
+                          ready_labels=ready_labels)
     t = t.mutate(day=t.created_at.truncate("D"))
     return t.group_by(["day", "cause"]).aggregate(n=lambda x: x.count())

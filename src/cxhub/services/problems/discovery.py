@@ -39,6 +39,14 @@ class DiscoverReport:
                 "linked": self.linked}
 
 
+def _labels_ready(wh: Warehouse) -> bool:
+    """Whether current_labels is up to date with the labels (else they are read directly)."""
+    from cxhub.services import derived
+
+    # Never a refresh from here: on a large warehouse that is the pipeline's minute, not ours.
+    return derived.available(wh, refresh_if_quick=False).labels
+
+
 def _con(wh: Warehouse) -> Any:
     return connect(None, duckdb_connection=wh.cursor().cursor())
 
@@ -52,20 +60,22 @@ def discover(wh: Warehouse, *, settings: disc.DiscoverySettings | None = None,
     st = settings or disc.DiscoverySettings()
     now = now or store.utcnow()
     con = _con(wh)
+    ready = _labels_ready(wh)
     alerts = [dict(zip(("alert_id", "dimension", "value", "window_start", "window_end"), r,
                        strict=True)) for r in wh.read(
         "SELECT alert_id, dimension, value, window_start, window_end FROM alerts "
         "WHERE kind = 'contact_spike' AND window_start IS NOT NULL")]
-    daily = _frame(plans.daily_by_cause(con))
+    daily = _frame(plans.daily_by_cause(con, ready_labels=ready))
     eps = disc.merge(disc.episodes(alerts, st) + disc.weekly_episodes(daily, st), st)
     report = DiscoverReport(episodes=len(eps))
     last_seen = wh.read_one("SELECT max(created_at) FROM contacts")
     data_end = last_seen[0] if last_seen else None
     for ep in eps:
         end = ep.end + dt.timedelta(hours=1)  # an alert's window_end is its last hour's start
-        window = _frame(plans.labelled_contacts(con, start=ep.start, end=end))
+        window = _frame(plans.labelled_contacts(con, start=ep.start, end=end,
+                                                ready_labels=ready))
         before = _frame(plans.labelled_contacts(
-            con, start=ep.start - st.baseline, end=ep.start,
+            con, start=ep.start - st.baseline, end=ep.start, ready_labels=ready,
             columns=("contact_id", "created_at", "cause", "category", "text")))
         rule = disc.rule_for(window, before, disc.Episode(ep.start, end), st)
         if rule is None:
@@ -75,7 +85,8 @@ def discover(wh: Warehouse, *, settings: disc.DiscoverySettings | None = None,
             # the episode to FOLLOW_DAYS after it (later ones join as they arrive).
             rule.start = ep.start - dt.timedelta(days=1)
             window = _frame(plans.labelled_contacts(
-                con, start=rule.start, end=end + FOLLOW, causes=sorted({c for c, _ in rule.cells})))
+                con, start=rule.start, end=end + FOLLOW, ready_labels=ready,
+                causes=sorted({c for c, _ in rule.cells})))
         hits = window[rule.matches(window)]
         ongoing = data_end is not None and data_end - end < dt.timedelta(days=2)
         if not rule.terms and not ongoing:
@@ -108,8 +119,10 @@ def _store(wh: Warehouse, rule: disc.Rule, hits: pd.DataFrame, window: pd.DataFr
             [causes[0], last, first - dt.timedelta(days=1)]).fetchone()
         if found:
             pid = int(found[0])
-            c.execute("UPDATE problems SET last_seen = greatest(last_seen, ?), updated_at = ? "
-                      "WHERE problem_id = ?", [last, now, pid])
+            # The rule as found now (the words may be more complete); title and state kept.
+            c.execute("UPDATE problems SET last_seen = greatest(last_seen, ?), updated_at = ?, "
+                      "rule = ?, terms = ? WHERE problem_id = ?",
+                      [last, now, json.dumps(rule.to_dict()), rule.terms, pid])
             store.link(c, pid, ids, how="discovered", at=now)
             return pid, False
         pid = store.next_id(c, "problems", "problem_id")
@@ -139,7 +152,8 @@ def create_from_contacts(wh: Warehouse, *, contact_ids: Sequence[int], title: st
     if not ids:
         raise ProblemInputError("contact_ids", "select at least one contact")
     con = _con(wh)
-    t = plans.labelled_contacts(con, columns=("contact_id", "created_at", "cause"))
+    t = plans.labelled_contacts(con, columns=("contact_id", "created_at", "cause"),
+                                ready_labels=_labels_ready(wh))
     found = _frame(t.filter(t.contact_id.isin(ids)))
     missing = sorted(set(ids) - set(found["contact_id"].astype(int)))
     if missing:
@@ -178,7 +192,8 @@ def join_new_contacts(wh: Warehouse, *, after_id: int,
     open_rules = [(r[0], disc.Rule.from_dict(json.loads(r[1]))) for r in wh.read(
         "SELECT problem_id, rule FROM problems WHERE rule IS NOT NULL AND status IN "
         f"({', '.join('?' for _ in OPEN_STATES)})", list(OPEN_STATES))]
-    new = _frame(plans.labelled_contacts(_con(wh), after_id=after_id,
+    # The labels of new contacts are read directly: current_labels is refreshed later.
+    new = _frame(plans.labelled_contacts(_con(wh), after_id=after_id, ready_labels=False,
                                          columns=("contact_id", "created_at", "cause",
                                                   "category", "text")))
     newest = int(new["contact_id"].max()) if len(new) else after_id
