@@ -60,3 +60,22 @@ def test_run_stores_forecasts_and_the_plan_marks_the_roster(warehouse: Warehouse
     summary = p.summary()
     assert summary["under"] >= 1 and summary["over"] >= 1
     assert summary["rostered_intervals"] == int(np.sum(~df["scheduled"].isna()))
+
+
+def test_a_series_per_queue(warehouse: Warehouse, tmp_path: Path) -> None:
+    build(warehouse, tmp_path)
+    # Half the calls go to a billing queue: it gets a series of its own; the plan keeps to
+    # whole channels (the roster is per channel).
+    warehouse.write(lambda con: con.execute(
+        "UPDATE contacts SET queue = CASE WHEN contact_id % 2 = 0 THEN 'billing' ELSE 'tiny' "
+        "END").fetchall())
+    warehouse.write(lambda con: con.execute(
+        "UPDATE contacts SET queue = 'billing' WHERE queue = 'tiny' AND contact_id % 20 <> 1")
+        .fetchall())
+    report = run.run(warehouse, minutes=30, h_days=7, origin=ORIGIN, by="queue",
+                     candidates=("profile_mean",))
+    assert [c.name for c in report.channels] == ["phone/billing"]  # 'tiny' is under 500
+    stored = warehouse.read("SELECT DISTINCT series, channel FROM forecasts")
+    assert stored == [("phone/billing", "phone")]
+    with pytest.raises(NotFoundError, match="no forecast of a whole channel"):
+        plan.plan(warehouse, channel="phone")

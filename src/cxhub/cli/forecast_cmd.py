@@ -14,6 +14,10 @@ from cxhub.domain.errors import CxhubError
 
 _INTERVAL = click.option("--interval", default="30min", show_default=True,
                          help="15min, 30min or 60min.")
+_BY = click.option("--by", type=click.Choice(["channel", "queue", "team"]), default="channel",
+                   show_default=True,
+                   help="One series per channel, or per queue or team of each channel (those "
+                        "with 500 contacts or more in the window).")
 _UTC = click.option("--utc-zone", metavar="ZONE",
                     help="The stored times are UTC: count them in this zone's local clock "
                          "(e.g. Europe/London; days of 23 or 25 hours handled). Default: times "
@@ -32,11 +36,12 @@ def forecast() -> None:
 @click.option("--origin", type=click.DateTime(["%Y-%m-%d"]),
               help="First day to forecast (default: the newest day); a past day lets the "
                    "forecast be compared with what arrived.")
+@_BY
 @_UTC
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.pass_context
 def run(ctx: click.Context, channel: str | None, interval: str, horizon: str,
-        origin: dt.datetime | None, utc_zone: str | None, as_json: bool) -> None:
+        origin: dt.datetime | None, by: str, utc_zone: str | None, as_json: bool) -> None:
     """Forecast each channel from its history and store the forecasts (table `forecasts`).
 
     Each channel's model is chosen by a rolling-origin backtest on its own history among a
@@ -51,16 +56,17 @@ def run(ctx: click.Context, channel: str | None, interval: str, horizon: str,
         minutes, days = interval_minutes(interval), horizon_days(horizon)
         with open_warehouse(ctx) as wh:
             report = runs.run(wh, channel=channel, minutes=minutes, h_days=days,
-                              utc_zone=utc_zone, origin=origin.date() if origin else None)
+                              utc_zone=utc_zone, origin=origin.date() if origin else None,
+                              by=by)
     except CxhubError as exc:
         fail(str(exc))
         return
     if as_json:
         print_json(report.to_dict())
         return
-    table = Table("channel", "model", "from", "contacts forecast", "events left out")
+    table = Table("series", "model", "from", "contacts forecast", "events left out")
     for row in report.to_dict()["channels"]:
-        table.add_row(row["channel"], row["model"], row["first_day"], f"{row['total']:,.0f}",
+        table.add_row(row["series"], row["model"], row["first_day"], f"{row['total']:,.0f}",
                       f"{row['excluded_slots']} slots")
     out.print(table)
     for name, why in report.skipped.items():
@@ -107,11 +113,12 @@ def evaluate(file: Path, fmt: str, time_col: str | None, interval: str, horizon:
 @_INTERVAL
 @click.option("--horizon", default="1d", show_default=True)
 @click.option("--folds", default=7, show_default=True)
+@_BY
 @_UTC
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def backtest_cmd(ctx: click.Context, channel: str | None, interval: str, horizon: str,
-                 folds: int, utc_zone: str | None, as_json: bool) -> None:
+                 folds: int, by: str, utc_zone: str | None, as_json: bool) -> None:
     """Backtest each channel's forecast on the warehouse's own contacts."""
     from cxhub.analytics.forecast.series import horizon_days, interval_minutes
     from cxhub.services.forecast import run as runs
@@ -120,7 +127,7 @@ def backtest_cmd(ctx: click.Context, channel: str | None, interval: str, horizon
         minutes, days = interval_minutes(interval), horizon_days(horizon)
         with open_warehouse(ctx) as wh:
             results = runs.backtest_channels(wh, channel=channel, minutes=minutes, h_days=days,
-                                             folds=folds, utc_zone=utc_zone)
+                                             folds=folds, utc_zone=utc_zone, by=by)
     except CxhubError as exc:
         fail(str(exc))
         return

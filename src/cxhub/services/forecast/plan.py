@@ -108,9 +108,11 @@ def plan(wh: Warehouse, *, run_id: int | None = None, channel: str | None = None
     out = Plan(run_id)
     fc = wh.cursor().execute(
         "SELECT channel, interval_start, interval_minutes, point, lo, hi FROM forecasts "
-        "WHERE run_id = ? ORDER BY channel, interval_start", [run_id]).df()
+        "WHERE run_id = ? AND series = channel ORDER BY channel, interval_start",
+        [run_id]).df()  # whole channels only: the roster is per channel
     if fc.empty:
-        raise NotFoundError(f"forecast run {run_id} has no forecasts")
+        raise NotFoundError(f"forecast run {run_id} has no forecast of a whole channel "
+                            "(`cxhub forecast run --by channel` makes one)")
     for name in [channel] if channel else [c for c in LIVE if c in set(fc["channel"])]:
         df = fc[fc["channel"] == name].reset_index(drop=True)
         if df.empty:

@@ -38,6 +38,10 @@ TRAIN_WEEKS = 12  # history given to the models: enough for every candidate, bou
 RUN_FOLDS = 4  # inner folds (of a week each for long horizons) that choose a run's models
 
 
+BY = ("channel", "queue", "team")
+MIN_PART_CONTACTS = 500  # a queue or team with fewer contacts in the window is not forecast
+
+
 @dataclass
 class ChannelForecast:
     channel: str
@@ -45,6 +49,12 @@ class ChannelForecast:
     forecast: backtest.Forecast
     excluded_slots: int = 0
     gaps: list[dt.date] = field(default_factory=list)
+    by: str = "channel"  # or queue, team: then `part` names it
+    part: str | None = None
+
+    @property
+    def name(self) -> str:
+        return series_name(self.channel, self.part)
 
 
 @dataclass
@@ -62,7 +72,7 @@ class RunReport:
             "run_id": self.run_id, "interval_minutes": self.interval_minutes,
             "horizon_days": self.horizon_days, "timezone": self.timezone, "rows": self.rows,
             "channels": [{
-                "channel": c.channel, "model": c.forecast.model,
+                "series": c.name, "channel": c.channel, "model": c.forecast.model,
                 "first_day": c.series.slot_start(c.forecast.first_day * c.series.per_day)
                 .date().isoformat(),
                 "total": round(float(c.forecast.point.sum()), 1),
@@ -79,9 +89,22 @@ def channels(wh: Warehouse) -> list[str]:
         "SELECT channel FROM contacts WHERE channel IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC")]
 
 
+def parts(wh: Warehouse, channel: str, by: str) -> list[str | None]:
+    """The queues or teams of a channel with enough contacts to forecast (None: the whole
+    channel)."""
+    if by == "channel":
+        return [None]
+    if by not in BY:
+        raise SeriesError(f"--by must be one of {', '.join(BY)}, got {by!r}")
+    return [r[0] for r in wh.read(
+        f"SELECT {by} FROM contacts WHERE channel = ? AND {by} IS NOT NULL GROUP BY 1 "
+        "HAVING count(*) >= ? ORDER BY count(*) DESC", [channel, MIN_PART_CONTACTS])]
+
+
 def channel_series(wh: Warehouse, channel: str, *, minutes: int, timezone: str | None,
-                   weeks: int | None = TRAIN_WEEKS,
-                   origin: dt.date | None = None) -> tuple[Series, int, list[dt.date]]:
+                   weeks: int | None = TRAIN_WEEKS, origin: dt.date | None = None,
+                   by: str = "channel",
+                   part: str | None = None) -> tuple[Series, int, list[dt.date]]:
     """The channel's counts up to the day before `origin` (default: the newest day, which is
     usually partial, left out), with known events and gaps marked."""
     newest = wh.read_one("SELECT max(created_at) FROM contacts WHERE channel = ?", [channel])
@@ -93,13 +116,16 @@ def channel_series(wh: Warehouse, channel: str, *, minutes: int, timezone: str |
     first = _to_local(pd.Timestamp(oldest[0]), timezone).date() if oldest else end
     start = max(first, end - dt.timedelta(days=weeks * 7 - 1)) if weeks else first
     since = pd.Timestamp(start) - pd.Timedelta(days=1)
+    where, params = "", [channel, since.to_pydatetime()]
+    if part is not None and by in BY[1:]:  # `by` is one of two column names, never user text
+        where, params = f" AND {by} = ?", [*params, part]
     times = wh.cursor().execute(
-        "SELECT created_at FROM contacts WHERE channel = ? AND created_at >= ?",
-        [channel, since.to_pydatetime()]).df()["created_at"]
+        "SELECT created_at FROM contacts WHERE channel = ? AND created_at >= ?" + where,
+        params).df()["created_at"]
     if times.empty:
         raise SeriesError(f"channel {channel}: no contacts before {end + dt.timedelta(days=1)}")
-    series = count_series(times, name=channel, minutes=minutes, timezone=timezone,
-                          start=start, end=end)
+    series = count_series(times, name=series_name(channel, part), minutes=minutes,
+                          timezone=timezone, start=start, end=end)
     series, marked = exclude(series, known_events(wh, channel, timezone))
     series, gaps = mark_gaps(series)
     return series, marked, gaps
@@ -126,7 +152,7 @@ def known_events(wh: Warehouse, channel: str,
 def run(wh: Warehouse, *, channel: str | None = None, minutes: int = 30, h_days: int = 14,
         store: bool = True, utc_zone: str | None = None,
         origin: dt.date | None = None,
-        candidates: tuple[str, ...] = CANDIDATES) -> RunReport:
+        candidates: tuple[str, ...] = CANDIDATES, by: str = "channel") -> RunReport:
     """Forecast each channel (or one) from `origin` (default: the newest day) and store every
     series of the run in one write. An origin in the past forecasts days that have arrived,
     so the forecast can be compared with them."""
@@ -135,21 +161,26 @@ def run(wh: Warehouse, *, channel: str | None = None, minutes: int = 30, h_days:
     wanted = [channel] if channel else channels(wh)
     if channel and channel not in channels(wh):
         raise SeriesError(f"channel {channel}: no contacts in the warehouse")
-    for name in wanted:
+    todo = [(name, part) for name in wanted for part in parts(wh, name, by)]
+    for name, part in todo:
         try:
             series, marked, gaps = channel_series(wh, name, minutes=minutes, timezone=timezone,
-                                                  origin=origin)
+                                                  origin=origin, by=by, part=part)
             check_history(series)
         except SeriesError as exc:
-            if channel:
+            if channel and by == "channel":
                 raise
-            report.skipped[name] = str(exc)
+            report.skipped[series_name(name, part)] = str(exc)
             continue
         fc = backtest.forecast(series, h_days, folds=RUN_FOLDS, candidates=candidates)
-        report.channels.append(ChannelForecast(name, series, fc, marked, gaps))
+        report.channels.append(ChannelForecast(name, series, fc, marked, gaps, by, part))
     if store and report.channels:
         report.run_id, report.rows = _store(wh, report)
     return report
+
+
+def series_name(channel: str, part: str | None) -> str:
+    return channel if part is None else f"{channel}/{part}"
 
 
 def _rows(c: ChannelForecast, timezone: str | None) -> pd.DataFrame:
@@ -164,7 +195,8 @@ def _rows(c: ChannelForecast, timezone: str | None) -> pd.DataFrame:
     else:
         starts = local
     df = pd.DataFrame({
-        "series": c.channel, "channel": c.channel, "team": None, "model": fc.model,
+        "series": c.name, "channel": c.channel, "team": c.part if c.by == "team" else None,
+        "model": fc.model,
         "interval_start": starts, "interval_minutes": s.minutes,
         "horizon": np.arange(n) // s.per_day + 1, "point": fc.point, "lo": fc.lo, "hi": fc.hi,
         "level": fc.level})
@@ -199,12 +231,14 @@ def _store(wh: Warehouse, report: RunReport) -> tuple[int, int]:
 
 def backtest_channels(wh: Warehouse, *, channel: str | None = None, minutes: int = 30,
                       h_days: int = 1, folds: int = 7,
-                      utc_zone: str | None = None) -> list[dict[str, Any]]:
-    """Rolling-origin evaluation of each channel's series in the warehouse."""
+                      utc_zone: str | None = None, by: str = "channel") -> list[dict[str, Any]]:
+    """Rolling-origin evaluation of each channel's (or queue's, team's) series."""
     timezone = utc_zone
     out = []
-    for name in [channel] if channel else channels(wh):
-        series, _, _ = channel_series(wh, name, minutes=minutes, timezone=timezone)
+    for name, part in [(n, p) for n in ([channel] if channel else channels(wh))
+                       for p in parts(wh, n, by)]:
+        series, _, _ = channel_series(wh, name, minutes=minutes, timezone=timezone, by=by,
+                                      part=part)
         try:
             out.append(backtest.evaluate(series, h_days, folds))
         except SeriesError as exc:
