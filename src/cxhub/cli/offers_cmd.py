@@ -90,6 +90,10 @@ def _pct(x: Any) -> str:
     return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:+.1%}"
 
 
+def _rate(x: Any) -> str:
+    return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.1%}"
+
+
 @offers.command("report")
 @click.option("--by", default="segment", show_default=True,
               type=click.Choice(["segment", "persona", "value_band", "channel"]))
@@ -110,8 +114,8 @@ def report(ctx: click.Context, by: str, as_json: bool) -> None:
         click.echo(f"{code}  (trained {rep['trained_at'][:16]}, Qini {rep.get('qini') or 0:.4f})")
         rows = [("all", rep["all"]), *sorted(rep["by"].get(by, {}).items())]
         for name, e in rows:
-            click.echo(f"  {name:<20} offered {e['offered']:>6} {_pct(e['rate_offered'])}  "
-                       f"control {e['control']:>5} {_pct(e['rate_control'])}  uplift "
+            click.echo(f"  {name:<20} offered {e['offered']:>6} {_rate(e['rate_offered'])}  "
+                       f"control {e['control']:>5} {_rate(e['rate_control'])}  uplift "
                        f"{_pct(e['uplift'])} [{_pct(e['uplift_low'])}, {_pct(e['uplift_high'])}]")
 
 

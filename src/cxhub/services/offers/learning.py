@@ -102,7 +102,7 @@ def learn(wh: Warehouse, models_dir: Path, *, seed: int = 0,
     prof = profiles_mod.load(wh)
     frame = decisions(wh, prof)
     models_dir.mkdir(parents=True, exist_ok=True)
-    features = list(profiles_mod.FEATURES)
+    features = list(profiles_mod.LEARNING_FEATURES)
     results = []
     for offer in cat.offers:
         if offers and offer.code not in offers:

@@ -25,6 +25,11 @@ OPEN_COMPLAINT_DAYS = 90
 CLOSED_PROBLEM_STATES = ("fixed", "verified", "wont_fix")
 FEATURES = ("age", "tenure_days", "clv", "products_held", "segment", "persona", "portfolio",
             "rfm_segment", "value_band", "region")
+# What the uplift model learns from: only what an offer cannot have changed. The profile is
+# today's, while the decisions are up to a year old, and accepting an offer changes the
+# products held, the CLV, the RFM segment and value band and the portfolio quadrant; a model
+# given those learns "holds more, so accepted" (on the demo it scored most families near zero).
+LEARNING_FEATURES = ("age", "tenure_days", "segment", "persona", "region")
 
 
 @dataclass
