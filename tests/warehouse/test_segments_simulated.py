@@ -92,8 +92,11 @@ def test_sbg_predicts_the_held_out_churn(company: tuple[Warehouse, Path]) -> Non
     expected, left, actual = c["predicted"].sum(), c["left"].sum(), c["truth_left"].sum()
     print(f"{len(c)} subscribers at {check.calibration_end}: expected {expected:.1f} to leave "
           f"by {check.as_of}, {left} did in the warehouse, {actual} in truth")
-    # Measured: on seed 3 ... (see docs/segments.md). Poisson noise on about a hundred
-    # leavers is +-10 %; identity merges hide some leavers from the warehouse.
+    # Measured on this company (seed 3): 3,536 subscribers, 102.2 expected to leave, 80 did
+    # in the warehouse and 79 in truth. The model leans high on the simulator, whose churn
+    # falls through the year faster than the sBG expects (on the 50,000-customer companies
+    # 5-14 %, see docs/segments.md), and Poisson noise on 80 leavers is +-11 %; identity
+    # merges can hide leavers from the warehouse, so the bound against truth is wider.
     assert abs(expected - actual) < 3 * np.sqrt(actual) + 0.15 * actual
     assert abs(expected - left) < 3 * np.sqrt(left) + 0.10 * left
     # Per cohort (years with at least 300 subscribers), the same within wider bounds.
