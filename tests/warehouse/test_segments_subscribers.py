@@ -210,3 +210,22 @@ def test_retention_check_on_hand_made_subscriptions(warehouse: Warehouse) -> Non
     assert by_plan.customers["predicted"].to_numpy() == pytest.approx(
         check.customers["predicted"].to_numpy())
     assert set(by_plan.customers["plan"]) == {"bb"}
+
+
+def test_v11_columns_on_a_new_file_and_on_an_old_one(tmp_path: Any) -> None:
+    import duckdb
+
+    from cxhub.warehouse.schema import migrate
+
+    new = ("subscriber", "paying_days", "retention_12m", "expected_months",
+           "subscription_value", "purchase_value")
+    for target in (None, 6):  # a fresh file, and a file made at v6 then migrated
+        con = duckdb.connect(str(tmp_path / f"v{target}.duckdb"))
+        if target is not None:
+            migrate(con, target)
+        migrate(con)
+        columns = {r[0] for r in con.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_name = 'customer_segments'").fetchall()}
+        assert set(new) <= columns, target
+        con.close()
