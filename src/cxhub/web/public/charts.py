@@ -63,21 +63,45 @@ def _parents(grain: str, summary_start: datetime) -> list[Callable[[dict[str, An
     return {"hour": [day, week, month], "day": [week, month, summary]}.get(grain, [])
 
 
+def _floor(t: datetime, grain: str) -> datetime:
+    """The start of t's week (Monday, as the catalogue's weeks) or month."""
+    day = t.replace(hour=0, minute=0, second=0, microsecond=0)
+    return day - timedelta(days=day.weekday()) if grain == "week" else day.replace(day=1)
+
+
+def _next(t: datetime, grain: str) -> datetime:
+    if grain == "week":
+        return t + timedelta(weeks=1)
+    return (t.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
 def demand(wh: Warehouse, *, grain: str, min_count: int,
            now: datetime | None = None) -> dict[str, Any]:
     """Contacts per period, with the same period a year earlier, over all the data up to the
     grain's limit (`MAX_DAYS`: the document says when it was cut)."""
     limit = MAX_DAYS[period_by(grain)]
     start, end = _window(wh, limit, grain, now)
-    everything = _window(wh, None, grain, now)[0]
+    capped = start > _window(wh, None, grain, now)[0]
+    if grain in ("week", "month"):
+        # Whole weeks and months only: the week in progress, or the first week of the data,
+        # drawn as a period would read as a sudden drop in demand.
+        end = max(_floor(end, grain), _floor(start, grain))
+        first_day = start.replace(hour=0, minute=0, second=0, microsecond=0)
+        start = first_day
+        if _floor(first_day, grain) < first_day:
+            start = min(_next(_floor(first_day, grain), grain), end)
+        if start >= end:
+            return {"grain": grain, "start": start.isoformat(), "end": end.isoformat(),
+                    "rows": []}
     rows = compute(wh, "contacts", start=start, end=end, by=(grain,), compare=("last_year",))
     summary_start = last_complete(now or _now()) - timedelta(days=SUMMARY_DAYS)
     doc: dict[str, Any] = {
         "grain": grain, "start": start.isoformat(), "end": end.isoformat(),
-        "rows": suppress(rows, min_count, counts=True,
+        # No total of the whole range is published: only the coarser periods protect.
+        "rows": suppress(rows, min_count, counts=True, total=False,
                          parents=_parents(grain, summary_start)),
     }
-    if start > everything:
+    if capped:
         doc["days"] = limit  # shortened: the page says "the last N days by hour"
     return doc
 
