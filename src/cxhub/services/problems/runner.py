@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from cxhub.services.problems import discovery, escalation, figures, ownership, public, workflow
+from cxhub.services.problems.errors import ProblemInputError
 from cxhub.warehouse import Warehouse
 
 log = logging.getLogger("cxhub.problems")
@@ -35,7 +36,16 @@ def record_planted(wh: Warehouse, data_dir: Path) -> list[int]:
     events = json.loads(path.read_text())
     if wh.read_one("SELECT 1 FROM actions WHERE origin = 'demo'"):
         return []
-    made = []
+    made: list[int] = []
+    try:
+        _record_planted(wh, events, made)
+    except ProblemInputError as exc:  # a fix dated after today, a cause with no contacts
+        log.warning("planted fix not recorded as an action: %s", exc)
+    public.measure_actions(wh)
+    return made
+
+
+def _record_planted(wh: Warehouse, events: dict[str, Any], made: list[int]) -> None:
     fix = events.get("fix")
     if fix and fix.get("date") and fix.get("cause"):
         made.append(workflow.record_action(
@@ -53,8 +63,6 @@ def record_planted(wh: Warehouse, data_dir: Path) -> list[int]:
             date=billing["fixed"], problem_id=found[0] if found else None, cause="billing",
             actor="demo", role="admin", origin="demo",
             note="the simulator's billing fault, corrected (truth/events.json)"))
-    public.measure_actions(wh)
-    return made
 
 
 class FollowUp:
