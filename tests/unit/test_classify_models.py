@@ -103,3 +103,24 @@ def test_word_by_word_character_ngrams_equal_scikit_learns() -> None:
     assert ours.vocabulary_ == theirs.vocabulary_
     assert np.allclose(ours.transform(texts).toarray(), theirs.transform(texts).toarray(),
                        atol=1e-6)
+
+
+def test_the_guard_refuses_an_adaptation_that_collapses_onto_one_class() -> None:
+    from cxhub.analytics.classify.taxonomy import LabelSpec
+    from cxhub.analytics.classify.zeroshot import collapsed_class
+
+    # By hand: more than half, and more than 15 points above the expected share.
+    assert collapsed_class({"a": 0.7, "b": 0.3}, {"a": 0.5, "b": 0.5}) == "a"
+    assert collapsed_class({"a": 0.6, "b": 0.4}, {"a": 0.5, "b": 0.5}) is None  # 10 points
+    assert collapsed_class({"a": 0.45, "b": 0.3, "c": 0.25}, {"a": 0.2}) is None  # not most
+    # Every text names all three things: the teacher sees a tie (a third each) but its first
+    # choice is always the first label, and a student trained on those choices says "alpha".
+    specs = [LabelSpec(n, f"about {k}s", (), (k,)) for n, k in
+             (("alpha", "widget"), ("beta", "gadget"), ("gamma", "gizmo"))]
+    rng = np.random.default_rng(0)
+    filler = "red blue green small large old new box".split()
+    texts = [" ".join(["widget", "gadget", "gizmo", *rng.choice(filler, 3)]) for _ in range(120)]
+    model = ZeroShotClassifier(labels=specs, method="lexical").fit(texts)
+    assert model.student is None and model.adapted_on == 0
+    assert "'alpha'" in model.check["refused"]
+    assert model.check["student_shares"]["alpha"] == 1.0

@@ -209,3 +209,34 @@ def test_the_dashboard_offers_the_companys_causes(warehouse: Warehouse) -> None:
     add_contacts(warehouse, [{"text": "no signal"}])
     cq.set_human_label(warehouse, 1, dimension="cause", label="network", username="ana")
     assert cq.label_choices(warehouse)["cause"] == ["network", "devices"]
+
+
+def add_mentions(wh: Warehouse, texts: list[str], source: str = "twitter") -> None:
+    start = wh.read_one("SELECT coalesce(max(mention_id), 0) FROM mentions")[0]  # type: ignore[index]
+    wh.write(lambda con: con.executemany(
+        "INSERT INTO mentions (mention_id, source, external_id, created_at, text, inbound) "
+        "VALUES (?, ?, ?, TIMESTAMP '2024-03-06 09:00:00', ?, true)",
+        [[i, source, f"t{i}", text] for i, text in enumerate(texts, start=start + 1)]))
+
+
+def test_zero_shot_adapts_again_when_a_new_source_arrives(warehouse: Warehouse) -> None:
+    add_contacts(warehouse, corpus(60))
+    first = svc.classify_pending(warehouse, dimensions=("category",), zero_shot="lexical")
+    evaluation = json.loads(warehouse.read_one(
+        "SELECT evaluation FROM classifier_models")[0])  # type: ignore[index]
+    assert evaluation["sources"] == {"contacts:crm": 240}
+    # A few new texts from a known source, or from a new one, keep the model.
+    add_mentions(warehouse, [f"@brand thanks a lot, great help {i}" for i in range(10)])
+    assert (svc.classify_pending(warehouse, dimensions=("category",), zero_shot="lexical")
+            ["models"]["category"]["version"] == first["models"]["category"]["version"])
+    # Tweets of another kind arrive: the model adapts again, on both sources, and relabels all.
+    add_mentions(warehouse, [f"@brand my {t} is broken again, worst service ever #{i}"
+                             for i in range(25) for t in ("phone", "router")])
+    second = svc.classify_pending(warehouse, dimensions=("category",), zero_shot="lexical")
+    assert second["models"]["category"]["version"] != first["models"]["category"]["version"]
+    assert second["written"] == {"contacts": {"category": 240}, "mentions": {"category": 60}}
+    rows = warehouse.read("SELECT evaluation FROM classifier_models ORDER BY model_id")
+    assert len(rows) == 2
+    assert json.loads(rows[1][0])["sources"] == {"contacts:crm": 240, "mentions:twitter": 60}
+    assert svc.stale_sources({"contacts:crm": 240, "mentions:twitter": 60},
+                             svc.text_sources(warehouse)) == []

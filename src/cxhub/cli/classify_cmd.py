@@ -84,6 +84,8 @@ def run(ctx: click.Context, taxonomy: Path | None, zero_shot: str, targets: tupl
     out.print(table)
     for dim, why in summary["skipped"].items():
         console.print(f"{dim} skipped: {why}")
+    for dim, why in summary.get("notes", {}).items():
+        console.print(f"{dim}: adaptation refused ({why}); the zero-shot teacher classifies")
     out.print(f"{summary['seconds']} s")
 
 

@@ -7,9 +7,14 @@ relabels every row on its next run (old model labels stay for audit; the newest 
 
 The model in use per dimension is the newest active row of `classifier_models` (its files under
 `$CXHUB_HOME/models/<dimension>/<version>/`). Without one, zero-shot: on a warehouse with
-enough texts it first adapts to a sample of them and registers the result (kind `zeroshot`) so
-that later runs and the API's background classifier reuse it; otherwise it classifies with the
-zero-shot teacher directly. Training, human labels and their import: `classify_training`.
+enough texts it first adapts to a sample of them (the same number from every source, so that no
+kind of text drowns the others) and registers the result (kind `zeroshot`) so that later runs and
+the API's background classifier reuse it; otherwise it classifies with the zero-shot teacher
+directly. A zero-shot model adapted before a new source arrived (or before a source grew to more
+than twice its size) is stale: the next run adapts again on all sources and relabels. An
+adaptation that collapses onto one class is refused by the zero-shot guard and the teacher is
+registered instead (its reason in the model's evaluation and the run's `notes`). Training, human
+labels and their import: `classify_training`.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from cxhub.analytics.classify.model import TextClassifier, load_model
+from cxhub.analytics.classify.model import TextClassifier, load_model, new_version
 from cxhub.analytics.classify.taxonomy import DIMENSIONS, Taxonomy, taxonomy_for_home
 from cxhub.analytics.classify.zeroshot import ZeroShotClassifier
 from cxhub.warehouse import Warehouse
@@ -40,6 +45,7 @@ ID_COLUMN = {"contacts": "contact_id", "mentions": "mention_id"}
 CHUNK = 20_000
 ADAPT_MIN_TEXTS = 200
 ADAPT_SAMPLE = 2_000
+NEW_SOURCE_MIN_TEXTS = 50  # fewer new texts than this do not make an adapted model stale
 SENTIMENT = "sentiment"
 
 # The text a model reads. A contact: subject, text and its channel as a token; a mention
@@ -77,6 +83,7 @@ class ModelInUse:
     version: str
     kind: str
     model: Any  # a TextClassifier, or the sentiment module
+    note: str = ""  # why an adaptation was refused, if it was
 
     def classify(self, texts: Sequence[str]) -> tuple[list[str], np.ndarray]:
         """(label, score) per text: the likeliest label and its probability (sentiment: the
@@ -114,17 +121,37 @@ def active_model_row(wh: Warehouse, dimension: str) -> dict[str, Any] | None:
             "evaluation": json.loads(evaluation) if isinstance(evaluation, str) else evaluation}
 
 
-def _registered(wh: Warehouse, dimension: str, taxonomy: Taxonomy) -> ModelInUse | None:
+def text_sources(wh: Warehouse) -> dict[str, int]:
+    """'target:source' -> the number of texts a model would read there."""
+    parts = [f"SELECT '{t}:' || t.source AS src FROM {t} t WHERE {HAS_TEXT[t]}" for t in TARGETS]
+    rows = wh.read(f"SELECT src, count(*) FROM ({' UNION ALL '.join(parts)}) GROUP BY src")
+    return {str(src): int(n) for src, n in rows}
+
+
+def stale_sources(adapted: dict[str, int], now: dict[str, int]) -> list[str]:
+    """The sources a zero-shot model adapted on `adapted` has not seen enough of: new ones, and
+    ones that more than doubled, with at least NEW_SOURCE_MIN_TEXTS new texts."""
+    return sorted(src for src, n in now.items()
+                  if n - adapted.get(src, 0) >= NEW_SOURCE_MIN_TEXTS
+                  and n > 2 * adapted.get(src, 0))
+
+
+def _registered(wh: Warehouse, dimension: str, taxonomy: Taxonomy,
+                adapt: bool = True) -> ModelInUse | None:
     row = active_model_row(wh, dimension)
     if row is None:
         return None
     evaluation = row["evaluation"] or {}
     if row["kind"] == "zeroshot" and evaluation.get("taxonomy") != taxonomy.fingerprint(dimension):
         return None  # the descriptions changed since it was adapted: adapt again
+    if (row["kind"] == "zeroshot" and adapt and "sources" in evaluation
+            and stale_sources(evaluation["sources"], text_sources(wh))):
+        return None  # new kinds of text arrived since it was adapted: adapt again
     path = Path(row["path"])
     path = path if path.is_absolute() else home_of(wh) / path
     model = _load_cached(row["kind"], path, row["version"])
-    return ModelInUse(dimension, row["name"], row["version"], row["kind"], model)
+    return ModelInUse(dimension, row["name"], row["version"], row["kind"], model,
+                      str(evaluation.get("refused", "")))
 
 
 _teachers: dict[tuple[str, str, str], ZeroShotClassifier] = {}
@@ -155,27 +182,40 @@ def model_in_use(wh: Warehouse, dimension: str, *, taxonomy: Taxonomy | None = N
         return ModelInUse(SENTIMENT, module.MODEL_NAME, module.MODEL_VERSION, "sentiment",
                           module)
     taxonomy = taxonomy or taxonomy_for_home(home_of(wh))
-    found = _registered(wh, dimension, taxonomy)
+    found = _registered(wh, dimension, taxonomy, adapt)
     if found is not None:
         return found
     if adapt:
-        sample = _text_sample(wh, ADAPT_SAMPLE)
+        sources = text_sources(wh)
+        sample = _text_sample(wh, ADAPT_SAMPLE, sources)
         if len(sample) >= ADAPT_MIN_TEXTS:
             zero = ZeroShotClassifier(dimension=dimension, taxonomy=taxonomy,
                                       method=zero_shot).fit(sample)
+            refused = str(zero.check.get("refused", ""))
+            if refused:  # the guard kept the teacher: a version of its own, new each time
+                zero.version = new_version("zeroshot")
             register_model(wh, dimension, zero, name="zeroshot", n_train=0, evaluation={
                 "adapted_on": zero.adapted_on, "method": zero.method,
-                "taxonomy": taxonomy.fingerprint(dimension)})
-            return ModelInUse(dimension, "zeroshot", zero.version, "zeroshot", zero)
+                "taxonomy": taxonomy.fingerprint(dimension), "sources": sources,
+                **zero.check})
+            return ModelInUse(dimension, "zeroshot", zero.version, "zeroshot", zero, refused)
     zero = _teacher(dimension, taxonomy, zero_shot)
     return ModelInUse(dimension, "zeroshot", zero.version, "zeroshot", zero)
 
 
-def _text_sample(wh: Warehouse, n: int, seed: int = 7) -> list[str]:
-    parts = [f"SELECT {TEXT_SQL[t]} AS body FROM {t} t WHERE {HAS_TEXT[t]}" for t in TARGETS]
-    rows = wh.read(f"SELECT body FROM ({' UNION ALL '.join(parts)}) "
-                   f"USING SAMPLE reservoir({int(n)} ROWS) REPEATABLE ({int(seed)})")
-    return [r[0] for r in rows]
+def _text_sample(wh: Warehouse, n: int, sources: dict[str, int], seed: int = 7) -> list[str]:
+    """About `n` texts, the same number from every source (all of a smaller one's)."""
+    if not sources:
+        return []
+    each = max(1, -(-int(n) // len(sources)))
+    out: list[str] = []
+    for src in sorted(sources):
+        target, source = src.split(":", 1)
+        rows = wh.read(f"SELECT body FROM (SELECT {TEXT_SQL[target]} AS body FROM {target} t "
+                       f"WHERE {HAS_TEXT[target]} AND t.source = ?) "
+                       f"USING SAMPLE reservoir({each} ROWS) REPEATABLE ({int(seed)})", [source])
+        out += [r[0] for r in rows]
+    return out
 
 
 def register_model(wh: Warehouse, dimension: str, model: TextClassifier, *, name: str,
@@ -312,6 +352,7 @@ def classify_pending(wh: Warehouse, *, targets: Sequence[str] = TARGETS,
         "written": written,
         "models": {d: {"name": m.name, "version": m.version, "kind": m.kind}
                    for d, m in models.items()},
+        "notes": {d: m.note for d, m in models.items() if m.note},
         "skipped": skipped,
         "seconds": round(time.perf_counter() - began, 2),
     }

@@ -110,7 +110,9 @@ _CATEGORIES = {
         "missing item, a failed payment, an issue the customer cannot solve alone.",
         ("It is not working.", "There is a fault with it.", "I'm having trouble, I get an error.",
          "Something went wrong with my payment.", "It stopped working, it is broken.",
-         "I can't log in.", "My order has not arrived."),
+         "I can't log in.", "My order has not arrived.",
+         "There is an error on my account, please correct it.",
+         "This account is not mine, please remove it."),
         ("not working", "doesn't work", "does not work", "problem", "problems", "issue",
          "issues", "error", "fault", "faulty", "broken", "can't", "cannot", "unable", "failed",
          "fails", "wrong", "trouble", "stopped", "keeps", "drops", "outage", "down", "missing",
@@ -118,16 +120,30 @@ _CATEGORIES = {
     ),
     "complaint": LabelSpec(
         "complaint",
-        "The customer is dissatisfied and complains about the company: poor service, unfair "
-        "treatment, repeated failures; wants to make a formal complaint, escalate or claim "
-        "compensation.",
+        "The customer is dissatisfied with the company and says so: unhappy, disappointed, "
+        "frustrated or angry about poor service, unfair treatment, a fault or a charge that "
+        "keeps coming back, being ignored or let down; wants to complain formally, escalate or "
+        "claim compensation. A fault told with anger or exasperation is a complaint.",
         ("I want to make a formal complaint.", "I am very unhappy with your company.",
          "This is unacceptable.", "I am disappointed with the service I received.",
-         "I want to file a claim against you.", "Terrible service, I'm fed up."),
-        ("complaint", "complain", "unhappy", "unacceptable", "disappointed", "disappointing",
-         "fed up", "terrible", "worst", "awful", "ridiculous", "disgrace", "claim",
-         "escalate", "compensation", "not acceptable", "appalling", "useless", "rude", "poor",
-         "bad", "waste"),
+         "I want to file a claim against you.", "Terrible service, I'm fed up.",
+         "My connection has failed again and frankly I have had enough of you.",
+         "I reported this three times already and nobody has done anything, it is a disgrace.",
+         "You charged me twice and no one cares, I am so frustrated.",
+         "Really not happy: the engineer never came and nobody told me why.",
+         "I disputed this several times and they still refuse to correct it.",
+         "They ignored my letters and broke the law, I want this fixed now."),
+        ("complaint", "complain", "complaining", "unhappy", "not happy", "unacceptable",
+         "disappointed", "disappointing", "fed up", "had enough", "sick of", "tired of",
+         "frustrated", "frustrating", "annoyed", "angry", "furious", "disgusted", "shambles",
+         "joke", "nobody cares", "no one cares", "third time", "yet again", "again and again",
+         "not impressed", "terrible", "worst", "awful", "horrible", "pathetic", "ridiculous",
+         "disgrace", "disgraceful", "shocking", "incompetent", "unfair", "lied", "misled",
+         "claim", "escalate", "compensation", "not acceptable", "appalling", "useless", "rude",
+         "poor", "bad", "waste", "never again", "refused", "refuse", "refuses", "failed to",
+         "violation", "violated", "violating", "illegal", "unlawful", "negligent", "deceptive",
+         "harassing", "harassed", "lie", "lying", "shady", "sucks", "trash", "wtf", "hell",
+         "fuck", "fucking", "not cool", "smh", "lost me", "never coming back", "unbelievable"),
     ),
     "idea": LabelSpec(
         "idea",
@@ -155,64 +171,89 @@ _CATEGORIES = {
 _CAUSES = {
     "product": LabelSpec(
         "product",
-        "The product or service itself: its quality, features, faults and performance; "
-        "devices, connection, coverage; an item that is defective or not as described.",
+        "The product or service itself and whether it is right: its quality, features, faults "
+        "and performance; devices, software, the connection or coverage, food, a flight; an item "
+        "that is defective or not as described; for a bank or lender the card, account or loan "
+        "and its terms, and what a report about the customer says (a wrong balance, a late "
+        "payment that was not late, an account reported wrongly).",
         ("The device is faulty.", "The connection keeps dropping.",
          "The product quality is poor.", "The item does not work as described.",
-         "The signal and the speed are bad."),
+         "The signal and the speed are bad.", "The app keeps crashing after the update.",
+         "My credit report shows a late payment that is wrong.",
+         "The loan is not what I was promised."),
         ("product", "item", "device", "quality", "defective", "faulty", "internet", "signal",
-         "speed", "connection", "coverage", "network", "phone", "feature", "works", "model"),
+         "speed", "connection", "coverage", "network", "phone", "feature", "works", "model",
+         "battery", "update", "software", "screen", "crash", "crashes", "wifi", "broadband",
+         "credit report", "credit file", "reporting", "reported", "inaccurate", "incorrect",
+         "late payment", "late payments", "credit score", "loan", "mortgage", "bankruptcy"),
     ),
     "delivery": LabelSpec(
         "delivery",
         "Getting the product to the customer: shipping, delivery times, tracking, couriers, "
-        "parcels, installation appointments and engineer visits, shipping addresses, returns.",
+        "parcels, orders that have not arrived, installation appointments and engineer visits, "
+        "shipping addresses, returns; lost luggage; a card, letter or cheque that never came in "
+        "the post.",
         ("Where is my parcel?", "The delivery is late.", "The courier did not come.",
          "The engineer appointment for the installation.", "Change my shipping address.",
-         "Tracking my order shipment."),
-        ("delivery", "deliver", "delivered", "shipping", "shipment", "ship", "courier",
-         "parcel", "package", "tracking", "track", "arrive", "arrived", "dispatch", "engineer",
-         "installation", "install", "appointment", "visit", "return", "post", "address"),
+         "Tracking my order shipment.", "My order still has not arrived.",
+         "The new card never arrived in the mail."),
+        ("delivery", "deliver", "delivered", "shipping", "shipment", "ship", "shipped",
+         "courier", "parcel", "package", "tracking", "track", "arrive", "arrived", "dispatch",
+         "engineer", "installation", "install", "appointment", "visit", "return", "post",
+         "address", "never arrived", "never received", "not received", "in the mail",
+         "luggage", "bags", "pre-order", "preorder"),
     ),
     "pricing": LabelSpec(
         "pricing",
-        "What things cost: prices, tariffs, plans, fees, discounts, offers, price rises, value "
-        "for money, cancellation or early exit fees.",
+        "What things cost: prices, tariffs, plans, fees, discounts, offers and promotions, "
+        "price rises, value for money, cancellation or early exit fees, interest rates.",
         ("The price is too high.", "What does the plan cost per month?", "Is there a discount?",
-         "The price went up.", "What is the cancellation fee?"),
+         "The price went up.", "What is the cancellation fee?",
+         "The interest rate is much higher than I was offered."),
         ("price", "prices", "pricing", "cost", "costs", "expensive", "cheap", "cheaper",
          "tariff", "plan", "fee", "fees", "discount", "offer", "deal", "rate", "rise",
-         "increase", "value for money", "monthly", "penalty"),
+         "increase", "value for money", "monthly", "penalty", "interest rate", "apr",
+         "promotion", "promo", "free"),
     ),
     "billing": LabelSpec(
         "billing",
         "Bills and payments: invoices, charges, direct debits, payment methods, refunds, wrong "
-        "or duplicate charges, statements.",
+        "or duplicate charges, statements; money taken or owed, a debt the company says is owed "
+        "and its collection.",
         ("My bill is wrong.", "I was charged twice.", "A question about my invoice.",
-         "The direct debit payment.", "Where is my refund?"),
+         "The direct debit payment.", "Where is my refund?",
+         "A collector says I owe a debt I already paid."),
         ("bill", "bills", "billing", "billed", "invoice", "invoices", "charge", "charged",
          "charges", "payment", "payments", "pay", "paid", "direct debit", "refund", "refunds",
-         "statement", "credit", "debit", "card", "money back", "overcharged"),
+         "statement", "debit", "money back", "overcharged", "debt", "owe", "owed", "balance",
+         "collection", "collections", "collect", "withdrawn", "deposit"),
     ),
     "service": LabelSpec(
         "service",
         "How the company treats the customer: customer service, advisors and agents, waiting "
-        "times, call backs, opening hours, reaching a person, how a case was handled.",
+        "times, call backs, no answer to letters or calls, being passed around, rude or "
+        "threatening calls, opening hours, reaching a person, how a case was handled.",
         ("Your customer service was poor.", "I waited an hour on the phone.",
-         "The advisor was rude.", "Nobody called me back.", "I want to speak to a human agent."),
+         "The advisor was rude.", "Nobody called me back.", "I want to speak to a human agent.",
+         "They keep calling me and never answer my letters."),
         ("customer service", "service", "advisor", "adviser", "agent", "staff", "support",
          "wait", "waited", "waiting", "hold", "queue", "call back", "called back", "hung up",
-         "rude", "helpful", "team", "human", "person", "chat", "opening hours", "case"),
+         "rude", "helpful", "team", "human", "person", "chat", "opening hours", "case",
+         "representative", "supervisor", "manager", "no response", "never responded",
+         "calling me", "harass", "harassing", "harassment", "ignored", "respond"),
     ),
     "other": LabelSpec(
         "other",
         "Anything else: the online account and login, passwords, registration, profile details, "
-        "the website or the app, newsletters, privacy, moving house, transferring a contract.",
+        "the website or the app, newsletters, privacy and personal information, identity theft "
+        "and fraud by others, moving house, transferring a contract.",
         ("I can't log in to my account.", "Reset my password.", "The website and the app.",
-         "Subscribe to the newsletter.", "Privacy settings."),
+         "Subscribe to the newsletter.", "Privacy settings.",
+         "Someone stole my identity and opened accounts in my name."),
         ("account", "login", "log in", "password", "pin", "register", "registration",
          "profile", "website", "app", "newsletter", "privacy", "email address", "username",
-         "sign in", "settings"),
+         "sign in", "settings", "identity theft", "identity", "fraud", "fraudulent", "stolen",
+         "inquiry", "inquiries", "personal information", "hacked", "scam", "unauthorized"),
     ),
 }
 
