@@ -76,8 +76,8 @@ def _customers(db: Path, n: int = 5000) -> list[tuple[str, str]]:
     con = duckdb.connect(str(db), read_only=True)
     try:
         return [(s, e) for s, e in con.execute(
-            "SELECT source, external_id FROM customer_links USING SAMPLE reservoir(?) "
-            "REPEATABLE (1)", [n]).fetchall()]
+            f"SELECT source, external_id FROM customer_links USING SAMPLE reservoir({int(n)}) "
+            "REPEATABLE (1)").fetchall()]
     finally:
         con.close()
 
