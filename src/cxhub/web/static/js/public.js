@@ -132,6 +132,8 @@ async function calendarMarks() {
   for (const m of data.marks || []) {
     shapes.push({ type: "rect", xref: "x", yref: "paper", x0: m.start, x1: m.end, y0: 0, y1: 1,
       fillcolor: WARM, opacity: 0.08, line: { width: 0 }, layer: "below" });
+    // Holidays are shaded without a name: one-day names side by side would overlap.
+    if (m.kind === "holiday") continue;
     annotations.push({ x: m.start, y: 1, xref: "x", yref: "paper", xanchor: "left",
       yanchor: "top", showarrow: false, font: { size: 11, color: WARM },
       text: esc(m.name || m.kind) });
