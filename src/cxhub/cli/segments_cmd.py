@@ -20,7 +20,8 @@ DATE = click.DateTime(formats=["%Y-%m-%d"])
 
 @click.group()
 def segments() -> None:
-    """Customer segments: RFM, lifetime value, portfolio, contact intensity, personas."""
+    """Customer segments: RFM, lifetime value, retention, portfolio, contact intensity,
+    personas."""
 
 
 @segments.command("clv")
@@ -210,7 +211,13 @@ def refresh(ctx: click.Context, as_of: dt.datetime | None, costs: tuple[str, ...
     if report.note:
         console.print(report.note)
     if summary["clv_error"]:
-        console.print(f"CLV not computed: {summary['clv_error']}")
+        console.print(f"purchases' CLV not computed: {summary['clv_error']}")
+    if summary["retention"]:
+        pooled = summary["retention"]["all"]
+        out.print(f"retention (sBG): {len(summary['retention']['cohorts'])} cohorts fitted; "
+                  f"all subscribers alpha {pooled['alpha']:.4g}, beta {pooled['beta']:.4g}")
+    elif summary["retention_error"]:
+        console.print(f"retention not modelled: {summary['retention_error']}")
     for column in ("rfm_segment", "portfolio", "contact_intensity", "segment"):
         out.print(f"{column}: " + ", ".join(f"{k} {v:,}" for k, v in summary[column].items()))
     personas = summary["personas"]
