@@ -215,3 +215,16 @@ def test_a_query_reads_the_records_while_the_tables_are_behind(filled: Warehouse
     bare = connect(duckdb_connection=filled.cursor())
     assert before == plain_compute(bare, "contacts", start="2024-02-01", end="2024-03-31")
     assert metrics.backend(filled).derived.cube  # the call brought them up to date
+
+
+def test_the_tables_stay_fresh_after_segments_computed_at_a_fraction_of_a_second(
+    warehouse: Warehouse,
+) -> None:
+    # Python prints .112100 where DuckDB prints .1121: the tenures step compared the two and
+    # never looked fresh, so every metric call ran a refresh.
+    warehouse.write(lambda con: con.execute(
+        "INSERT INTO customer_segments (customer_id, computed_at, segment) "
+        "VALUES (1, TIMESTAMP '2026-12-04 13:49:33.1121', 'high')"))
+    derived.refresh(warehouse)
+    found = derived.available(warehouse, refresh_if_quick=False)
+    assert found.tenures and found.labels and found.repeats, found

@@ -56,7 +56,9 @@ def links_mark(con: Con) -> list[Any]:
 
 def segments_mark(con: Con) -> list[Any]:
     return [one(con, "SELECT count(*) FROM customer_segments"),
-            str(one(con, "SELECT max(computed_at) FROM customer_segments"))]
+            # As text from SQL, as the snapshot reads it: Python prints microseconds in full
+            # (.112100) where DuckDB does not (.1121), and the step never looked fresh.
+            str(one(con, "SELECT max(computed_at)::VARCHAR FROM customer_segments"))]
 
 
 def _appended(con: Con, table: str, seen: dict[str, Any] | None, key: str) -> tuple[
