@@ -19,8 +19,10 @@ TODAY = date.today()
 
 
 def plant(wh: Warehouse, *, customers: int = 3000, decisions: int = 24_000, seed: int = 7,
-          opted_out: tuple[int, ...] = (), complaint_open: tuple[int, ...] = ()) -> pd.DataFrame:
-    """Customer ids are 1..customers; CRM ids `C<id>`. Returns the planted decisions."""
+          opted_out: tuple[int, ...] = (), complaint_open: tuple[int, ...] = (),
+          problem: dict[int, str] | None = None) -> pd.DataFrame:
+    """`problem`: customer id -> the state of a problem one of their contacts is linked to."""
+    # Customer ids are 1..customers; CRM ids `C<id>`. Returns the planted decisions.
     rng = np.random.default_rng(seed)
     ids = np.arange(1, customers + 1)
     segment = np.array(SEGMENTS, dtype=object)[ids % 3]
@@ -54,10 +56,25 @@ def plant(wh: Warehouse, *, customers: int = 3000, decisions: int = 24_000, seed
         "customer_external_id": [f"C{i}" for i in complaint_open], "channel": "phone",
         "created_at": datetime.now() - timedelta(days=2), "category": "complaint"})
 
+    problem = problem or {}
+    linked = pd.DataFrame({
+        "contact_id": np.arange(1000, 1000 + len(problem)), "source": "contact_centre",
+        "external_id": [f"P{i}" for i in problem], "customer_source": "crm",
+        "customer_external_id": [f"C{i}" for i in problem], "channel": "phone",
+        "created_at": datetime.now() - timedelta(days=20), "category": "problem",
+        "resolved_at": datetime.now() - timedelta(days=19)})
+    problems = pd.DataFrame({"problem_id": np.arange(1, len(problem) + 1),
+                             "title": [f"Fault {i}" for i in problem],
+                             "status": list(problem.values())})
+    links_p = pd.DataFrame({"problem_id": np.arange(1, len(problem) + 1),
+                            "contact_id": np.arange(1000, 1000 + len(problem))})
+    complaints = pd.concat([complaints, linked], ignore_index=True)
+
     def write(con: duckdb.DuckDBPyConnection) -> None:
         for table, frame in (("customers", cust), ("source_records", src),
                              ("customer_links", links), ("offer_decisions", dec),
-                             ("contacts", complaints)):
+                             ("contacts", complaints), ("problems", problems),
+                             ("problem_contacts", links_p)):
             con.register("frame", frame)
             con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM frame")
             con.unregister("frame")

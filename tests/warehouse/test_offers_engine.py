@@ -26,7 +26,8 @@ def _offered(engine: Engine, cid: int) -> list[str]:
 
 def test_planted_effect_recovered_and_seniors_no_longer_offered(
         warehouse: Warehouse, tmp_path: Path) -> None:
-    planted = plant(warehouse, opted_out=(4,), complaint_open=(5,))
+    planted = plant(warehouse, opted_out=(4,), complaint_open=(5,),
+                    problem={301: "acknowledged", 302: "fixed", 303: "wont_fix"})
     engine = Engine(warehouse)
     engine.refresh()
     # Before learning, the prior uplift offers it to everyone eligible.
@@ -67,6 +68,10 @@ def test_planted_effect_recovered_and_seniors_no_longer_offered(
     why = " ".join(r for x in engine.decide(customer_id=5, context=PHONE, record=False)[
         "refused"] for r in x["reasons"])
     assert "open complaint" in why
+    for cid, state in ((301, "acknowledged"), (302, "fixed"), (303, "wont_fix")):
+        why = " ".join(r for x in engine.decide(customer_id=cid, context=PHONE, record=False)[
+            "refused"] for r in x["reasons"])
+        assert ("open problem (Fault 301)" in why) == (state == "acknowledged"), state
     bill = engine.decide(customer_id=2, context=Context("phone", "information", "billing"),
                          record=False)
     assert bill["actions"][0]["code"] == "EXPLAIN-BILL"
