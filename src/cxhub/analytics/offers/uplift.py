@@ -92,13 +92,15 @@ class TwoModelUplift:
         return self
 
     def _p(self, model: Any, x: np.ndarray, base: float) -> np.ndarray:
-        return np.full(len(x), base) if model is None else model.predict_proba(x)[:, 1]
+        if model is None:
+            return np.full(len(x), base)
+        return np.asarray(model.predict_proba(x)[:, 1], dtype=float)
 
     def predict(self, features: pd.DataFrame) -> np.ndarray:
         x = self.encoder.transform(features)
         with threadpool_limits(limits=self.threads):
-            return (self._p(self.treated_model, x, self.base_treated)
-                    - self._p(self.control_model, x, self.base_control))
+            return np.asarray(self._p(self.treated_model, x, self.base_treated)
+                              - self._p(self.control_model, x, self.base_control), dtype=float)
 
 
 def qini_curve(score: np.ndarray, treated: np.ndarray, outcome: np.ndarray

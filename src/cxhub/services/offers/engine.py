@@ -129,8 +129,8 @@ class Engine:
             offers.append(_offer_action(offer, uplift, basis, profile, ctx))
         offers.sort(key=lambda o: (-o["expected_value"], o["code"]))
         ranked = (actions + offers)[:max(limit, 0)]
-        for i, a in enumerate(ranked, 1):
-            a["rank"] = i
+        for i, item in enumerate(ranked, 1):
+            item["rank"] = i
         made = [o for o in offers if o in ranked]
         decision_id = "nba-" + secrets.token_hex(8)
         out = {"decision_id": decision_id, "customer_id": cid, "known_customer": cid is not None,

@@ -26,14 +26,14 @@ def _outcome(col: pd.Series, name: str, path: Path) -> np.ndarray:
         if bad.any():
             i = int(np.flatnonzero(bad.to_numpy())[0])
             raise CxhubError(f"{path}: line {i + 2}: {name}: {col.iloc[i]!r} is not 0 or 1")
-        return col.to_numpy(dtype=bool)
+        return np.asarray(col.to_numpy(dtype=bool))
     text = col.astype("string").fillna("").str.strip().str.lower()
     bad = ~text.isin(_TRUE | _FALSE)
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
         raise CxhubError(f"{path}: line {i + 2}: {name}: {col.iloc[i]!r} is not an outcome "
                          "(0/1, true/false, yes/no)")
-    return text.isin(_TRUE).to_numpy()
+    return np.asarray(text.isin(_TRUE).to_numpy(), dtype=bool)
 
 
 def evaluate(path: Path, *, treatment_col: str, treatment: str, control: str,

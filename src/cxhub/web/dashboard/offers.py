@@ -21,7 +21,7 @@ router = APIRouter(prefix="/app", include_in_schema=False)
 
 def _engine(request: Request) -> Engine:
     runtime = getattr(request.app.state, "offers", None)
-    engine = runtime.engine_ready(timeout=30) if runtime is not None else None
+    engine: Engine | None = runtime.engine_ready(timeout=30) if runtime is not None else None
     if engine is None:
         raise Forbidden("The decision engine is still loading; reload in a few seconds.", 503)
     return engine

@@ -64,7 +64,7 @@ class OutcomeRequest(BaseModel):
 
 def _engine(request: Request) -> Engine:
     runtime = getattr(request.app.state, "offers", None)
-    engine = runtime.engine if runtime is not None else None
+    engine: Engine | None = runtime.engine if runtime is not None else None
     if engine is None or engine.state is None:
         raise HTTPException(503, "the decision engine is still loading; retry in a few seconds",
                             headers={"Retry-After": "5"})
