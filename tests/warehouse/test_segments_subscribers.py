@@ -229,3 +229,18 @@ def test_v11_columns_on_a_new_file_and_on_an_old_one(tmp_path: Any) -> None:
             "WHERE table_name = 'customer_segments'").fetchall()}
         assert set(new) <= columns, target
         con.close()
+
+
+def test_a_subscriber_who_left_and_bought_again_is_not_lost(warehouse: Warehouse) -> None:
+    # x left 100 days ago and ordered 10 days ago; y left 100 days ago and did nothing since.
+    start = dt.datetime(2023, 1, 1, 12)
+    _write(warehouse, "holdings", [
+        {"source": "sales", "external_id": f"h-{c}", "customer_external_id": c,
+         "product": "broadband", "monthly_amount": 30.0, "started_at": start,
+         "ended_at": _at(100), **KEY} for c in ("x", "y")])
+    _write(warehouse, "transactions", [
+        {"source": "shop", "external_id": "o-x", "customer_external_id": "x", "kind": "order",
+         "occurred_at": _at(10), "amount": 40.0, **KEY}])
+    got = service.compute_rfm(warehouse, AS_OF).set_index("customer_key")
+    assert got.loc["crm|y", "rfm_segment"] == "lost"
+    assert got.loc["crm|x", "left"] and got.loc["crm|x", "rfm_segment"] != "lost"

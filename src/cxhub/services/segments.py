@@ -259,7 +259,8 @@ def _profile_with_rfm(wh: Warehouse, as_of: dt.date,
     first = pd.concat([c["first_purchase"], c["started"]], axis=1).min(axis=1)
     c["paying_days"] = _days_since(at, first).clip(lower=0)
     scores = rfm(c["recency_days"], c["frequency"], c["monetary"], subscriber=sub,
-                 left=c["left"].to_numpy(), tenure_days=c["paying_days"],
+                 left=(c["left"] & ~(c["last_purchase"] > c["ended"].dt.normalize())).to_numpy(),
+                 tenure_days=c["paying_days"],
                  idle_days=c["idle_days"], rules=rules)
     return resolved, pd.concat([c, scores], axis=1)
 
