@@ -17,7 +17,8 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="address `cxhub serve` listens on")
     port: int = Field(8000, description="port `cxhub serve` listens on")
     engine_url: str | None = Field(
-        None, description="analytics engine: duckdb (default) or pyspark://local[2]"
+        None, description="reserved: the commands and the server always use DuckDB today; the "
+        "analytics run on Spark from Python (cxhub.warehouse.engines.connect)"
     )
     max_body_bytes: int = Field(
         32 * 1024 * 1024, description="largest API request body accepted; larger ones get 413"

@@ -39,3 +39,17 @@ def test_every_command_has_help_and_is_in_the_readme() -> None:
         result = runner.invoke(main, [name, "--help"])
         assert result.exit_code == 0, result.output
         assert f"cxhub {name}" in readme, f"README does not mention `cxhub {name}`"
+
+
+def test_every_setting_is_in_the_readme() -> None:
+    from cxhub.settings import Settings
+
+    readme = README.read_text()
+    for name in Settings.model_fields:
+        assert f"CXHUB_{name.upper()}" in readme, f"README does not mention CXHUB_{name.upper()}"
+
+
+def test_every_doc_is_linked_from_the_readme() -> None:
+    readme = README.read_text()
+    for doc in sorted(DOCS.glob("*.md")):
+        assert f"](docs/{doc.name})" in readme, f"README does not link docs/{doc.name}"
