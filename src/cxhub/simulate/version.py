@@ -3,4 +3,5 @@
 # Bumped whenever the same options would write different files (a changed model, a new file),
 # so a demo folder written by an older simulator is simulated again (services/demo.py).
 # 2: every item ends, the UK week and opening hours, the planted fix, the planning files.
-SIMULATOR_VERSION = 2
+# 3: the rota sized by Erlang C's requirement (was load + sqrt(load): mostly under-staffed).
+SIMULATOR_VERSION = 3
