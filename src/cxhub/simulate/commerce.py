@@ -123,7 +123,9 @@ def orders_table(h: Holdings, people: People, acc: Accounts, rng) -> dict[str, n
         "customer_source": np.full(n, "sales", dtype=object),
         "customer_external_id": acc.sales[h.person[rows]],
         "kind": np.full(n, "order", dtype=object),
-        "occurred_at": h.started[rows] - rng.integers(600, 3 * DAY, n),
+        # One order per customer and day: the products a customer signs up for together
+        # are ordered together (BG/NBD counted orders spread over days as repeat purchases).
+        "occurred_at": h.started[rows] - rng.integers(600, 3 * DAY, len(people))[h.person[rows]],
         "product": _NAMES[h.product[rows]],
         "quantity": np.ones(n),
         "amount": _PRICE[h.product[rows]] + setup,
