@@ -206,7 +206,8 @@ model = TwoModelUplift(seed=0).fit(f, t, y)
 fit_s = time.perf_counter() - start
 start = time.perf_counter()
 model.predict(f)
-print(json.dumps({"rows": n, "fit_s": round(fit_s, 2),
+u = resource.getrusage(resource.RUSAGE_SELF)
+print(json.dumps({"rows": n, "fit_s": round(fit_s, 2), "cpu_s": round(u.ru_utime + u.ru_stime, 1),
                   "predict_s": round(time.perf_counter() - start, 2),
                   "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}))
 """
@@ -217,6 +218,7 @@ def bench_train(rows: int, runs: int) -> dict[str, Any]:
                                          capture_output=True, text=True, check=True).stdout)
                for _ in range(runs)]
     return {"rows": rows, "fit_s": statistics.median(r["fit_s"] for r in results),
+            "process_cpu_s": statistics.median(r["cpu_s"] for r in results),
             "predict_s": statistics.median(r["predict_s"] for r in results),
             "peak_rss_mb": max(r["peak_rss_mb"] for r in results), "runs": results}
 
