@@ -141,6 +141,40 @@ def decide(ctx: click.Context, customer: str | None, source: str | None,
                                  context=Context(channel, category, cause, sentiment)))
 
 
+@offers.command("audience")
+@click.argument("code")
+@click.option("--file", "catalogue", type=click.Path(exists=True, path_type=Path),
+              help="The YAML holding the trigger (the demo's catalogue without it).")
+@click.option("--out", type=click.Path(path_type=Path), help="Write FILE.csv or FILE.parquet.")
+@click.option("--webhook", help="POST the audience (control group left out) to this URL.")
+@click.pass_context
+@_input_errors
+def audience(ctx: click.Context, code: str, catalogue: Path | None, out: Path | None,
+             webhook: str | None) -> None:
+    """A trigger's audience: the customers a service event happened to, each with their
+    control-group draw; exported for marketing automation, or sent by webhook."""
+    import yaml
+
+    from cxhub.domain.errors import CxhubError
+    from cxhub.services.offers import catalogue as store
+    from cxhub.services.offers import triggers as svc
+
+    text = catalogue.read_text() if catalogue else store.demo_yaml()
+    found = {t.code: t for t in svc.from_yaml(yaml.safe_load(text))}
+    if code not in found:
+        raise CxhubError(f"no trigger {code!r} (triggers: {', '.join(found) or 'none'})")
+    with open_warehouse(ctx) as wh:
+        frame = svc.audience(wh, found[code])
+    held = int(frame["control"].sum())
+    click.echo(f"{code}: {len(frame)} customers, {held} held out as control")
+    if out:
+        svc.export(frame, out)
+        click.echo(f"written {out}")
+    if webhook:
+        r = svc.send(frame, webhook, found[code])
+        click.echo(f"sent {r['sent']} customers to {webhook} ({r['status']})")
+
+
 @offers.command("evaluate")
 @click.option("--data", "path", required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--treatment-col", required=True)

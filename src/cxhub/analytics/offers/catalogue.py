@@ -246,9 +246,11 @@ def parse_action(raw: Any, i: int = 0) -> ServiceAction:
 def parse_catalogue(raw: Any) -> Catalogue:
     if not isinstance(raw, dict):
         raise CatalogueError("catalogue", "", "must be a mapping with `offers`")
-    unknown = [k for k in raw if k not in ("offers", "service_actions")]
+    # `triggers` are read by `analytics.offers.triggers` (the same file holds them).
+    unknown = [k for k in raw if k not in ("offers", "service_actions", "triggers")]
     if unknown:
-        raise CatalogueError("catalogue", unknown[0], "unknown (offers, service_actions)")
+        raise CatalogueError("catalogue", unknown[0],
+                             "unknown (offers, service_actions, triggers)")
     offers_raw = raw.get("offers") or []
     actions_raw = raw.get("service_actions") or []
     if not isinstance(offers_raw, list) or not isinstance(actions_raw, list):

@@ -1,0 +1,114 @@
+"""Triggers on planted service events: a "moving house" contact, a contract ending after a
+happy resolved contact, a high-value customer's resolved complaint; the policy's opt-outs left
+out; control groups; CSV and Parquet exports read back; the webhook on a real local server."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import datetime, timedelta
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from tests.warehouse.offers_data import plant
+
+from cxhub.analytics.offers.catalogue import CatalogueError
+from cxhub.services.offers import catalogue as store
+from cxhub.services.offers import triggers as svc
+from cxhub.warehouse import Warehouse
+
+NOW = datetime.now()
+
+
+def _setup(wh: Warehouse) -> None:
+    plant(wh, customers=60, decisions=100, opted_out=(12,))
+    contacts = pd.DataFrame({
+        "contact_id": [501, 502, 503, 504, 505, 506],
+        "source": "contact_centre", "external_id": ["M1", "M2", "M3", "H1", "K1", "K2"],
+        "customer_source": "crm", "customer_external_id": ["C10", "C11", "C12", "C20", "C30",
+                                                           "C31"],
+        "channel": "phone",
+        "created_at": [NOW - timedelta(days=d) for d in (3, 50, 4, 5, 6, 6)],
+        "resolved_at": [None, None, None, NOW - timedelta(days=5), NOW - timedelta(days=2),
+                        NOW - timedelta(days=2)],
+        "category": [None, None, None, "information", "complaint", "complaint"],
+        "text": ["We are moving house in May", "moving house soon", "new address please",
+                 "Thanks, all sorted", "Wrong bill", "Wrong bill"]})
+    holdings = pd.DataFrame({
+        "holding_id": [1, 2], "source": "sales", "external_id": ["h20", "h21"],
+        "customer_source": "crm", "customer_external_id": ["C20", "C21"],
+        "product": "BB-FIBRE-100", "started_at": NOW - timedelta(days=700),
+        "ended_at": [NOW + timedelta(days=40), NOW + timedelta(days=40)]})
+    labels = pd.DataFrame({"target": "contacts", "target_id": [504], "sentiment": ["positive"],
+                           "version": 1})
+    segs = pd.DataFrame({"customer_id": [30, 31], "segment": ["high value", "low value"],
+                         "clv": [4000.0, 300.0], "computed_at": NOW})
+
+    def write(con) -> None:
+        for table, frame in (("contacts", contacts), ("holdings", holdings),
+                             ("current_labels", labels), ("customer_segments", segs)):
+            con.register("f", frame)
+            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM f")
+            con.unregister("f")
+    wh.write(write)
+
+
+def test_trigger_audiences_exports_and_webhook(warehouse: Warehouse, tmp_path: Path) -> None:
+    _setup(warehouse)
+    found = {t.code: t for t in svc.from_yaml(yaml.safe_load(store.demo_yaml()))}
+    moving = svc.audience(warehouse, found["MOVING-HOUSE"])
+    # C11's contact is 50 days old (the window is 30); C12 opted out of marketing.
+    assert moving["customer_id"].tolist() == [10]
+    assert moving["event"].tolist() == ["contact M1"]
+    ending = svc.audience(warehouse, found["CONTRACT-ENDING-HAPPY"])
+    assert ending["customer_id"].tolist() == [20]  # C21's contract ends too, without a contact
+    assert "BB-FIBRE-100 ends" in ending["event"][0]
+    high = svc.audience(warehouse, found["COMPLAINT-RESOLVED-HIGH-VALUE"])
+    assert high["customer_id"].tolist() == [30]
+
+    for name in ("a.csv", "a.parquet"):
+        svc.export(ending, tmp_path / name)
+    back = pd.read_csv(tmp_path / "a.csv")
+    assert back["customer_id"].tolist() == [20]
+    assert pd.read_parquet(tmp_path / "a.parquet")["trigger"].tolist() == [
+        "CONTRACT-ENDING-HAPPY"]
+
+    got: list[dict] = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 (the http.server interface)
+            got.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Hook)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        both = pd.concat([moving, moving.assign(customer_id=99, control=True)],
+                         ignore_index=True)
+        r = svc.send(both, f"http://127.0.0.1:{server.server_port}/hook",
+                     found["MOVING-HOUSE"])
+    finally:
+        server.shutdown()
+    assert r == {"sent": 1, "held_out": 1, "status": 204}
+    assert [c["customer_id"] for c in got[0]["customers"]] == [10]  # control not sent
+
+
+def test_trigger_errors_name_trigger_and_field() -> None:
+    for raw, field in (({"code": "T", "event": "birthday"}, "event"),
+                       ({"code": "T", "event": "contact_about"}, "terms"),
+                       ({"code": "T", "event": "complaint_resolved"}, "value_bands"),
+                       ({"code": "T", "event": "contact_about", "terms": ["x"],
+                         "within_days": 0}, "within_days"),
+                       ({"code": "T", "event": "contact_about", "terms": ["x"], "when": 1},
+                        "when")):
+        with pytest.raises(CatalogueError) as err:
+            svc.from_yaml({"triggers": [raw]})
+        assert err.value.entry == "T" and err.value.field == field
