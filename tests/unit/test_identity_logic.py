@@ -144,3 +144,10 @@ def test_only_decisive_pairs_are_queued() -> None:
     asked = set(zip(queued.column("record_id_l").to_pylist(),
                     queued.column("record_id_r").to_pylist(), strict=True))  # fmt: skip
     assert asked == {(2, 3), (2, 4), (6, 7)}
+    # Records that contradict each other (two first names: a household) are not asked about.
+    household = decisive_pairs(
+        pairs, c, 0.5, 0.9, 0.99,
+        contradicting=lambda idx: idx[(ids[idx[:, 0]] == 2) & (ids[idx[:, 1]] == 4)],
+    )  # fmt: skip
+    assert set(zip(household.column("record_id_l").to_pylist(),
+                   household.column("record_id_r").to_pylist(), strict=True)) == {(2, 3), (6, 7)}

@@ -102,8 +102,10 @@ def resolve(
             "match_probability": pa.array(clustering.strength, pa.float64()),
         }
     )
-    candidates = review.decisive_pairs(scored.pairs, clustering, s.review_low, s.threshold,
-                                       s.review_high)
+    candidates = review.decisive_pairs(
+        scored.pairs, clustering, s.review_low, s.threshold, s.review_high,
+        contradicting=lambda idx: conflicts.contradicting(records, idx, checks),
+    )  # fmt: skip
     seconds["cluster"] = _lap(t0, seconds)
 
     phase("writing customers")

@@ -9,6 +9,8 @@ the pair stays uncertain, so a queue being worked through does not renumber unde
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import duckdb
 import numpy as np
 import pyarrow as pa
@@ -62,7 +64,8 @@ def uncertain_pairs(pairs: pa.Table, low: float, high: float) -> pa.Table:
 
 
 def decisive_pairs(
-    pairs: pa.Table, clustering: Clustering, low: float, threshold: float, high: float
+    pairs: pa.Table, clustering: Clustering, low: float, threshold: float, high: float,
+    contradicting: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> pa.Table:
     """The uncertain pairs whose decision would change a customer, one per question.
 
@@ -73,7 +76,9 @@ def decisive_pairs(
     A pair inside one customer that other, surer links already hold changes nothing whatever
     a person says, and a pair scored above the threshold but kept apart by a contradiction
     (conflicts.py: two first names, two birth dates) was settled by the records themselves;
-    neither is asked. How many records each question moves orders the queue (list_reviews).
+    neither is asked, nor is a merge of two records that contradict each other
+    (`contradicting(index_pairs)` names those; a household's two people, mostly).
+    How many records each question moves orders the queue (list_reviews).
     """
     u = uncertain_pairs(pairs, low, high)
     ids = clustering.record_ids
@@ -88,8 +93,13 @@ def decisive_pairs(
     order = order[across[order]]
     sa, sb = ca[order], cb[order]
     first = np.r_[True, (sa[1:] != sa[:-1]) | (sb[1:] != sb[:-1])][: len(order)]
+    asked = order[first]
+    if contradicting is not None and len(asked):
+        found = contradicting(np.stack([a[asked], b[asked]], axis=1))
+        settled = {(int(x), int(y)) for x, y in found}
+        asked = asked[[(int(a[i]), int(b[i])) not in settled for i in asked]]
     keep = np.zeros(len(p), dtype=bool)
-    keep[order[first]] = True
+    keep[asked] = True
     # A within-customer link in [threshold, high) that is a record's strongest link.
     within = (la == lb) & (p >= threshold)
     s = clustering.strength
