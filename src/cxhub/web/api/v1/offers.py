@@ -7,6 +7,7 @@ Reading the catalogue and the learned reports needs `read`.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import orjson
@@ -81,13 +82,17 @@ async def decide(body: DecisionRequest, request: Request) -> Response:
     if body.customer_external_id is None and body.customer_source is not None:
         raise HTTPException(422, [{"loc": ["body", "customer_external_id"], "type": "value_error",
                                    "msg": "customer_source needs customer_external_id"}])
+    started = time.perf_counter()
     decision = engine.decide(
         customer_id=body.customer_id, customer_source=body.customer_source,
         customer_external_id=body.customer_external_id, limit=body.limit,
         context=Context(body.channel, body.category, body.cause, body.sentiment,
                         body.contact_external_id))
     # Serialised directly: FastAPI's generic encoder cost more than the decision itself.
-    return Response(orjson.dumps(decision), media_type="application/json")
+    content = orjson.dumps(decision)
+    took = (time.perf_counter() - started) * 1000
+    return Response(content, media_type="application/json",
+                    headers={"Server-Timing": f"decide;dur={took:.3f}"})
 
 
 @router.post("/decisions/{decision_id}/outcome", dependencies=WRITE,
