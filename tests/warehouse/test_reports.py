@@ -181,3 +181,49 @@ def test_cxhub_publish_since_back_fills_every_day(tmp_path: Path) -> None:
     with Warehouse.open(tmp_path / "cxhub.duckdb") as wh:
         assert [d for d, _, _ in reports.index(wh)] == [
             yesterday - timedelta(days=i) for i in range(5)]
+
+
+def test_the_report_adds_the_days_forecast_accuracy(warehouse: Warehouse,
+                                                    tmp_path: Path) -> None:
+    from tests.warehouse.forecast_data import ORIGIN, build
+
+    from cxhub.services.forecast import accuracy, run
+
+    build(warehouse, tmp_path)
+    now = datetime.combine(ORIGIN, datetime.min.time()) + timedelta(days=9)
+    before = reports.publish(warehouse, ORIGIN - timedelta(days=1), min_count=MIN, now=now)
+    assert _rows(before.report, "forecast_accuracy") == []  # no forecast of that day
+    run.run(warehouse, minutes=30, h_days=7, origin=ORIGIN, candidates=("profile_mean",))
+    done = reports.backfill(warehouse, ORIGIN - timedelta(days=1), ORIGIN + timedelta(days=1),
+                            min_count=MIN, now=now)
+    assert [d.created for d in done] == [False, True, True]  # the day before is unchanged
+    (row,) = _rows(done[1].report, "forecast_accuracy")
+    # By hand: the forecast of each half hour against the calls counted from the file.
+    calls = {}
+    with open(tmp_path / "contacts.csv", newline="") as fh:
+        for r in csv.DictReader(fh):
+            t = datetime.fromisoformat(r["created_at"])
+            if t.date() == ORIGIN:
+                slot = t.replace(minute=t.minute // 30 * 30, second=0, microsecond=0)
+                calls[slot] = calls.get(slot, 0) + 1
+    fc = dict(warehouse.read("SELECT interval_start, point FROM forecasts WHERE "
+                             "CAST(interval_start AS DATE) = ?", [ORIGIN]))
+    errors = sum(abs(calls.get(s, 0) - p) for s, p in fc.items())
+    assert row["channel"] == "phone" and row["n"] == sum(calls.values())
+    assert row["value"] == pytest.approx(1 - errors / sum(calls.values()), abs=1e-3)
+    assert row["forecast"] == pytest.approx(sum(fc.values()), abs=0.1)
+    assert 0.8 <= row["coverage"] <= 1
+    # Frozen like the other figures: the day's report, as published alone, is the same, and
+    # so are its JSON (stored) and CSV.
+    again = reports.publish(warehouse, ORIGIN, min_count=MIN, now=now)
+    assert not again.created and again.report.figures == done[1].report.figures
+    assert accuracy.day_accuracy(warehouse, ORIGIN)[0]["actual"] == row["n"]
+    lines = list(csv.DictReader(reports.to_csv(again.report).splitlines()))
+    mine = {r["metric"]: r for r in lines if r["section"] == "forecast_accuracy"}
+    assert set(mine) == {"forecast_accuracy", "forecast_contacts", "forecast_interval_coverage"}
+    assert float(mine["forecast_accuracy"]["value"]) == row["value"]
+    assert float(mine["forecast_contacts"]["value"]) == row["forecast"]
+    # A channel under the public minimum shows nothing of its accuracy.
+    (small,) = _rows(reports.publish(warehouse, ORIGIN + timedelta(days=2), min_count=10_000,
+                                     now=now).report, "forecast_accuracy")
+    assert small["suppressed"] and small["value"] is None and small["forecast"] is None

@@ -21,7 +21,7 @@ from xml.etree import ElementTree as ET
 import duckdb
 
 from cxhub.domain.errors import CxhubError
-from cxhub.services.public_figures import daily_sections, sections
+from cxhub.services.public_figures import daily_sections, sections, suppress
 from cxhub.warehouse import Warehouse
 
 LATE_DATA_NOTE = "correction: late data"
@@ -61,28 +61,68 @@ def day_window(day: date) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
+def forecast_days(wh: Warehouse) -> set[date]:
+    """The days any stored forecast covers (one query): a back-fill asks the accuracy of
+    those days only, so a year of reports costs no more than the days forecast."""
+    rows = wh.read("SELECT DISTINCT CAST(interval_start AS DATE) FROM forecasts")
+    return {r[0] for r in rows}
+
+
+def forecast_section(wh: Warehouse, day: date, *, min_count: int,
+                     known: set[date] | None = None) -> dict[str, Any]:
+    """The day's forecast accuracy per channel (`services.forecast.accuracy.day_accuracy`:
+    the newest forecast made before the day, against what arrived): value = 1 - WAPE, n = the
+    contacts that arrived, with the contacts forecast and the share of intervals inside the
+    95% range. A channel with fewer than `min_count` contacts shows none of them."""
+    from cxhub.services.forecast.accuracy import day_accuracy
+
+    if known is not None and day not in known:
+        return {"metric": "forecast_accuracy", "rows": []}
+    try:
+        found = day_accuracy(wh, day)
+    except Exception as exc:  # noqa: BLE001 - the other figures of the day still publish
+        return {"metric": "forecast_accuracy", "rows": [], "unavailable": type(exc).__name__}
+    rows = []
+    for r in found:
+        row = {"channel": r["channel"], "n": r["actual"],
+               "value": None if r["wape"] is None else round(1 - r["wape"], 4),
+               "forecast": r["forecast"], "coverage": r["coverage"]}
+        safe = suppress([row], min_count)[0]
+        small = safe["suppressed"]
+        safe["forecast"] = None if small else row["forecast"]
+        safe["coverage"] = None if small else row["coverage"]
+        rows.append(safe)
+    return {"metric": "forecast_accuracy", "rows": rows}
+
+
 def build_figures(wh: Warehouse, day: date, *, min_count: int,
-                  computed: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A day's report figures (`computed`: its sections, when already worked out)."""
+                  computed: dict[str, Any] | None = None,
+                  known_forecasts: set[date] | None = None) -> dict[str, Any]:
+    """A day's report figures (`computed`: its sections, when already worked out;
+    `known_forecasts`: the days forecasts cover, when already asked)."""
     start, end = day_window(day)
     figures = {
         "date": day.isoformat(),
         "window": {"start": start.isoformat(), "end": end.isoformat(), "timezone": "UTC"},
         "min_public_count": min_count,
-        "sections": computed if computed is not None else sections(
-            wh, start=start, end=end, min_count=min_count),
+        "sections": dict(computed if computed is not None else sections(
+            wh, start=start, end=end, min_count=min_count)),
     }
+    figures["sections"]["forecast_accuracy"] = forecast_section(
+        wh, day, min_count=min_count, known=known_forecasts)
     # A JSON round trip makes the figures compare equal to what was stored (floats, tuples).
     return json.loads(json.dumps(figures, sort_keys=True))  # type: ignore[no-any-return]
 
 
 def publish(wh: Warehouse, day: date, *, min_count: int, note: str | None = None,
-            now: datetime | None = None, computed: dict[str, Any] | None = None) -> Published:
+            now: datetime | None = None, computed: dict[str, Any] | None = None,
+            known_forecasts: set[date] | None = None) -> Published:
     """Freeze `day`'s figures; a new revision only when they differ from the latest one."""
     now = now or datetime.now(UTC).replace(tzinfo=None)
     if day_window(day)[1] > now:
         raise ReportError(f"{day} has not ended yet (UTC); a report covers a whole day")
-    figures = build_figures(wh, day, min_count=min_count, computed=computed)
+    figures = build_figures(wh, day, min_count=min_count, computed=computed,
+                            known_forecasts=known_forecasts)
     payload = json.dumps(figures, sort_keys=True)
 
     def store(con: duckdb.DuckDBPyConnection) -> Published:
@@ -119,9 +159,11 @@ def backfill(wh: Warehouse, since: date, until: date | None = None, *, min_count
         raise ReportError(f"nothing to publish: {since} is after {last}")
     done = []
     days = [since + timedelta(days=i) for i in range((last - since).days + 1)]
+    known = forecast_days(wh)
     for day, computed in daily_sections(wh, days, min_count=min_count):
         stamp = min(now, day_window(day)[1] + PUBLISH_DELAY)
-        result = publish(wh, day, min_count=min_count, now=stamp, computed=computed)
+        result = publish(wh, day, min_count=min_count, now=stamp, computed=computed,
+                         known_forecasts=known)
         done.append(result)
         if on_day is not None:
             on_day(day, result)
@@ -175,7 +217,16 @@ def to_csv(report: Report) -> str:
         for row in section.get("rows", []):
             cells = {"section": name, "metric": section.get("metric"), **row}
             writer.writerow({k: csv_cell(v) for k, v in cells.items()})
+            # Measures beside a row's value (the forecast accuracy's contacts forecast and
+            # interval coverage) get a line of their own, named by the metric column.
+            for key, metric in CSV_EXTRA_MEASURES.get(name, ()):
+                extra = {**cells, "metric": metric, "value": row.get(key)}
+                writer.writerow({k: csv_cell(v) for k, v in extra.items()})
     return buf.getvalue()
+
+
+CSV_EXTRA_MEASURES = {"forecast_accuracy": (("forecast", "forecast_contacts"),
+                                            ("coverage", "forecast_interval_coverage"))}
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

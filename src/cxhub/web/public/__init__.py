@@ -33,7 +33,7 @@ def plotly_js_path() -> Path:
 
 def install(app: FastAPI, settings: Settings, *, live_interval: float = 2.0,
             chart_cache_seconds: float = 30.0, auto_publish: bool = True) -> None:
-    from cxhub.services.live import snapshot
+    from cxhub.services.public_outlook import live_snapshot
     from cxhub.web.public.charts import TtlCache
     from cxhub.web.public.live import LiveTicker
     from cxhub.web.public.routes import router
@@ -43,7 +43,8 @@ def install(app: FastAPI, settings: Settings, *, live_interval: float = 2.0,
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         wh = app.state.warehouse
-        ticker = LiveTicker(lambda: snapshot(wh, min_count=settings.min_public_count),
+        # The live figures with the forecast's expected wait (Erlang A) where there is one.
+        ticker = LiveTicker(lambda: live_snapshot(wh, min_count=settings.min_public_count),
                             interval=live_interval)
         app.state.public_live = ticker
         ticker.start()

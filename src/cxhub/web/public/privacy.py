@@ -25,13 +25,17 @@ _STRUCTURE = frozenset({
     "at", "channels", "arrivals", "backlog", "expected_wait", "wait_basis", "revision",
     "published_at", "note", "figures", "revisions", "previous_n", "last_year_n",
     "recommended", "marks", "kind", "name", "waits", "significant",
+    # the forward look (services.public_outlook): opening status, basis of a wait, its top
+    "opening", "open", "closes", "opens", "basis", "high",
+    # the daily report's forecast accuracy: contacts forecast, share inside the 95% range
+    "forecast", "coverage",
 })
 _SECTION_NAMES = frozenset({
     "volume_total", "volume_by_channel", "category_mix", "waits_by_channel",
     "abandonment_by_channel", "first_response_by_channel", "service_level_by_channel",
     "answered_on_time", "first_reply_on_time_by_channel", "complaints_by_cause",
     "complaints_by_product", "satisfaction",
-    "satisfaction_last_month", "actions",
+    "satisfaction_last_month", "actions", "forecast_accuracy",
 })
 ALLOWED_KEYS = _STRUCTURE | _SECTION_NAMES | set(DIMENSIONS) | set(VALUES) | set(COMPARISONS)
 

@@ -21,7 +21,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Undefined
 from sse_starlette.sse import EventSourceResponse
 
-from cxhub.services import reports
+from cxhub.services import public_outlook, reports
 from cxhub.services.public_figures import GRAINS, promises
 from cxhub.settings import Settings
 from cxhub.warehouse import Warehouse
@@ -126,6 +126,14 @@ async def best_time(request: Request) -> Response:
     wh, n = _wh(request), _min(request)
     data = await asyncio.to_thread(_cached, request, ("best-time", n),
                                    lambda: charts.best_time(wh, min_count=n))
+    return _chart(data)
+
+
+@router.get("/public/api/outlook")
+async def outlook(request: Request) -> Response:
+    wh = _wh(request)
+    data = await asyncio.to_thread(_cached, request, ("outlook",),
+                                   lambda: public_outlook.outlook(wh))
     return _chart(data)
 
 

@@ -40,19 +40,44 @@ async function getJSON(url) {
 const layout = (extra) => Object.assign({}, LAYOUT, extra);
 
 // --- live -----------------------------------------------------------------------------------
+// How each expected wait was estimated (services/public_outlook.py), said on the card.
+const WAIT_BASIS = {
+  queue: "from the callers waiting now and the agents on duty",
+  forecast: "from our forecast for this half hour and the agents on duty",
+  forecast_plan: "from our forecast for this half hour and the agents we plan for it",
+  measured: "from the waits of the last 30 minutes",
+};
+function openingText(o) {
+  if (!o) return "";
+  if (o.open) return `open now, closes at ${o.closes}`;
+  return o.opens ? `closed now, opens ${o.opens}` : "closed";
+}
 function renderLive(data) {
   const cards = document.getElementById("live-cards");
   cards.replaceChildren();
+  const bases = new Set();
   for (const c of data.channels || []) {
     const card = el("article", "card");
     card.dataset.channel = c.channel;
     card.append(el("h3", "", CHANNEL_NAMES[c.channel] || c.channel));
+    if (c.opening) {
+      const open = el("p", c.opening.open ? "open-now" : "closed-now", openingText(c.opening));
+      open.dataset.figure = "opening";
+      card.append(open);
+    }
     const list = el("dl");
     for (const [key, label, fmt] of [["arrivals", "Contacts in the last hour", fmtInt],
                                      ["backlog", "Open, not yet resolved", fmtInt],
                                      ["expected_wait", "Expected wait now", fmtWait]]) {
-      const dd = el("dd", c[key].suppressed ? "hidden-figure" : "", fmt(c[key].value));
+      const closed = key === "expected_wait" && c.opening && !c.opening.open;
+      const text = closed ? "closed" : fmt(c[key].value);
+      const dd = el("dd", c[key].suppressed && !closed ? "hidden-figure" : "", text);
       dd.dataset.figure = key;
+      if (key === "expected_wait" && !closed && c[key].basis) {
+        dd.dataset.basis = c[key].basis;
+        dd.title = `Estimated ${WAIT_BASIS[c[key].basis] || ""}`;
+        if (c[key].basis !== "measured") bases.add(c[key].basis);
+      }
       list.append(el("dt", "", label), dd);
     }
     card.append(list);
@@ -60,8 +85,10 @@ function renderLive(data) {
   }
   cards.setAttribute("aria-busy", "false");
   document.getElementById("live-updated").textContent = `Updated ${data.at || ""}`;
-  document.getElementById("live-basis").textContent =
-    `Expected wait is estimated from ${data.wait_basis || "recent waits"}.`;
+  const said = [...bases].map((b) => `${b === "queue" ? "where callers are waiting" : "for calls and chats"}, ${WAIT_BASIS[b]} (Erlang A queueing model)`);
+  document.getElementById("live-basis").textContent = said.length
+    ? `Expected wait now is estimated ${said.join("; ")}; for other channels ${WAIT_BASIS.measured}.`
+    : `Expected wait is estimated from ${data.wait_basis || "recent waits"}.`;
 }
 function startLive() {
   const status = document.getElementById("live-status");
@@ -217,7 +244,44 @@ async function startBestTime() {
     b.addEventListener("click", () => draw(b.dataset.heat));
   }
   draw("contacts_per_week");
-  document.getElementById("best-hint").textContent = bestHint(data);
+  let ahead = null;
+  try {
+    ahead = await getJSON("/public/api/outlook");
+  } catch (error) {
+    console.error(error);  // the look-back hint still shows
+  }
+  if (ahead && (ahead.recommended || []).length) {
+    showAhead(ahead);
+  } else {
+    document.getElementById("best-hint").textContent = bestHint(data);
+  }
+}
+const DAY_NAMES = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
+function plainWait(seconds) {
+  if (seconds < 60) return "under 1 minute";
+  if (seconds < 90) return "about 1 minute";
+  return `about ${Math.round(seconds / 60)} minutes`;
+}
+function showAhead(ahead) {
+  // From the forecast of the next days and the rota: the quietest two open hours in a row.
+  const hint = document.getElementById("best-hint");
+  hint.replaceChildren();
+  hint.dataset.basis = "forecast";
+  for (const [channel, verb] of [["phone", "To call"], ["chat", "To chat"]]) {
+    const c = ahead.recommended.find((r) => r.channel === channel);
+    if (!c) continue;
+    const line = el("span", "best-line");
+    line.dataset.channel = channel;
+    line.textContent = `${verb}, quietest: ${DAY_NAMES[c.weekday]} ${c.start}-${c.end}` +
+      ` (${c.date}), expected wait ${plainWait(c.value)}. If more people get in touch than` +
+      ` we expect (the top of our forecast's 95% range), ${plainWait(c.high)}.`;
+    hint.append(line, el("br"));
+  }
+  const tz = ahead.timezone ? ` (${ahead.timezone} time)` : "";
+  document.getElementById("best-basis").textContent =
+    `Forecast for the next ${ahead.days} days${tz}: the expected wait in each open hour from` +
+    " the calls and chats we forecast and the agents scheduled. A forecast is a best guess:" +
+    " about 1 hour in 40 is busier than the top of its range. The chart below looks back.";
 }
 function bestHint(data) {
   // Chosen by the server per channel: open hours only, the wait weighed with the demand.
