@@ -13,6 +13,7 @@ from cxhub.analytics.offers.catalogue import CatalogueError
 from cxhub.services.offers import catalogue as store
 from cxhub.services.offers import learning
 from cxhub.services.offers.engine import Context, Engine
+from cxhub.services.records import RecordSink
 from cxhub.warehouse import Warehouse
 
 PHONE = Context(channel="phone", category="information", sentiment="neutral")
@@ -76,6 +77,18 @@ def test_planted_effect_recovered_and_seniors_no_longer_offered(
                          record=False)
     assert bill["actions"][0]["code"] == "EXPLAIN-BILL"
     assert all(a["kind"] == "service_action" for a in bill["actions"])
+    # Offers made by golden id count towards the caps after a reload too.
+    cap = Engine(warehouse, sink=RecordSink(warehouse))
+    cap.refresh()
+    first = cap.decide(customer_id=6, context=PHONE)
+    made = [a["code"] for a in first["actions"] if a["kind"] == "offer"]
+    assert made
+    for d in cap.decided.values():
+        assert d.written is not None and d.written.result(30)
+    cap.refresh()
+    again = cap.decide(customer_id=6, context=PHONE, record=False)
+    capped = {x["code"]: " ".join(x["reasons"]) for x in again["refused"]}
+    assert all("cap 1 for this offer" in capped[c] for c in made)
     # An unknown caller is still answered, by the rules that need no profile.
     anon = engine.decide(customer_source="crm", customer_external_id="NOPE", context=PHONE,
                          record=False)

@@ -100,6 +100,18 @@ def test_trigger_audiences_exports_and_webhook(warehouse: Warehouse, tmp_path: P
     assert r == {"sent": 1, "held_out": 1, "status": 204}
     assert [c["customer_id"] for c in got[0]["customers"]] == [10]  # control not sent
 
+    # On record, once per customer, trigger and event day; outcomes as for a decision.
+    assert svc.record(warehouse, both) == 2 and svc.record(warehouse, both) == 0
+    assert svc.record(warehouse, high) == 1 and svc.record(warehouse, high) == 0
+    rid = warehouse.read_one("SELECT external_id FROM offer_decisions "
+                             "WHERE source = 'cxhub-trigger' AND offer_code = ?",
+                             ["COMPLAINT-RESOLVED-HIGH-VALUE"])[0]
+    from cxhub.services.offers import outcomes
+    from cxhub.services.offers.engine import Engine
+
+    done = outcomes.record(Engine(warehouse), rid, outcome="accepted", revenue=50)
+    assert done["recorded"] and done["offer_code"] == "COMPLAINT-RESOLVED-HIGH-VALUE"
+
 
 def test_trigger_errors_name_trigger_and_field() -> None:
     for raw, field in (({"code": "T", "event": "birthday"}, "event"),

@@ -147,10 +147,12 @@ def decide(ctx: click.Context, customer: str | None, source: str | None,
               help="The YAML holding the trigger (the demo's catalogue without it).")
 @click.option("--out", type=click.Path(path_type=Path), help="Write FILE.csv or FILE.parquet.")
 @click.option("--webhook", help="POST the audience (control group left out) to this URL.")
+@click.option("--record", is_flag=True,
+              help="Put the audience on record in offer_decisions (with its control group).")
 @click.pass_context
 @_input_errors
 def audience(ctx: click.Context, code: str, catalogue: Path | None, out: Path | None,
-             webhook: str | None) -> None:
+             webhook: str | None, record: bool) -> None:
     """A trigger's audience: the customers a service event happened to, each with their
     control-group draw; exported for marketing automation, or sent by webhook."""
     import yaml
@@ -165,6 +167,8 @@ def audience(ctx: click.Context, code: str, catalogue: Path | None, out: Path | 
         raise CxhubError(f"no trigger {code!r} (triggers: {', '.join(found) or 'none'})")
     with open_warehouse(ctx) as wh:
         frame = svc.audience(wh, found[code])
+        if record:
+            click.echo(f"recorded {svc.record(wh, frame)} new decisions")
     held = int(frame["control"].sum())
     click.echo(f"{code}: {len(frame)} customers, {held} held out as control")
     if out:

@@ -48,9 +48,10 @@ def record(engine: Engine, decision_id: str, *, outcome: Any, revenue: Any = Non
     def write(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         rows = con.execute(
             "SELECT decision_id, offer_code, control, outcome, revenue FROM offer_decisions "
-            "WHERE source = ? AND external_id LIKE ? ESCAPE '\\'",
+            "WHERE (source = ? AND external_id LIKE ? ESCAPE '\\') "
+            "OR (source = 'cxhub-trigger' AND external_id = ?)",
             [SOURCE, decision_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-             + ":%"]).fetchall()
+             + ":%", decision_id]).fetchall()
         rows = [r for r in rows if r[1] != "none"]
         if not rows:
             raise OutcomeError("decision_id", f"no decision {decision_id!r} with an offer", 404)

@@ -159,10 +159,13 @@ def _open_problems(wh: Warehouse, out: Profiles) -> None:
 def recent_offers(wh: Warehouse, now: datetime) -> dict[int, list[tuple[datetime, str]]]:
     """Offers made (control rows are not offers) in the 30 days before `now`, per customer."""
     recent: dict[int, list[tuple[datetime, str]]] = {}
+    # Decisions asked by golden id carry it in `attributes` (they have no source id).
     for cid, at, code in wh.read(f"""
-            SELECT l.customer_id, d.presented_at, d.offer_code
-            FROM offer_decisions d {_CUSTOMER_OF.format(t='d')}
+            SELECT coalesce(TRY_CAST(json_extract_string(d.attributes, '$.customer_id')
+                                     AS BIGINT), l.customer_id), d.presented_at, d.offer_code
+            FROM offer_decisions d LEFT {_CUSTOMER_OF.format(t='d')}
             WHERE NOT coalesce(d.control, false) AND d.presented_at > ? - INTERVAL 30 DAY
-              AND d.presented_at <= ?""", [now, now]):
-        recent.setdefault(int(cid), []).append((at, code))
+              AND d.presented_at <= ? AND d.offer_code <> 'none'""", [now, now]):
+        if cid is not None:
+            recent.setdefault(int(cid), []).append((at, code))
     return recent

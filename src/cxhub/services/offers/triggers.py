@@ -95,6 +95,31 @@ def audience(wh: Warehouse, t: Trigger, *, now: datetime | None = None,
     return pd.DataFrame(rows, columns=cols).sort_values("customer_id", ignore_index=True)
 
 
+SOURCE = "cxhub-trigger"
+
+
+def record(wh: Warehouse, frame: pd.DataFrame, now: datetime | None = None) -> int:
+    """Put the audience on record in `offer_decisions` (control group included), one row per
+    customer, trigger and event day: running the trigger again the same day adds nothing.
+    Its id (`external_id`, `<trigger>:<customer>:<YYYYMMDD>`) takes an outcome through
+    `POST /api/v1/decisions/{id}/outcome` like a decision's."""
+    from cxhub.domain.canonical import RECORD_KINDS
+    from cxhub.services.records import write_rows
+
+    now = now or datetime.now()
+    rows = [{"source": SOURCE,
+             "external_id": f"{r.trigger}:{r.customer_id}:{pd.Timestamp(r.event_at):%Y%m%d}",
+             "offer_code": r.trigger, "presented_at": now, "control": bool(r.control),
+             "outcome": None, "revenue": None,
+             "attributes": {"customer_id": int(r.customer_id), "trigger": r.trigger,
+                            "event": r.event, "segment": r.segment}}
+            for r in frame.itertuples()]
+    if not rows:
+        return 0
+    written = wh.write(lambda con: write_rows(con, RECORD_KINDS["offer_decisions"], [rows]))
+    return sum(1 for w in written[0] if w.created)
+
+
 def export(frame: pd.DataFrame, path: Path) -> None:
     if path.suffix.lower() == ".parquet":
         frame.to_parquet(path, index=False)
