@@ -79,3 +79,44 @@ def test_a_planted_fault_is_one_problem(warehouse):
 def test_nothing_above_baseline_is_no_problem(warehouse, quiet):
     company(warehouse, fault_days=0)
     assert discovery.discover(warehouse).created == []
+
+
+OFFER = ["I saw the upgrade offer in your email", "is the speed upgrade offer for me too",
+         "how long does the offer last"]
+
+
+def test_a_campaign_in_the_calendar_is_one_problem_named_after_it(warehouse):
+    """No alert: the calendar gives the window; the offer's words pick its contacts (of any
+    cause) from the same weeks' usual ones. The weeks of the campaign are not found again as an
+    unexplained problem."""
+    company(warehouse, fault_days=0)
+    rng = np.random.default_rng(5)
+    start = START + dt.timedelta(days=30)
+    rows = [(start + dt.timedelta(days=d, hours=int(rng.integers(8, 20))),
+             ("billing", "product")[int(rng.integers(2))], OFFER[rng.integers(len(OFFER))])
+            for d in range(14) for _ in range(rng.poisson(45))]
+    newest = warehouse.read_one("SELECT max(contact_id) FROM contacts")[0]
+    campaign = set(range(newest + 1, newest + 1 + len(rows)))
+
+    def write(c):
+        for i, (at, cause, text) in enumerate(rows, start=newest + 1):
+            c.execute("INSERT INTO contacts (contact_id, source, external_id, channel, "
+                      "created_at, cause, category, text) VALUES (?, 'cc', ?, 'chat', ?, ?, "
+                      "'information', ?)", [i, f"O{i}", at, cause, text])
+        c.execute("INSERT INTO calendar_events (calendar_event_id, source, external_id, kind, "
+                  "name, starts_at, ends_at) VALUES (1, 'plan', 'spring', 'campaign', "
+                  "'Spring upgrade campaign', "
+                  "?, ?)", [start, start + dt.timedelta(days=14)])
+    warehouse.write(write)
+
+    report = discovery.discover(warehouse)
+    assert len(report.created) == 1, report
+    p = store.problem(warehouse, report.created[0])
+    assert p["title"].startswith("Spring upgrade campaign: ") and "offer" in p["terms"]
+    assert p["signature"] == "calendar:plan:spring"
+    linked = set(store.linked_ids(warehouse, p["problem_id"]))
+    assert len(linked & campaign) / len(campaign) >= 0.95  # both causes
+    assert len(linked & campaign) / len(linked) >= 0.95
+    again = discovery.discover(warehouse)
+    assert again.created == [] and again.updated == [p["problem_id"]]
+    assert set(store.linked_ids(warehouse, p["problem_id"])) == linked

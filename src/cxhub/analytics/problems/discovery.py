@@ -55,7 +55,7 @@ class Episode:
 class Rule:
     """What a problem's contacts have in common."""
 
-    cells: list[tuple[str, str]]  # (cause, category); category "*" for any
+    cells: list[tuple[str, str]]  # (cause, category); "*" for any
     terms: list[str]
     start: dt.datetime
     end: dt.datetime | None = None  # open: new contacts still join
@@ -74,7 +74,8 @@ class Rule:
         """Rows of `frame` (cause, category, text, created_at) that the rule takes."""
         cell = np.zeros(len(frame), dtype=bool)
         for cause, category in self.cells:
-            hit = frame["cause"].to_numpy() == cause
+            hit = np.ones(len(frame), dtype=bool) if cause == "*" else \
+                frame["cause"].to_numpy() == cause
             if category != "*":
                 hit &= frame["category"].to_numpy() == category
             cell |= hit
@@ -108,7 +109,7 @@ def episodes(alerts: Sequence[dict[str, Any]], st: DiscoverySettings) -> list[Ep
 def weekly_episodes(daily: pd.DataFrame, st: DiscoverySettings) -> list[Episode]:
     """Weeks in which a cause ran above the median of its (up to) eight weeks before.
     `daily`: day, cause, n."""
-    found = []
+    found: list[Episode] = []
     if daily.empty:
         return found
     frame = daily.assign(week=pd.to_datetime(daily["day"]).dt.to_period("W").dt.start_time)
@@ -234,6 +235,33 @@ def rule_for(window: pd.DataFrame, before: pd.DataFrame, ep: Episode,
         # problem takes its causes' contacts that use them.
         cells = sorted({(c, "*") for c, _ in cells})
     return Rule(sorted(cells), chosen, ep.start, ep.end)
+
+
+def planned_rule(window: pd.DataFrame, before: pd.DataFrame, start: dt.datetime,
+                 end: dt.datetime, st: DiscoverySettings) -> Rule | None:
+    """The problem of a planned event (a campaign in the calendar), or None when it brought no
+    clear extra contacts. The calendar gives the window, so no alert is needed; the contacts'
+    own words ("offer", "upgrade") tell the event's contacts from the usual ones of those weeks,
+    whatever cause they were given. Without such words: every contact of its cells."""
+    ep = Episode(start, end)
+    cells, excess = excess_cells(window, before, ep, st)
+    if not cells or excess < st.min_excess:
+        return None
+    in_cells = Rule(cells, [], start, end).matches(window)
+    # Against every contact before it: the words must be new to the company, not to a cause.
+    cands = distinctive_terms(window["text"][in_cells].tolist(), before["text"].tolist(), st)
+    chosen = choose_terms(window[in_cells], cands, excess, st) if cands else []
+    if chosen:
+        return Rule([("*", "*")], chosen, start, end)
+    return Rule(sorted(cells), [], start, end)
+
+
+def planned_title(name: str, rule: Rule, start: dt.datetime, end: dt.datetime) -> str:
+    """The event's own name, the words its contacts use, and its window."""
+    shown = [t for t in rule.terms if "'" not in t] or rule.terms
+    words = ": " + ", ".join(f"“{t}”" for t in shown[:3]) if shown else ""
+    last = end - dt.timedelta(seconds=1)
+    return f"{name}{words} ({start:%d %b %Y} to {last:%d %b %Y})"
 
 
 def title(rule: Rule, linked: pd.DataFrame, everyone: pd.DataFrame | None = None) -> str:

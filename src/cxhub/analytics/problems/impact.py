@@ -247,7 +247,7 @@ def estimate(w: Weekly, action: dt.date, st: ImpactSettings | None = None) -> Im
     fitted = np.exp(base + x_all @ beta + s2 / 2)
     shown = before | after
     after_i = {int(k): i for i, k in enumerate(np.flatnonzero(after))}
-    for i in np.flatnonzero(shown):
+    for i in (int(k) for k in np.flatnonzero(shown)):
         row: dict[str, Any] = {"week_start": w.week_starts[i].isoformat(),
                                "actual": float(w.treated[i]), "expected": float(fitted[i]),
                                "after": bool(after[i])}

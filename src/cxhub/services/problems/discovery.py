@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import ibis
 import pandas as pd
 
 from cxhub.analytics.problems import discovery as disc
@@ -25,6 +26,7 @@ from cxhub.warehouse.engines import connect
 
 OPEN_STATES = ("open", "acknowledged", "fix_planned")
 FOLLOW = dt.timedelta(days=30)
+MAX_ID = 2**63 - 1  # contact ids are BIGINT
 
 
 @dataclass
@@ -70,6 +72,9 @@ def discover(wh: Warehouse, *, settings: disc.DiscoverySettings | None = None,
     report = DiscoverReport(episodes=len(eps))
     last_seen = wh.read_one("SELECT max(created_at) FROM contacts")
     data_end = last_seen[0] if last_seen else None
+    # Planned events first: their contacts are explained, so the extra demand they bring is
+    # not found again as an unexplained episode (the weeks of a campaign run high).
+    claimed = _planned(wh, con, st, ready=ready, actor=actor, now=now, report=report)
     for ep in eps:
         end = ep.end + dt.timedelta(hours=1)  # an alert's window_end is its last hour's start
         window = _frame(plans.labelled_contacts(con, start=ep.start, end=end,
@@ -77,6 +82,9 @@ def discover(wh: Warehouse, *, settings: disc.DiscoverySettings | None = None,
         before = _frame(plans.labelled_contacts(
             con, start=ep.start - st.baseline, end=ep.start, ready_labels=ready,
             columns=("contact_id", "created_at", "cause", "category", "text")))
+        if claimed:
+            window = window[~window["contact_id"].isin(claimed).to_numpy()]
+            before = before[~before["contact_id"].isin(claimed).to_numpy()]
         rule = disc.rule_for(window, before, disc.Episode(ep.start, end), st)
         if rule is None:
             continue
@@ -99,24 +107,73 @@ def discover(wh: Warehouse, *, settings: disc.DiscoverySettings | None = None,
     return report
 
 
+PLANNED_KINDS = ("campaign", "price_change")  # planned events that bring contacts
+CALENDAR = "calendar:"  # the signature of a planned event's problem: calendar:source:id
+
+
+def _planned(wh: Warehouse, con: Any, st: disc.DiscoverySettings, *, ready: bool, actor: str,
+             now: dt.datetime, report: DiscoverReport) -> set[int]:
+    """A problem for each planned event in the calendar (table calendar_events) that brought
+    clear extra contacts, named as the event; returns the contacts linked to them."""
+    claimed: set[int] = set()
+    span = wh.read_one("SELECT min(created_at), max(created_at) FROM contacts")
+    if not span or span[0] is None:
+        return claimed
+    rows = wh.read(
+        "SELECT source, external_id, name, starts_at, ends_at FROM calendar_events "
+        f"WHERE kind IN ({', '.join('?' for _ in PLANNED_KINDS)}) AND starts_at < ends_at "
+        "AND starts_at <= ? AND ends_at > ? ORDER BY starts_at", [*PLANNED_KINDS, *span[::-1]])
+    for source, external_id, name, start, end in rows:
+        report.episodes += 1
+        window = _frame(plans.labelled_contacts(con, start=start, end=end, ready_labels=ready))
+        before = _frame(plans.labelled_contacts(
+            con, start=start - st.baseline, end=start, ready_labels=ready,
+            columns=("contact_id", "created_at", "cause", "category", "text")))
+        rule = disc.planned_rule(window, before, start, end, st)
+        if rule is None:
+            continue
+        hits = window[rule.matches(window)]
+        if hits.empty:
+            continue
+        label = name or external_id
+        ep = disc.Episode(start, end, [f"calendar {source}/{external_id}: {label}"])
+        pid, created = _store(wh, rule, hits, window, ep, actor=actor, now=now,
+                              signature=f"{CALENDAR}{source}:{external_id}",
+                              title=disc.planned_title(label, rule, start, end))
+        (report.created if created else report.updated).append(pid)
+        report.linked += len(hits)
+        claimed.update(hits["contact_id"].astype("int64").tolist())
+    return claimed
+
+
 def _causes(rule: disc.Rule) -> list[str]:
     return sorted({c for c, _ in rule.cells})
 
 
 def _store(wh: Warehouse, rule: disc.Rule, hits: pd.DataFrame, window: pd.DataFrame,
-           ep: disc.Episode, *, actor: str, now: dt.datetime) -> tuple[int, bool]:
+           ep: disc.Episode, *, actor: str, now: dt.datetime, signature: str | None = None,
+           title: str | None = None) -> tuple[int, bool]:
     causes = _causes(rule)
-    signature = "|".join(causes) + "|" + ",".join(rule.terms)
-    title = disc.title(rule, hits, window)
+    if "*" in causes:  # words over every cause: the cause most of its contacts have
+        counts = hits["cause"].dropna().value_counts()
+        causes = [str(counts.index[0])] if len(counts) else [None]  # type: ignore[list-item]
+    planned = signature is not None
+    signature = signature or "|".join(causes) + "|" + ",".join(rule.terms)
+    title = title or disc.title(rule, hits, window)
     ids = hits["contact_id"].astype("int64").tolist()
     first, last = hits["created_at"].min(), hits["created_at"].max()
 
     def write(c: Any) -> tuple[int, bool]:
-        # The same problem found again: same causes, windows overlapping.
-        found = c.execute(
-            "SELECT problem_id FROM problems WHERE origin = 'discovered' AND cause = ? "
-            "AND first_seen <= ? AND last_seen >= ? ORDER BY problem_id LIMIT 1",
-            [causes[0], last, first - dt.timedelta(days=1)]).fetchone()
+        if planned:  # a planned event's problem: found again by its calendar entry
+            found = c.execute("SELECT problem_id FROM problems WHERE origin = 'discovered' "
+                              "AND signature = ? ORDER BY problem_id LIMIT 1",
+                              [signature]).fetchone()
+        else:  # the same problem found again: same causes, windows overlapping
+            found = c.execute(
+                "SELECT problem_id FROM problems WHERE origin = 'discovered' AND cause = ? "
+                f"AND coalesce(signature, '') NOT LIKE '{CALENDAR}%' "
+                "AND first_seen <= ? AND last_seen >= ? ORDER BY problem_id LIMIT 1",
+                [causes[0], last, first - dt.timedelta(days=1)]).fetchone()
         if found:
             pid = int(found[0])
             # The rule as found now (the words may be more complete); title and state kept.
@@ -151,14 +208,19 @@ def create_from_contacts(wh: Warehouse, *, contact_ids: Sequence[int], title: st
     ids = sorted({int(i) for i in contact_ids})
     if not ids:
         raise ProblemInputError("contact_ids", "select at least one contact")
+    outside = [i for i in ids if not 1 <= i <= MAX_ID]
+    if outside:
+        raise ProblemInputError("contact_ids", f"no contact with id {outside[0]} (ids are "
+                                f"1 to {MAX_ID})")
     con = _con(wh)
-    t = plans.labelled_contacts(con, columns=("contact_id", "created_at", "cause"),
-                                ready_labels=_labels_ready(wh))
-    found = _frame(t.filter(t.contact_id.isin(ids)))
+    wanted = ibis.memtable(pd.DataFrame({"wanted_id": pd.Series(ids, dtype="int64")}))
+    found = _frame(plans.labelled_contacts(con, columns=("contact_id", "created_at", "cause"),
+                                           ready_labels=_labels_ready(wh), ids=wanted))
     missing = sorted(set(ids) - set(found["contact_id"].astype(int)))
     if missing:
         shown = ", ".join(map(str, missing[:10]))
-        raise ProblemInputError("contact_ids", f"no contact with id {shown}")
+        more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
+        raise ProblemInputError("contact_ids", f"no contact with id {shown}{more}")
     if cause is None:
         counts = found["cause"].dropna().value_counts()
         cause = str(counts.index[0]) if len(counts) else None

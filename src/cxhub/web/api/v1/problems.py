@@ -61,7 +61,8 @@ def get_problem(problem_id: int, wh: WarehouseDep) -> dict[str, Any]:
 
 class NewProblem(BaseModel):
     title: str = Field(min_length=1, max_length=300)
-    contact_ids: list[int] = Field(min_length=1, max_length=10_000)
+    contact_ids: list[Annotated[int, Field(ge=1, le=discovery.MAX_ID)]] = Field(
+        min_length=1, max_length=10_000)
     cause: str | None = None
     description: str | None = Field(None, max_length=4000)
     by: str = Field("api", max_length=100)
