@@ -30,6 +30,27 @@ def offer_report(engine: Engine, offer: Offer) -> dict[str, Any]:
     return out | rep
 
 
+def trigger_summary(engine: Engine) -> list[dict[str, Any]]:
+    """Triggers whose audiences are on record: members, held out, outcomes, and the effect."""
+    out = []
+    for code, n, held, known in engine.wh.read(
+            "SELECT offer_code, count(*), count(*) FILTER (control), "
+            "count(*) FILTER (outcome IS NOT NULL) FROM offer_decisions "
+            "WHERE source = 'cxhub-trigger' GROUP BY offer_code ORDER BY offer_code"):
+        out.append({"code": code, "audience": n, "control": held, "with_outcome": known})
+    return out
+
+
+def trigger_as_offer(engine: Engine, code: str) -> Offer | None:
+    """A trigger on record, reported like an offer (its value is its outcomes' revenue)."""
+    row = engine.wh.read_one("SELECT count(*) FROM offer_decisions "
+                             "WHERE source = 'cxhub-trigger' AND offer_code = ?", [code])
+    if not row or not row[0]:
+        return None
+    return Offer(code=code, title=f"trigger {code}", description="A service-event trigger.",
+                 value=0.0)
+
+
 def catalogue_summary(engine: Engine) -> list[dict[str, Any]]:
     state = engine.state or engine.refresh()
     models = learning.latest_reports(engine.wh)

@@ -36,8 +36,9 @@ def _decisions(request: Request) -> ContactDecisions:
 
 @router.get("/offers")
 def offer_list(request: Request, user: Annotated[User, require("metrics")]) -> Response:
-    rows = reports.catalogue_summary(_engine(request))
-    return render(request, "app/offers.html", {"rows": rows})
+    engine = _engine(request)
+    return render(request, "app/offers.html", {"rows": reports.catalogue_summary(engine),
+                                               "triggers": reports.trigger_summary(engine)})
 
 
 @router.get("/offers/{code}")
@@ -45,6 +46,7 @@ def offer_page(code: str, request: Request, user: Annotated[User, require("metri
                by: str = "segment") -> Response:
     engine = _engine(request)
     offer = engine.state.catalogue.offer(code) if engine.state else None
+    offer = offer or reports.trigger_as_offer(engine, code)
     if offer is None:
         raise Forbidden(f"There is no offer {code!r} in the catalogue.", 404)
     if by not in reports.BY:
