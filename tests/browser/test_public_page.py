@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
+import numpy as np
+import pytest
 from playwright.sync_api import Page, expect
 from tests.browser.conftest import DemoSite
+from tests.web.conftest import Server, start
 from tests.web.test_privacy_scan import Forbidden, forbidden_from, leaks
+
+from cxhub.services.forecast import hours, run
+from cxhub.services.ingest import ingest_paths
+from cxhub.warehouse import Warehouse
 
 CHART_DRAWN = "#{} .main-svg"
 # A fresh server computes each chart once before caching it; with the catalogue's present
@@ -144,3 +154,83 @@ def _rows(document: Any) -> list[dict[str, Any]]:
     if isinstance(document, list):
         return [r for v in document for r in _rows(v)]
     return []
+
+
+# --- the forecast's expected wait and best time ------------------------------------------------
+
+QUIET = (14, 16)  # the planted quiet hours of every day
+
+
+def _forecast_company(home: Path, folder: Path) -> None:
+    """Three weeks of calls up to yesterday (company clock: London), open round the clock,
+    quiet from 14:00 to 16:00; a rota of 3 agents a half hour from last week to next week; a
+    forecast made this morning for the next 8 days."""
+    rng = np.random.default_rng(11)
+    today = datetime.now(ZoneInfo("Europe/London")).date()
+    lines = ["source,external_id,channel,created_at,queued_at,answered_at,abandoned_at,"
+             "wait_seconds,talk_seconds"]
+    for d in range(21, 0, -1):
+        day = datetime.combine(today - timedelta(days=d), datetime.min.time())
+        for slot in range(48):
+            lam = 1.5 if QUIET[0] * 2 <= slot < QUIET[1] * 2 else 6.0
+            for i in range(rng.poisson(lam)):
+                t = day + timedelta(seconds=slot * 1800 + float(rng.uniform(0, 1800)))
+                wait = float(rng.exponential(20))
+                end = t + timedelta(seconds=wait)
+                answered, abandoned = (end, "") if rng.random() > 0.08 else ("", end)
+                lines.append(f"pbx,f{d}-{slot}-{i},phone,{t},{t},{answered},{abandoned},"
+                             f"{wait:.0f},{rng.exponential(180):.0f}")
+    (folder / "calls.csv").write_text("\n".join(lines) + "\n")
+    rota = ["source,external_id,channel,team,starts_at,ends_at,agents"]
+    first = datetime.combine(today - timedelta(days=7), datetime.min.time())
+    for s in range(16 * 48):
+        t = first + timedelta(minutes=30 * s)
+        rota.append(f"wfm,r{s},phone,,{t},{t + timedelta(minutes=30)},3")
+    (folder / "rota.csv").write_text("\n".join(rota) + "\n")
+    days = ", ".join(f"{d}: '00:00-23:59'" for d in ("mon", "tue", "wed", "thu", "fri", "sat",
+                                                     "sun"))
+    (folder / "hours.yaml").write_text(
+        f"timezone: Europe/London\nchannels:\n  phone: {{{days}}}\nholidays: []\n")
+    with Warehouse.open(home / "cxhub.duckdb") as wh:
+        for name, kind in (("calls.csv", "contacts"), ("rota.csv", "rosters")):
+            assert not ingest_paths(wh, "generic", [folder / name], kind=kind).failed
+        hours.load_file(wh, folder / "hours.yaml")
+        run.run(wh, minutes=30, h_days=8, origin=today, candidates=("profile_mean",))
+
+
+@pytest.fixture(scope="module")
+def forecast_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    home = tmp_path_factory.mktemp("cxhub-forecast")
+    _forecast_company(home, tmp_path_factory.mktemp("forecast-files"))
+    server = start(home, env={"CXHUB_MIN_PUBLIC_COUNT": "10"})
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_the_page_shows_the_forecast_wait_and_best_time(forecast_site: Server,
+                                                        page: Page) -> None:
+    page.goto(forecast_site.url + "/")
+    wait = page.locator('#live-cards [data-channel="phone"] [data-figure="expected_wait"]')
+    expect(wait).to_have_attribute("data-basis", "forecast", timeout=FIRST_DRAW_MS)
+    live = httpx.get(forecast_site.url + "/public/api/live", timeout=30).json()
+    phone = next(c for c in live["channels"] if c["channel"] == "phone")
+    assert phone["expected_wait"]["basis"] == "forecast"
+    # 3 agents for about 6 calls a half hour of 3 minutes: Erlang A says seconds, not minutes.
+    assert 0 <= phone["expected_wait"]["value"] < 30
+    shown = int(phone["expected_wait"]["value"] + 0.5)  # JavaScript's Math.round
+    expect(wait).to_have_text(f"{shown} s")
+    expect(page.locator('#live-cards [data-channel="phone"] [data-figure="opening"]')
+           ).to_have_text("open now, closes at 23:59")
+    expect(page.locator("#live-basis")).to_contain_text("forecast for this half hour")
+
+    ahead = httpx.get(forecast_site.url + "/public/api/outlook", timeout=30).json()
+    (pick,) = ahead["recommended"]
+    assert (pick["start"], pick["end"]) == (f"{QUIET[0]}:00", f"{QUIET[1]}:00")
+    line = page.locator('#best-hint [data-channel="phone"]')
+    weekday = datetime.fromisoformat(pick["date"]).strftime("%A")
+    expect(line).to_contain_text(f"To call, quietest: {weekday} 14:00-16:00 ({pick['date']}), "
+                                 "expected wait under 1 minute", timeout=FIRST_DRAW_MS)
+    expect(line).to_contain_text("top of our forecast's 95% range")
+    expect(page.locator("#best-basis")).to_contain_text("Forecast for the next 7 days")

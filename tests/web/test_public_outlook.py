@@ -15,6 +15,7 @@ from cxhub.analytics.staffing import agents_needed, erlang_a
 from cxhub.services import public_outlook
 from cxhub.services.forecast import hours, plan, public, run
 from cxhub.warehouse import Warehouse
+from cxhub.web.public.privacy import check
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore:fetch_arrow_table\\(\\) is deprecated:DeprecationWarning")
@@ -92,7 +93,10 @@ def _runs(rows: list[dict], span: int = 2) -> list[tuple[float, str]]:
 
 def test_the_quietest_open_hours_of_the_next_week(company: Warehouse, tmp_path: Path) -> None:
     found = public_outlook.outlook(company, now=TUESDAY)
-    assert found["opening"]["phone"]["open"] is True and found["days"] == 7
+    check(found)  # what the public page's gate lets out
+    check(public_outlook.live_snapshot(company, min_count=10, now=TUESDAY))
+    assert found["opening"] == [{"channel": "phone", "open": True, "closes": "20:00"}]
+    assert found["days"] == 7
     (pick,) = found["recommended"]
     first = dt.datetime.fromisoformat(f"{pick['date']}T{pick['start']}")
     assert pick["weekday"] == first.weekday() != 6  # closed on Sundays

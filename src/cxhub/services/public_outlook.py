@@ -151,8 +151,10 @@ def outlook(wh: Warehouse, *, now: dt.datetime | None = None,
             pick = None
         if pick is not None:
             recommended.append(pick)
+    # A list, not a mapping by channel: public documents hold only known keys.
     return {"at": at.replace(microsecond=0).isoformat(), "timezone": hours.timezone(wh),
-            "days": DAYS_AHEAD, "opening": status, "recommended": recommended}
+            "days": DAYS_AHEAD, "recommended": recommended,
+            "opening": [{"channel": c, **s} for c, s in status.items()]}
 
 
 def live_snapshot(wh: Warehouse, *, min_count: int,
