@@ -11,16 +11,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn.model_selection import train_test_split
-from tests.conftest import SHARED_DATA
+from tests.conftest import SHARED_DATA, run_cli
 
 from cxhub.analytics.classify import evaluate as ev
 from cxhub.analytics.classify.embedding import embeddings_available
 from cxhub.analytics.classify.zeroshot import ZeroShotClassifier
+from cxhub.services import classify as svc
 from cxhub.services.classify_training import evaluate_files
+from cxhub.warehouse import Warehouse
 
 pytestmark = pytest.mark.realdata
 
@@ -107,3 +111,108 @@ def test_cfpb_product_and_issue_from_the_narrative(cfpb: pd.DataFrame, column: s
     assert report.n_test == len(test) > 250
     assert report.accuracy >= floor
     assert report.accuracy > baseline + 0.25
+
+
+# --- Zero-shot on hand-labelled real texts (tests/realdata/LABELS.md). Descriptions, keywords
+# and settings were tuned on the `tune` half; the figures below are measured on the `test` half.
+LABELS = Path(__file__).parent
+# Floors a little under the figures measured on the test half (CFPB cause 0.567 after CFPB,
+# 0.560 after twcs; twcs category 0.513, cause 0.473; BENCHMARKS.md). Issue 11's target, 0.70
+# for each, is not reached: test_issue_targets_on_real_text says so until it is.
+FLOORS = {("cfpb", "cause"): 0.50, ("twcs", "category"): 0.45, ("twcs", "cause"): 0.42}
+
+
+def held_out(name: str) -> pd.DataFrame:
+    labels = pd.read_csv(LABELS / f"{name}_labels.csv", dtype={"category": str, "cause": str})
+    assert len(labels) == 300 and set(labels.split) == {"tune", "test"}
+    return labels[labels.split == "test"].set_index(labels.columns[0])
+
+
+def shares(values: pd.Series) -> dict[str, float]:
+    return {str(k): float(v) for k, v in values.value_counts(normalize=True).items()}
+
+
+def check_no_dominant_class(predicted: pd.Series, truth: pd.Series, what: str) -> None:
+    """No class predicted for more than its labelled share plus 15 points."""
+    got, want = shares(predicted), shares(truth)
+    print(f"{what}: predicted {({k: round(v, 2) for k, v in got.items()})}, "
+          f"labelled {({k: round(v, 2) for k, v in want.items()})}")
+    for name, share in got.items():
+        assert share <= want.get(name, 0.0) + 0.15, (what, name, share)
+
+
+@pytest.fixture(scope="module")
+def cfpb_then_twcs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, pd.DataFrame]:
+    """CFPB loaded and classified, then twcs loaded and classified, in one warehouse: the labels
+    of the hand-labelled items after each step."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real data folder {SHARED_DATA} is absent")
+    if not embeddings_available():
+        pytest.skip("the embeddings extra is not installed")
+    home = tmp_path_factory.mktemp("home")
+    out: dict[str, pd.DataFrame] = {}
+    for fmt, path, name in (("cfpb", SHARED_DATA / "cfpb" / "complaints.csv", "cfpb"),
+                            ("twcs", SHARED_DATA / "twcs" / "twcs_sample.csv", "twcs")):
+        run_cli("ingest", fmt, str(path), home=home)
+        with Warehouse.open(home / "cxhub.duckdb") as wh:
+            summary = svc.classify_pending(wh, dimensions=("category", "cause"))
+            print(f"after {fmt}: {summary['models']} {summary.get('notes')}")
+            newest = ("(SELECT target, target_id, dimension, arg_max(label, labelled_at) AS label "
+                      "FROM labels GROUP BY ALL)")
+            out[name] = pd.DataFrame(wh.read(
+                f"SELECT 'cfpb' AS set, c.external_id, l.dimension, l.label FROM {newest} l "
+                "JOIN contacts c ON l.target = 'contacts' AND l.target_id = c.contact_id "
+                "WHERE c.source = 'cfpb' UNION ALL "
+                f"SELECT 'twcs', m.external_id, l.dimension, l.label FROM {newest} l "
+                "JOIN mentions m ON l.target = 'mentions' AND l.target_id = m.mention_id"),
+                columns=["set", "id", "dimension", "label"])
+    return out
+
+
+def labelled(frame: pd.DataFrame, name: str, dimension: str) -> pd.Series:
+    part = frame[(frame.set == name) & (frame.dimension == dimension)]
+    return pd.Series(part.label.to_numpy(), index=part.id.astype(int))
+
+
+def figures(after: dict[str, pd.DataFrame]) -> dict[str, tuple[float, pd.Series, pd.Series]]:
+    """(accuracy, predicted, labelled) on the test halves: CFPB's causes after CFPB and after
+    twcs (CFPB's category is CFPB's own, "complaint"), the tweets' category and cause."""
+    cfpb, twcs = held_out("cfpb"), held_out("twcs")
+    out = {}
+    for what, frame, name, truth, dimension in (
+            ("CFPB cause after CFPB", after["cfpb"], "cfpb", cfpb, "cause"),
+            ("CFPB cause after twcs", after["twcs"], "cfpb", cfpb, "cause"),
+            ("twcs category after CFPB then twcs", after["twcs"], "twcs", twcs, "category"),
+            ("twcs cause after CFPB then twcs", after["twcs"], "twcs", twcs, "cause")):
+        got = labelled(frame, name, dimension).reindex(truth.index)
+        assert got.notna().all(), what
+        accuracy = float(np.mean(got.to_numpy() == truth[dimension].to_numpy()))
+        print(f"{what}: accuracy {accuracy:.3f}; predicted "
+              f"{({k: round(v, 2) for k, v in shares(got).items()})}; labelled "
+              f"{({k: round(v, 2) for k, v in shares(truth[dimension]).items()})}")
+        out[what] = (accuracy, got, truth[dimension])
+    return out
+
+
+@pytest.mark.slow
+def test_cfpb_then_twcs_in_one_warehouse(cfpb_then_twcs: dict[str, pd.DataFrame]) -> None:
+    measured = figures(cfpb_then_twcs)
+    floors = {"CFPB cause after CFPB": FLOORS[("cfpb", "cause")],
+              "CFPB cause after twcs": FLOORS[("cfpb", "cause")],
+              "twcs category after CFPB then twcs": FLOORS[("twcs", "category")],
+              "twcs cause after CFPB then twcs": FLOORS[("twcs", "cause")]}
+    for what, (accuracy, got, _) in measured.items():
+        assert accuracy >= floors[what], what
+        # No collapse: before the fix 94% of the narratives' causes, and 99% of the tweets'
+        # after them, were "billing".
+        assert max(shares(got).values()) <= 0.5, what
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="issue 11's targets are not reached yet: accuracy 0.70 "
+                   "and no cause beyond its labelled share plus 15 points (see BENCHMARKS.md)")
+def test_issue_targets_on_real_text(cfpb_then_twcs: dict[str, pd.DataFrame]) -> None:
+    for what, (accuracy, got, truth) in figures(cfpb_then_twcs).items():
+        assert accuracy >= 0.70, what
+        if "cause" in what:
+            check_no_dominant_class(got, truth, what)

@@ -5,8 +5,10 @@ Two views score a text against every label:
 - meaning (the embeddings extra): the text's sentence embedding against each label's phrasings
   (name plus description, and each example). All vectors are first centred on the mean of every
   label's phrasings, which removes what all customer texts share ("a customer writes to a
-  company") and leaves what tells the labels apart; a label's score is the cosine with the mean
-  of its centred phrasings;
+  company") and leaves what tells the labels apart; a label's score is the mean of the cosine
+  with the mean of its centred phrasings and the cosine with its nearest phrasing (so that one
+  example written for another trade, a bank's credit report beside a broadband router, still
+  finds that trade's texts);
 - words (always available): keyword and phrase matches (a keyword shared by several labels
   counts less) plus the TF-IDF similarity of the text to the label's phrasings.
 
@@ -75,23 +77,28 @@ class MeaningView:
         self.encoder = encoder or shared_encoder()
         self._centre: np.ndarray | None = None
         self._centroids: np.ndarray | None = None
+        self._groups: list[np.ndarray] = []
 
     def _prepare(self) -> tuple[np.ndarray, np.ndarray]:
         if self._centre is None or self._centroids is None:
             phrasings = [spec.phrasings() for spec in self.specs]
             vectors = self.encoder.encode([p for group in phrasings for p in group])
             centre = vectors.mean(axis=0)
-            centroids, start = [], 0
+            centroids, groups, start = [], [], 0
             for group in phrasings:
                 part = _unit(vectors[start:start + len(group)] - centre)
                 start += len(group)
+                groups.append(part)
                 centroids.append(_unit(part.mean(axis=0)))
-            self._centre, self._centroids = centre, np.stack(centroids)
+            self._centre, self._centroids, self._groups = centre, np.stack(centroids), groups
         return self._centre, self._centroids
 
     def scores(self, texts: Sequence[str]) -> np.ndarray:
         centre, centroids = self._prepare()
-        return _unit(self.encoder.encode(texts) - centre) @ centroids.T
+        vectors = _unit(self.encoder.encode(texts) - centre)
+        nearest = np.column_stack([(vectors @ group.T).max(axis=1) for group in self._groups])
+        out: np.ndarray = 0.5 * (vectors @ centroids.T) + 0.5 * nearest
+        return out
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         return softmax(self.scores(texts), EMBEDDING_SCALE)
