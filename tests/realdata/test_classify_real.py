@@ -63,7 +63,7 @@ def test_bitext_zero_shot_category_with_embeddings(
     model = ZeroShotClassifier(dimension="category", method="embedding").fit(texts)
     accuracy = ev.accuracy(truth, ev.predict(model, texts))
     print(f"Bitext zero-shot (embeddings, adapted): {accuracy:.3f} on {len(texts)} texts")
-    assert accuracy >= 0.70  # measured 0.81; target 0.70
+    assert accuracy >= 0.70  # measured 0.755 (0.81 before the label changes of issues 10-11)
 
 
 def test_bitext_zero_shot_category_fallback_without_embeddings(
@@ -75,7 +75,7 @@ def test_bitext_zero_shot_category_fallback_without_embeddings(
     accuracy = ev.accuracy(truth, ev.predict(model.fit(texts), texts))
     print(f"Bitext zero-shot (words fallback): teacher {teacher:.3f}, adapted {accuracy:.3f}")
     majority = max(truth.count(c) for c in set(truth)) / len(truth)
-    assert accuracy >= 0.60 > majority  # measured 0.68 (teacher 0.59); majority 0.54
+    assert accuracy >= 0.60 > majority  # measured 0.618 (teacher 0.595); majority 0.54
 
 
 @pytest.fixture(scope="module")

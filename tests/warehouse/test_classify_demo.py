@@ -51,7 +51,7 @@ def test_the_classify_step_finds_the_demo_companys_categories_and_causes(
     wrapped = warehouse.read_one("SELECT count(*) FROM contacts WHERE category IS NOT NULL")
     assert wrapped is not None and wrapped[0] > 0
     assert len(wide) == len(known) - wrapped[0] and wide.notna().all().all()
-    floors = {"embedding": 0.90, "lexical": 0.80}  # measured 0.94 and 0.95 with embeddings
+    floors = {"embedding": 0.90, "lexical": 0.80}  # measured 0.975 and 0.990 with embeddings
     for dimension in ("category", "cause"):
         rows = wide[dimension].dropna()
         accuracy = ev.accuracy(known.loc[rows.index, dimension].tolist(), rows.tolist())
@@ -76,7 +76,7 @@ def test_the_words_fallback_on_the_demo_contacts(company: Path) -> None:
                            keep_default_na=False)
     texts = (contacts.subject + " " + contacts.text + " channel_" + contacts.channel).tolist()
     known = truth(company, "contacts").set_index("external_id").loc[contacts.external_id]
-    for dimension, floor in (("category", 0.85), ("cause", 0.80)):  # measured 0.95, 0.86
+    for dimension, floor in (("category", 0.85), ("cause", 0.80)):  # measured 0.930, 0.921
         model = ZeroShotClassifier(dimension=dimension, method="lexical").fit(texts)
         accuracy = ev.accuracy(known[dimension].tolist(), ev.predict(model, texts))
         print(f"demo {dimension} (words fallback, adapted): {accuracy:.3f}")
