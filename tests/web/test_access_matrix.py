@@ -39,6 +39,7 @@ RULES: list[tuple[str, str, str]] = [
     ("POST", r"/app/contacts/.*", "perm:label"),
     ("GET", r"/app/queue", "perm:queue"),
     ("GET POST", r"/app/users(/.*)?", "perm:users"),
+    ("GET POST", r"/app/problems/owners", "perm:users"),  # the ownership map: admins
     ("GET", r"/app/problems/new", "perm:label"),
     ("GET", r"/app/problems(/.*)?", "perm:metrics"),
     ("POST", r"/app/problems(/.*)?", "perm:label"),
