@@ -247,10 +247,11 @@ def planned_rule(window: pd.DataFrame, before: pd.DataFrame, start: dt.datetime,
     cells, excess = excess_cells(window, before, ep, st)
     if not cells or excess < st.min_excess:
         return None
-    in_cells = Rule(cells, [], start, end).matches(window)
-    # Against every contact before it: the words must be new to the company, not to a cause.
-    cands = distinctive_terms(window["text"][in_cells].tolist(), before["text"].tolist(), st)
-    chosen = choose_terms(window[in_cells], cands, excess, st) if cands else []
+    # The words are looked for in every contact of the window against every contact before
+    # it, as the rule takes them whatever their cause: a word common elsewhere ("email") is
+    # not the event's.
+    cands = distinctive_terms(window["text"].tolist(), before["text"].tolist(), st)
+    chosen = choose_terms(window, cands, excess, st) if cands else []
     if chosen:
         return Rule([("*", "*")], chosen, start, end)
     return Rule(sorted(cells), [], start, end)
