@@ -253,6 +253,9 @@ async function startBestTime() {
   if (ahead && (ahead.recommended || []).length) {
     showAhead(ahead);
   } else {
+    document.getElementById("best-basis").textContent = `Over the ${data.weeks} weeks to last` +
+      " midnight (UTC). We recommend only hours when calls and chats are answered, weighing" +
+      " the wait for an answer as much as how busy the hour is.";
     document.getElementById("best-hint").textContent = bestHint(data);
   }
 }
@@ -272,16 +275,19 @@ function showAhead(ahead) {
     if (!c) continue;
     const line = el("span", "best-line");
     line.dataset.channel = channel;
+    const same = plainWait(c.high) === plainWait(c.value);
     line.textContent = `${verb}, quietest: ${DAY_NAMES[c.weekday]} ${c.start}-${c.end}` +
-      ` (${c.date}), expected wait ${plainWait(c.value)}. If more people get in touch than` +
-      ` we expect (the top of our forecast's 95% range), ${plainWait(c.high)}.`;
+      ` (${c.date}), expected wait ${plainWait(c.value)}. ${same ? "Even if" : "If"} more` +
+      " people get in touch than we expect (the top of our forecast's 95% range)," +
+      ` ${same ? "still " : ""}${plainWait(c.high)}.`;
     hint.append(line, el("br"));
   }
   const tz = ahead.timezone ? ` (${ahead.timezone} time)` : "";
   document.getElementById("best-basis").textContent =
     `Forecast for the next ${ahead.days} days${tz}: the expected wait in each open hour from` +
-    " the calls and chats we forecast and the agents scheduled. A forecast is a best guess:" +
-    " about 1 hour in 40 is busier than the top of its range. The chart below looks back.";
+    " the calls and chats we forecast and the agents scheduled (or, beyond the rota, the" +
+    " agents we plan). A forecast is a best guess: about 1 hour in 40 is busier than the top" +
+    " of its range.";
 }
 function bestHint(data) {
   // Chosen by the server per channel: open hours only, the wait weighed with the demand.
