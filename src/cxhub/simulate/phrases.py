@@ -328,6 +328,32 @@ BILLING_INCIDENT_DETAILS = (
     "There's a duplicate charge on my account.",
 )
 
+# The Fibre 500 upgrade campaign (calendar.csv): people who contact because of it mention the
+# offer, each in their own words, and what they ask depends on the cause.
+CAMPAIGN_DETAILS: dict[str, tuple[str, ...]] = {
+    "pricing": (
+        "I got your email about the Fibre 500 upgrade offer.",
+        "Is the half-price upgrade offer open to existing customers?",
+        "How much will Fibre 500 cost once the offer ends?",
+        "Your offer says the first six months are half price.",
+        "Is the upgrade offer price fixed for the whole contract?",
+    ),
+    "product": (
+        "Your email offers an upgrade to Fibre 500 speeds.",
+        "Would the Fibre 500 upgrade make my connection faster?",
+        "Is the Fibre 500 offer available at my address?",
+        "I'd like the speed upgrade from your offer email.",
+        "Do I need a new router for the Fibre 500 upgrade?",
+    ),
+    "billing": (
+        "Which bill will the Fibre 500 upgrade offer start on?",
+        "Will the Fibre 500 upgrade change my direct debit payment?",
+        "My bill should show the upgrade offer from this month.",
+        "Do I pay for the Fibre 500 upgrade offer on the same bill?",
+    ),
+}
+CAMPAIGN_MENTION = 0.96  # the share of campaign contacts that mention the offer
+
 OPENERS: dict[str, tuple[str, ...]] = {
     "phone": ("", "", "Hi, ", "Hello, yes, ", "Good morning, ", "Right, so ", "Hiya, "),
     "chat": ("", "hi ", "Hello! ", "Hi there, ", "hey, ", "Morning, "),

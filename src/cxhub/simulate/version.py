@@ -4,4 +4,5 @@
 # so a demo folder written by an older simulator is simulated again (services/demo.py).
 # 2: every item ends, the UK week and opening hours, the planted fix, the planning files.
 # 3: the rota sized by Erlang C's requirement (was load + sqrt(load): mostly under-staffed).
-SIMULATOR_VERSION = 3
+# 4: campaign contacts mention the offer (phrases.CAMPAIGN_DETAILS).
+SIMULATOR_VERSION = 4
