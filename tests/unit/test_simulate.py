@@ -434,3 +434,14 @@ def test_the_planted_fix_lowers_its_cause_for_good(contacts: pd.DataFrame, event
     assert abs(_fix_ratio(c, other["cause"], day_index(other["date"])) - 0.4) < 0.12
     with pytest.raises(ValueError, match="fix effect"):
         simulate(tmp_path / "bad", customers=10, days=30, fix_effect=1.0)
+
+
+def test_campaign_contacts_mention_the_offer(contacts: pd.DataFrame) -> None:
+    """Customers who contact because of the campaign say so, in words of their own; the usual
+    contacts never mention it."""
+    says = contacts["text"].str.contains(r"\b(?:offer|Fibre 500)\b", case=False, regex=True)
+    campaign = contacts["incident"] == "campaign"
+    assert campaign.sum() > 50
+    assert says[campaign].mean() >= 0.9
+    assert says[contacts["incident"] == ""].mean() < 0.01
+    assert contacts.loc[campaign & says, "text"].nunique() > 20  # many wordings
