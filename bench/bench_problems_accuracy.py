@@ -5,9 +5,10 @@ placebos), and the planted incidents found by discovery.
         [--customers 50000] [--days 365] [--labels model|truth] [--work /tmp/bench-accuracy]
 
 For each company (seed:effect): `cxhub simulate --seed S --fix-effect F` (cached under --work),
-its contact-centre contacts loaded into a fresh warehouse, cause and category labels from
-`--labels` (`model`: linear models trained on the contacts' wrap-up codes, then every contact
-classified, as the listening benchmark does; `truth`: the simulator's own labels), then
+its contact-centre contacts and its calendar loaded into a fresh warehouse, cause and category
+labels from `--labels` (`model`: linear models trained on the contacts' wrap-up codes, then
+every contact classified, as the listening benchmark does; `truth`: the simulator's own
+labels), then
 - impact: `cause_impact` on the fix's cause from its date, against the planted effect (within
   10% relative? interval covering it?), and a placebo on every other cause at the same date
   (interval covering zero?);
@@ -83,6 +84,9 @@ def one(seed: int, effect: float, args: argparse.Namespace) -> dict[str, Any]:
             t = time.perf_counter()
             ingest_paths(wh, "generic", [data / "contact_centre" / "contacts.csv"],
                          kind="contacts", source="contact_centre")
+            if (data / "calendar.csv").exists():  # the campaign: planned, a problem all the same
+                ingest_paths(wh, "generic", [data / "calendar.csv"], kind="calendar_events",
+                             source="planning")
             labelled(wh, data, args.labels)
             out["load_and_label_s"] = round(time.perf_counter() - t, 1)
         t = time.perf_counter()
