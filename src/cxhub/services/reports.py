@@ -84,9 +84,12 @@ def forecast_section(wh: Warehouse, day: date, *, min_count: int,
         return {"metric": "forecast_accuracy", "rows": [], "unavailable": type(exc).__name__}
     rows = []
     for r in found:
+        # Whole contacts: DuckDB sums doubles in no fixed order, so the forecast's tenths
+        # could differ in the last bit between two publications of the same day (88.7 and
+        # 88.8 seen) and make a revision out of nothing.
         row = {"channel": r["channel"], "n": r["actual"],
                "value": None if r["wape"] is None else round(1 - r["wape"], 4),
-               "forecast": r["forecast"], "coverage": r["coverage"]}
+               "forecast": round(r["forecast"]), "coverage": r["coverage"]}
         safe = suppress([row], min_count)[0]
         small = safe["suppressed"]
         safe["forecast"] = None if small else row["forecast"]
