@@ -251,10 +251,49 @@ def planned_rule(window: pd.DataFrame, before: pd.DataFrame, start: dt.datetime,
     # it, as the rule takes them whatever their cause: a word common elsewhere ("email") is
     # not the event's.
     cands = distinctive_terms(window["text"].tolist(), before["text"].tolist(), st)
-    chosen = choose_terms(window, cands, excess, st) if cands else []
+    scale = _hours(start, end) / (st.baseline.total_seconds() / 3600)
+    chosen = planned_terms(window, before, cands, excess, scale, st) if cands else []
     if chosen:
         return Rule([("*", "*")], chosen, start, end)
     return Rule(sorted(cells), [], start, end)
+
+
+def planned_terms(window: pd.DataFrame, before: pd.DataFrame,
+                  candidates: list[tuple[str, float, int]], excess: float, scale: float,
+                  st: DiscoverySettings) -> list[str]:
+    """A few words that together take most of a planned event's extra contacts, chosen one at a
+    time by the extra contacts they add (the window's new contacts using the word, less as many
+    as the weeks before had, scaled by `scale` to the window). A word whose new contacts are
+    mostly the usual ones is refused: a rule over every cause takes each of them, and a word the
+    event made more frequent may still be one the company uses anyway ("the fibre line", "the
+    upgrade price"). None when they cover less than `min_term_cover` of the excess."""
+    def uses(texts: pd.Series) -> dict[str, np.ndarray]:
+        sets = [set(text_terms(t)) for t in texts]
+        return {term: np.fromiter((term in s for s in sets), dtype=bool, count=len(sets))
+                for term, _lift, _k in candidates}
+
+    in_w, in_b = uses(window["text"]), uses(before["text"])
+    cov_w = np.zeros(len(window), dtype=bool)
+    cov_b = np.zeros(len(before), dtype=bool)
+    chosen: list[str] = []
+    for _ in range(st.max_terms):
+        best, best_net = None, 0.0
+        for term in in_w:
+            if term in chosen:
+                continue
+            new_w = int((in_w[term] & ~cov_w).sum())
+            usual = scale * int((in_b[term] & ~cov_b).sum())
+            extra = new_w - usual
+            if extra < max(5, 0.02 * excess) or new_w < 2 * usual:
+                continue
+            if extra - usual > best_net:
+                best, best_net = term, extra - usual
+        if best is None:
+            break
+        chosen.append(best)
+        cov_w |= in_w[best]
+        cov_b |= in_b[best]
+    return chosen if cov_w.sum() >= st.min_term_cover * excess else []
 
 
 def planned_title(name: str, rule: Rule, start: dt.datetime, end: dt.datetime) -> str:
