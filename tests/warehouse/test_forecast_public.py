@@ -55,3 +55,18 @@ def test_expected_wait_and_best_time(warehouse: Warehouse, tmp_path: Path) -> No
     assert summary["text"].startswith(f"quietest: {summary['weekday']} {summary['from']}-")
     best = min(h["wait_seconds"] for h in quiet["hours"])
     assert summary["wait_seconds"] >= best and summary["wait_seconds_high"] >= best
+
+
+def test_beyond_the_roster_the_rota_of_an_earlier_week_stands_in(warehouse: Warehouse) -> None:
+    # The roster covers one Monday only: a week later, the same hour has the same agents,
+    # not the forecast's need (which would make every hour look equally quiet).
+    monday = dt.datetime(2026, 11, 23, 10, 0)
+    warehouse.write(lambda con: con.execute(
+        "INSERT INTO rosters (roster_id, source, external_id, channel, starts_at, ends_at, "
+        "agents) VALUES (1, 'rota', 'r1', 'phone', ?, ?, 7)",
+        [monday, monday + dt.timedelta(minutes=30)]))
+    assert public._rostered(warehouse, "phone", monday + dt.timedelta(minutes=10)) == 7
+    later = monday + dt.timedelta(weeks=2, minutes=10)
+    assert public._rostered(warehouse, "phone", later) == 7
+    assert public._rostered(warehouse, "phone", monday + dt.timedelta(weeks=5)) == 0
+    assert public._rostered(warehouse, "phone", monday + dt.timedelta(days=1)) == 0

@@ -64,10 +64,34 @@ def expected_wait(wh: Warehouse, channel: str = "phone",
     return {**out, "seconds": round(float(f.asa_seconds), 1), "basis": "forecast"}
 
 
+# A rota repeats week by week: beyond the last week a roster covers, the same weekday and
+# time of the latest covered week stands in for it (up to this many weeks back), rather than
+# pretending every future hour is staffed exactly to need.
+ROTA_WEEKS_BACK = 4
+
+
 def _rostered(wh: Warehouse, channel: str, at: dt.datetime) -> float:
-    row = wh.read_one("SELECT sum(agents) FROM rosters WHERE channel = ? AND starts_at <= ? "
-                      "AND ends_at > ?", [channel, at, at])
-    return float(row[0]) if row and row[0] else 0.0
+    for weeks in range(ROTA_WEEKS_BACK + 1):
+        when = at - dt.timedelta(weeks=weeks)
+        row = wh.read_one("SELECT sum(agents) FROM rosters WHERE channel = ? "
+                          "AND starts_at <= ? AND ends_at > ?", [channel, when, when])
+        if row and row[0]:
+            return float(row[0])
+    return 0.0
+
+
+def _weekly_rota(roster: pd.DataFrame, hours_wanted: pd.Series) -> pd.Series:
+    """Agents per wanted hour: the roster's own, else the same hour of an earlier week."""
+    by_hour = dict(zip(roster["hour"], roster["agents"], strict=True))
+    found = []
+    for hour in hours_wanted:
+        agents = None
+        for weeks in range(ROTA_WEEKS_BACK + 1):
+            agents = by_hour.get(hour - pd.Timedelta(weeks=weeks))
+            if agents is not None:
+                break
+        found.append(agents)
+    return pd.Series(found, dtype=float)
 
 
 def _forecast_at(wh: Warehouse, channel: str, at: dt.datetime) -> float | None:
@@ -102,7 +126,7 @@ def best_times(wh: Warehouse, channel: str = "phone", *, days: int = 7,
     roster = wh.cursor().execute(
         "SELECT date_trunc('hour', starts_at) AS hour, avg(agents) AS agents FROM rosters "
         "WHERE channel = ? GROUP BY 1", [channel]).df()
-    hourly = hourly.merge(roster, on="hour", how="left")
+    hourly["agents"] = _weekly_rota(roster, hourly["hour"])
     need = agents_needed(hourly["point"].to_numpy(), 3600, aht / per,
                               plan.service_targets(channel)[0],
                               plan.service_targets(channel)[1], patience)
