@@ -44,11 +44,12 @@ def _details(cause: str, tone: str, incident: np.ndarray, rng: np.random.Generat
     detail[release] = _pick(ph.RELEASE_DETAILS, int(release.sum()), rng)
     billing = incident == INCIDENT_BILLING
     detail[billing] = _pick(ph.BILLING_INCIDENT_DETAILS, int(billing.sum()), rng)
-    # Campaign contacts ask about the offer (most say so; the rest keep the usual detail).
+    # Campaign contacts also ask about the offer (most say so), after what they would say anyway:
+    # their usual detail stays, so the campaign weeks still read like the others' otherwise.
     offer = ph.CAMPAIGN_DETAILS.get(cause)
     campaign = (incident == INCIDENT_CAMPAIGN) & (rng.random(n) < ph.CAMPAIGN_MENTION)
     if offer and campaign.any():
-        detail[campaign] = _pick(offer, int(campaign.sum()), rng)
+        detail[campaign] = _space_join(detail[campaign], _pick(offer, int(campaign.sum()), rng))
     return detail
 
 
