@@ -4,5 +4,6 @@
 # so a demo folder written by an older simulator is simulated again (services/demo.py).
 # 2: every item ends, the UK week and opening hours, the planted fix, the planning files.
 # 3: the rota sized by Erlang C's requirement (was load + sqrt(load): mostly under-staffed).
-# 4: campaign contacts mention the offer (phrases.CAMPAIGN_DETAILS) after their usual detail.
-SIMULATOR_VERSION = 4
+# 4: campaign contacts mention the offer (phrases.CAMPAIGN_DETAILS).
+# 5: ... after their usual detail (kept).
+SIMULATOR_VERSION = 5
