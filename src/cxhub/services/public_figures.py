@@ -6,7 +6,8 @@ only chooses metrics, windows and breakdowns, and then makes the rows safe to pu
 - only whitelisted keys survive (a period, a dimension from a controlled vocabulary, values and
   the count they are built from), so an id, a name or a text can never ride along by mistake;
 - a breakdown shows only labels of the configured taxonomy, the channels and the products the
-  company sells (its holdings); any other value (a free text sent through the API as a cause)
+  company sells (its holdings) or that files loaded by an operator name; any other value (a
+  free text sent through the API as a cause or a product)
   is counted under "other", so no outside text becomes a public label;
 - a value built from fewer than `min_count` contacts is blanked with its count (`suppressed`);
 - when exactly one cell of a breakdown is blanked, the next smallest is blanked too, so the
@@ -111,14 +112,20 @@ LABELLED = ("channel", "category", "cause", "product")
 
 def public_labels(wh: Warehouse) -> dict[str, frozenset[str]]:
     """The values a public breakdown may show, per dimension: the channels, the taxonomy in
-    effect in the warehouse's home (categories and causes) and the products in holdings."""
+    effect in the warehouse's home (categories and causes) and the products in holdings or in
+    files loaded by an operator."""
     from cxhub.analytics.classify.taxonomy import taxonomy_for_home
     from cxhub.domain.canonical import CATEGORIES, CAUSES, CHANNELS
 
     taxonomy = taxonomy_for_home(Path(wh.path).parent)
     try:
+        # Products the company sells (holdings) and products named by files an operator
+        # loaded (a CFPB export's Product column); a value that only ever came through the
+        # API, where any client with a key can write free text, is not published.
         products = {str(r[0]) for r in wh.read(
-            "SELECT DISTINCT product FROM holdings WHERE product IS NOT NULL")}
+            "SELECT DISTINCT product FROM holdings WHERE product IS NOT NULL UNION "
+            "SELECT DISTINCT c.product FROM contacts c JOIN ingest_batches b "
+            "ON b.batch_id = c.batch_id AND b.format <> 'api' WHERE c.product IS NOT NULL")}
     except Exception:  # noqa: BLE001 - no holdings table: no product is known
         products = set()
     return {
