@@ -179,4 +179,5 @@ def test_the_printed_summary(tmp_path: Path) -> None:
     assert "wait_seconds: negative duration" in out
     assert "created_at: not a valid timestamp" in out
     row = next(line for line in out.splitlines() if "contacts.csv" in line and "│" in line)
-    assert [c.strip() for c in row.split("│")[4:8]] == ["5", "3", "0", "2"]
+    assert [c.strip() for c in row.split("│")[2:6]] == ["5", "3", "0", "2"]
+    assert "contacts, source from each row" in out

@@ -96,7 +96,9 @@ def _print_report(report: IngestReport) -> None:
         table.add_column(col, justify="right", min_width=len(col) if col != "already present"
                          else 7)
     for f in report.files:
-        table.add_row(f"{Path(f.path).name}\n{f.kind} from {f.source}", f"{f.rows_read:,}",
+        origin = ("source from each row" if f.source.startswith("(")
+                  else f"from {f.source}")  # "(from file)": the file names each row's source
+        table.add_row(f"{Path(f.path).name}\n{f.kind}, {origin}", f"{f.rows_read:,}",
                       f"{f.loaded:,}", f"{f.existing:,}", f"{f.quarantined:,}")
     if report.files:
         out.print(table)
