@@ -38,3 +38,18 @@ def test_published_actions_and_problems(warehouse):
     # As known on a day before the action: no action yet.
     early = public.published(warehouse, as_of=day - dt.timedelta(days=1))
     assert early["actions"] == []
+
+
+def test_the_atom_feed_announces_measured_actions_without_titles(warehouse):
+    from cxhub.services import reports
+
+    day = plant(warehouse, per_day=120, seed=8)
+    workflow.record_action(warehouse, title="New bill layout by Ana", kind="fix", date=day,
+                           cause="billing", actor="ana@x.com", role="admin")
+    before = reports.feed(warehouse, base_url="http://x/", min_count=10).decode()
+    assert "What we did" not in before  # recorded, not measured yet
+    assert public.measure_actions(warehouse) == 1
+    feed = reports.feed(warehouse, base_url="http://x/", min_count=10).decode()
+    assert f"What we did: fix on billing ({day.isoformat()})" in feed
+    assert "contacts a week about billing" in feed
+    assert "Ana" not in feed and "@" not in feed and "bill layout" not in feed

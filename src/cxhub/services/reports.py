@@ -21,7 +21,7 @@ from xml.etree import ElementTree as ET
 import duckdb
 
 from cxhub.domain.errors import CxhubError
-from cxhub.services.public_figures import daily_sections, sections, suppress
+from cxhub.services.public_figures import actions, daily_sections, sections, suppress
 from cxhub.warehouse import Warehouse
 
 LATE_DATA_NOTE = "correction: late data"
@@ -243,8 +243,19 @@ def csv_cell(value: Any) -> Any:
     return value
 
 
-def atom_feed(reports: list[Report], *, base_url: str, title: str = "cxhub daily reports") -> bytes:
-    """An Atom feed with one entry per revision (a correction is announced like a report)."""
+def feed(wh: Warehouse, *, base_url: str, min_count: int) -> bytes:
+    """The public Atom feed: the daily reports and the actions whose impact is measured."""
+    measured = actions(wh, start=datetime(1850, 1, 1),
+                                      end=datetime.now(UTC).replace(tzinfo=None),
+                                      min_count=min_count)
+    return atom_feed(latest_revisions(wh), base_url=base_url, actions=measured.get("rows", []))
+
+
+def atom_feed(reports: list[Report], *, base_url: str, title: str = "cxhub daily reports",
+              actions: list[dict[str, Any]] | None = None) -> bytes:
+    """An Atom feed with one entry per revision (a correction is announced like a report),
+    and one per action whose impact has been measured (`public_figures.actions` rows: the
+    kind, cause, date and change in contacts a week, never a title or an owner)."""
     ns = "http://www.w3.org/2005/Atom"
     ET.register_namespace("", ns)
     base = base_url.rstrip("/")
@@ -269,7 +280,27 @@ def atom_feed(reports: list[Report], *, base_url: str, title: str = "cxhub daily
                       href=f"{base}/reports/{day}.json?revision={r.revision}")
         ET.SubElement(entry, f"{{{ns}}}updated").text = _atom_time(r.published_at)
         ET.SubElement(entry, f"{{{ns}}}summary").text = _summary(r)
+    for a in actions or []:
+        day = str(a["period"])[:10]
+        entry = ET.SubElement(feed, f"{{{ns}}}entry")
+        ET.SubElement(entry, f"{{{ns}}}title").text = (
+            f"What we did: {a['kind']} on {a['cause'] or 'several causes'} ({day})")
+        ET.SubElement(entry, f"{{{ns}}}id").text = f"{base}/#action-{day}-{a['kind']}-{a['cause']}"
+        ET.SubElement(entry, f"{{{ns}}}link", rel="alternate", href=f"{base}/")
+        ET.SubElement(entry, f"{{{ns}}}updated").text = _atom_time(
+            datetime.fromisoformat(day))
+        ET.SubElement(entry, f"{{{ns}}}summary").text = _action_summary(a)
     return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(feed, encoding="utf-8")
+
+
+def _action_summary(a: dict[str, Any]) -> str:
+    change, expected = a.get("value"), a.get("previous")
+    about = f"contacts a week about {a['cause']}" if a.get("cause") else "contacts a week"
+    if change is None or not a.get("significant"):
+        return f"Since {str(a['period'])[:10]}: no measurable change in {about} yet."
+    direction = "fewer" if change < 0 else "more"
+    return (f"Since {str(a['period'])[:10]}: about {abs(change):,.0f} {direction} {about} "
+            f"than expected without it (expected about {expected:,.0f}).")
 
 
 def _atom_time(moment: datetime) -> str:

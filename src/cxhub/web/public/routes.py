@@ -206,8 +206,7 @@ def reports_index(request: Request) -> Response:
 
 @router.get("/reports/feed.atom")
 def reports_feed(request: Request) -> Response:
-    body = reports.atom_feed(reports.latest_revisions(_wh(request)),
-                             base_url=str(request.base_url))
+    body = reports.feed(_wh(request), base_url=str(request.base_url), min_count=_min(request))
     return Response(body, media_type="application/atom+xml")
 
 
