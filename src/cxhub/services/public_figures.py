@@ -6,8 +6,8 @@ only chooses metrics, windows and breakdowns, and then makes the rows safe to pu
 - only whitelisted keys survive (a period, a dimension from a controlled vocabulary, values and
   the count they are built from), so an id, a name or a text can never ride along by mistake;
 - a breakdown shows only labels of the configured taxonomy, the channels and the products the
-  company sells (its holdings) or that files loaded by an operator name; any other value (a
-  free text sent through the API as a cause or a product)
+  company sells (its holdings; without any, the products files loaded by an operator name);
+  any other value (a free text sent through the API as a cause or a product)
   is counted under "other", so no outside text becomes a public label;
 - a value built from fewer than `min_count` contacts is blanked with its count (`suppressed`);
 - when exactly one cell of a breakdown is blanked, the next smallest is blanked too, so the
@@ -112,20 +112,24 @@ LABELLED = ("channel", "category", "cause", "product")
 
 def public_labels(wh: Warehouse) -> dict[str, frozenset[str]]:
     """The values a public breakdown may show, per dimension: the channels, the taxonomy in
-    effect in the warehouse's home (categories and causes) and the products in holdings or in
-    files loaded by an operator."""
+    effect in the warehouse's home (categories and causes) and the products in holdings (or,
+    with no holdings at all, in files loaded by an operator)."""
     from cxhub.analytics.classify.taxonomy import taxonomy_for_home
     from cxhub.domain.canonical import CATEGORIES, CAUSES, CHANNELS
 
     taxonomy = taxonomy_for_home(Path(wh.path).parent)
     try:
-        # Products the company sells (holdings) and products named by files an operator
-        # loaded (a CFPB export's Product column); a value that only ever came through the
-        # API, where any client with a key can write free text, is not published.
+        # The products the company sells (its holdings). A warehouse with no holdings at
+        # all (a CFPB export alone) knows the products named by files an operator loaded;
+        # a value that only came through the API, where any client with a key can write
+        # free text, is never published.
         products = {str(r[0]) for r in wh.read(
-            "SELECT DISTINCT product FROM holdings WHERE product IS NOT NULL UNION "
-            "SELECT DISTINCT c.product FROM contacts c JOIN ingest_batches b "
-            "ON b.batch_id = c.batch_id AND b.format <> 'api' WHERE c.product IS NOT NULL")}
+            "SELECT DISTINCT product FROM holdings WHERE product IS NOT NULL")}
+        if not products:
+            products = {str(r[0]) for r in wh.read(
+                "SELECT DISTINCT c.product FROM contacts c JOIN ingest_batches b "
+                "ON b.batch_id = c.batch_id AND b.format <> 'api' "
+                "WHERE c.product IS NOT NULL")}
     except Exception:  # noqa: BLE001 - no holdings table: no product is known
         products = set()
     return {
@@ -469,9 +473,16 @@ def actions(wh: Warehouse, *, start: datetime, end: datetime, min_count: int,
         actual, expected = figures.get("actual_per_week"), figures.get("expected_per_week")
         if actual is None or expected is None:
             continue
+        change, significant = actual - expected, bool(figures.get("significant"))
+        fault = figures.get("problem") or {}
+        if fault.get("avoided_low") is not None and fault["avoided_low"] > 0:
+            # An action on a problem (a fault's fix): what it avoided is the problem's own
+            # contacts, which the cause as a whole can hide (its fault weeks are not its norm).
+            change, expected = -fault["avoided_per_week"], fault["contacts_per_week_before"]
+            significant = True
         rows.append({"period": day, "kind": str(kind or "action"), "cause": cause,
-                     "value": round(actual - expected, 1), "previous": round(expected, 1),
-                     "significant": bool(figures.get("significant"))})
+                     "value": round(change, 1), "previous": round(expected, 1),
+                     "significant": significant})
     labels = public_labels(wh)
     safe = relabel(rows, labels, counts=False)
     return {"metric": METRIC["action_impact"],
