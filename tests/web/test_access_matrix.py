@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from tests.web.dashboard_fixtures import PASSWORD, ROLES, csrf_token, dashboard_app, log_in
+from tests.web.routes import app_routes
 
 from cxhub.services import keys, users
 from cxhub.warehouse import Warehouse
@@ -57,15 +57,6 @@ SKIP = {"/public/live"}  # server-sent events never end; checked as public in te
 KEY_SCOPES = {"none": None, "ingest": ["ingest"], "read": ["read"], "admin": ["admin"]}
 
 
-def _routes(routes: list[Any], prefix: str = "") -> Iterator[tuple[str, APIRoute]]:
-    for route in routes:
-        if isinstance(route, APIRoute):
-            yield prefix + route.path, route
-        elif hasattr(route, "original_router"):  # a router included lazily
-            yield from _routes(route.original_router.routes,
-                               prefix + route.include_context.prefix)
-
-
 def rule_for(method: str, path: str) -> str | None:
     for methods, pattern, rule in RULES:
         if method in methods.split() and re.fullmatch(pattern, path):
@@ -101,7 +92,7 @@ def _to_login(r: Any) -> bool:
 
 def test_every_route_has_a_rule(app_and_tokens: tuple[Any, dict[str, str]]) -> None:
     app, _ = app_and_tokens
-    missing = [f"{m} {p}" for p, r in _routes(app.routes) for m in sorted(r.methods)
+    missing = [f"{m} {p}" for p, r in app_routes(app.routes) for m in sorted(r.methods)
                if rule_for(m, p) is None]
     assert not missing, "routes without an access rule in this test:\n" + "\n".join(missing)
 
@@ -111,7 +102,7 @@ def test_dashboard_routes_by_role_and_without_login(app_and_tokens: tuple[Any, d
     app, _ = app_and_tokens
     wrong = []
     with TestClient(app, raise_server_exceptions=False) as anonymous:
-        for path, route in _routes(app.routes):
+        for path, route in app_routes(app.routes):
             for method in sorted(route.methods):
                 rule = rule_for(method, path)
                 if not rule or not rule.startswith(("login", "perm:")) or path in SKIP:
@@ -122,7 +113,7 @@ def test_dashboard_routes_by_role_and_without_login(app_and_tokens: tuple[Any, d
     for username, role in ROLES.items():
         with TestClient(app, raise_server_exceptions=False) as client:
             assert log_in(client, username).status_code == 303
-            for path, route in _routes(app.routes):
+            for path, route in app_routes(app.routes):
                 for method in sorted(route.methods):
                     rule = rule_for(method, path)
                     if not rule or not rule.startswith("perm:") or path in SKIP:
@@ -139,7 +130,7 @@ def test_disabled_users_and_expired_sessions_are_sent_to_log_in(
     app_and_tokens: tuple[Any, dict[str, str]], warehouse: Warehouse
 ) -> None:
     app, _ = app_and_tokens
-    pages = [_url(p) for p, r in _routes(app.routes)
+    pages = [_url(p) for p, r in app_routes(app.routes)
              if "GET" in r.methods and (rule_for("GET", p) or "").startswith(("login", "perm:"))]
     with TestClient(app, raise_server_exceptions=False) as client:
         assert log_in(client, "ana").status_code == 303
@@ -156,7 +147,7 @@ def test_api_paths_by_scope(app_and_tokens: tuple[Any, dict[str, str]]) -> None:
     app, tokens = app_and_tokens
     wrong = []
     with TestClient(app, raise_server_exceptions=False) as client:
-        for path, route in _routes(app.routes):
+        for path, route in app_routes(app.routes):
             for method in sorted(route.methods):
                 rule = rule_for(method, path)
                 if not rule or not rule.startswith("scope:"):
@@ -178,7 +169,7 @@ def test_public_routes_need_nothing(app_and_tokens: tuple[Any, dict[str, str]]) 
     app, _ = app_and_tokens
     wrong = []
     with TestClient(app, raise_server_exceptions=False) as anonymous:
-        for path, route in _routes(app.routes):
+        for path, route in app_routes(app.routes):
             if "GET" in route.methods and rule_for("GET", path) == "public" and path not in SKIP:
                 r = anonymous.get(_url(path), follow_redirects=False)
                 if r.status_code in (401, 403) or r.status_code >= 500 or _to_login(r):

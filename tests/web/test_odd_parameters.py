@@ -10,7 +10,6 @@ import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from fastapi.routing import APIRoute
@@ -21,6 +20,7 @@ from tests.web.dashboard_fixtures import (
     load_contacts,
     log_in,
 )
+from tests.web.routes import app_routes
 
 from cxhub.services import keys, users
 from cxhub.warehouse import Warehouse
@@ -34,15 +34,6 @@ ODD_VALUES = (
 )
 ODD_PATH_VALUES = ("1", "0", "-1", "999999999999", "x", "2025-01-01", "9999-12-31", "..%2F..")
 STREAMS = {"/public/live"}  # server-sent events: they never end by themselves
-
-
-def _routes(routes: list[Any], prefix: str = "") -> Iterator[tuple[str, APIRoute]]:
-    for route in routes:
-        if isinstance(route, APIRoute):
-            yield prefix + route.path, route
-        elif hasattr(route, "original_router"):  # a router included lazily
-            yield from _routes(route.original_router.routes,
-                               prefix + route.include_context.prefix)
 
 
 def _query_names(route: APIRoute) -> list[str]:
@@ -72,7 +63,7 @@ def probe(warehouse: Warehouse, tmp_path: Path) -> Iterator[TestClient]:
 
 def test_no_get_route_answers_5xx_to_odd_parameters(probe: TestClient) -> None:
     failures = []
-    routes = [(p, r) for p, r in _routes(probe.app.routes)  # type: ignore[attr-defined]
+    routes = [(p, r) for p, r in app_routes(probe.app.routes)  # type: ignore[attr-defined]
               if "GET" in r.methods and p not in STREAMS]
     assert len(routes) > 20
     for path, route in routes:

@@ -45,3 +45,17 @@ def fail(message: str, code: int = 2) -> None:
 
 def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+def input_errors(fn: Any) -> Any:
+    """A command whose bad input (any CxhubError) ends it with the message, which names the
+    field, and exit code 2; nothing is written."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except CxhubError as exc:
+            fail(str(exc))
+    return wrapped

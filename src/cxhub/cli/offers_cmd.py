@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import functools
 import math
 from pathlib import Path
 from typing import Any
 
 import click
 
-from cxhub.cli.common import fail, open_warehouse, print_json, settings_from
+from cxhub.cli.common import input_errors, open_warehouse, print_json, settings_from
 
 
 @click.group()
@@ -17,23 +16,11 @@ def offers() -> None:
     """Offers and the next best action: catalogue, decisions, uplift and campaign evaluation."""
 
 
-def _input_errors(fn: Any) -> Any:
-    @functools.wraps(fn)
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        from cxhub.domain.errors import CxhubError
-
-        try:
-            return fn(*args, **kwargs)
-        except CxhubError as exc:
-            fail(str(exc))
-    return wrapped
-
-
 @offers.command("load")
 @click.argument("file", required=False, type=click.Path(path_type=Path))
 @click.option("--check", is_flag=True, help="Only check the file; write nothing.")
 @click.pass_context
-@_input_errors
+@input_errors
 def load(ctx: click.Context, file: Path | None, check: bool) -> None:
     """Check a catalogue YAML and make it the catalogue (the demo's without FILE)."""
     from cxhub.services.offers import catalogue as store
@@ -150,7 +137,7 @@ def decide(ctx: click.Context, customer: str | None, source: str | None,
 @click.option("--record", is_flag=True,
               help="Put the audience on record in offer_decisions (with its control group).")
 @click.pass_context
-@_input_errors
+@input_errors
 def audience(ctx: click.Context, code: str, catalogue: Path | None, out: Path | None,
              webhook: str | None, record: bool) -> None:
     """A trigger's audience: the customers a service event happened to, each with their
@@ -188,7 +175,7 @@ def audience(ctx: click.Context, code: str, catalogue: Path | None, out: Path | 
 @click.option("--features", default="", help="Comma-separated columns for the uplift model.")
 @click.option("--seed", default=0, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
-@_input_errors
+@input_errors
 def evaluate(path: Path, treatment_col: str, treatment: str, control: str, outcome_col: str,
              features: str, seed: int, as_json: bool) -> None:
     """The effect of a randomised campaign in a CSV: average effect with its 95% interval, and

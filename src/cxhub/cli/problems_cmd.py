@@ -6,27 +6,12 @@ from typing import Any
 
 import click
 
-from cxhub.cli.common import fail, open_warehouse, out, print_json
+from cxhub.cli.common import fail, input_errors, open_warehouse, out, print_json
 
 
 @click.group()
 def problems() -> None:
     """Problems found in the contacts: their cost, owners, actions and measured impact."""
-
-
-def _input_errors(fn: Any) -> Any:
-    """Bad input ends the command with the message naming the field, and nothing written."""
-    import functools
-
-    @functools.wraps(fn)
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        from cxhub.domain.errors import CxhubError
-
-        try:
-            return fn(*args, **kwargs)
-        except CxhubError as exc:
-            fail(str(exc))
-    return wrapped
 
 
 @problems.command("impact")
@@ -35,7 +20,7 @@ def _input_errors(fn: Any) -> Any:
 @click.option("--since", metavar="YYYY-MM-DD", help="The day the action took effect.")
 @click.option("--json", "as_json", is_flag=True, help="Print the estimate as JSON.")
 @click.pass_context
-@_input_errors
+@input_errors
 def impact(ctx: click.Context, problem_id: int | None, cause: str | None, since: str | None,
            as_json: bool) -> None:
     """What an action changed: weekly contacts of its cause after it against a counterfactual
@@ -84,7 +69,7 @@ def _home(ctx: click.Context) -> Any:
 @problems.command("discover")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.pass_context
-@_input_errors
+@input_errors
 def discover(ctx: click.Context, as_json: bool) -> None:
     """Group contacts into problems (from listening alerts and causes above their baseline),
     link their contacts, assign owners from ownership.yaml and compute cost and priority."""
@@ -107,7 +92,7 @@ def discover(ctx: click.Context, as_json: bool) -> None:
 @click.option("--state", "states", multiple=True, help="Only problems in this state.")
 @click.option("--json", "as_json", is_flag=True, help="Print the problems as JSON.")
 @click.pass_context
-@_input_errors
+@input_errors
 def list_(ctx: click.Context, states: tuple[str, ...], as_json: bool) -> None:
     """Problems ranked by priority (handling cost + revenue at risk), with how each figure was
     computed (--json)."""
@@ -138,7 +123,7 @@ def list_(ctx: click.Context, states: tuple[str, ...], as_json: bool) -> None:
 @problems.command("show")
 @click.argument("problem_id", type=int)
 @click.pass_context
-@_input_errors
+@input_errors
 def show(ctx: click.Context, problem_id: int) -> None:
     """One problem: its figures, state history and actions, as JSON."""
     with open_warehouse(ctx) as wh:
@@ -156,7 +141,7 @@ def show(ctx: click.Context, problem_id: int) -> None:
 @click.option("--cause")
 @click.option("--by", "actor", default="cli", show_default=True, help="Who makes it.")
 @click.pass_context
-@_input_errors
+@input_errors
 def new(ctx: click.Context, contact_ids: tuple[int, ...], title: str, cause: str | None,
         actor: str) -> None:
     """Make a problem by hand from selected contacts."""
@@ -178,7 +163,7 @@ def new(ctx: click.Context, contact_ids: tuple[int, ...], title: str, cause: str
 @click.option("--role", default="admin", show_default=True,
               help="The role the change is made with (admin, analyst may).")
 @click.pass_context
-@_input_errors
+@input_errors
 def state(ctx: click.Context, problem_id: int, state: str, note: str | None, due: str | None,
           reason: str | None, actor: str, role: str) -> None:
     """Move a problem on: open, acknowledged, fix_planned (--due), fixed, verified, or
@@ -200,7 +185,7 @@ def state(ctx: click.Context, problem_id: int, state: str, note: str | None, due
 @click.option("--date", "day", required=True, metavar="YYYY-MM-DD", help="When it took effect.")
 @click.option("--by", "actor", default="cli", show_default=True)
 @click.pass_context
-@_input_errors
+@input_errors
 def act(ctx: click.Context, problem_id: int | None, cause: str | None, kind: str, title: str,
         day: str, actor: str) -> None:
     """Record an action taken (never a future one); measure it with `problems impact`."""
@@ -215,7 +200,7 @@ def act(ctx: click.Context, problem_id: int | None, cause: str | None, kind: str
 @problems.command("escalate")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
-@_input_errors
+@input_errors
 def escalate(ctx: click.Context, as_json: bool) -> None:
     """Send the reminders and escalations due now (ownership.yaml: deadlines, notify)."""
     with open_warehouse(ctx) as wh:

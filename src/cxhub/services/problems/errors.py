@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
 from cxhub.domain.errors import CxhubError, NotFoundError
 
 
@@ -19,3 +22,15 @@ class ProblemNotFoundError(NotFoundError):
         super().__init__(f"{field}: {message}")
         self.field = field
         self.reason = message
+
+
+def parse_date(value: Any, field: str) -> dt.date:
+    """A date from a date, a date-time or its ISO text; bad input names `field`."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise ProblemInputError(field, f"{value!r} is not a date (YYYY-MM-DD)") from None

@@ -16,7 +16,7 @@ import numpy as np
 from cxhub.analytics.problems.impact import Impact, ImpactSettings, estimate, weekly
 from cxhub.domain.errors import CxhubError
 from cxhub.services import metrics
-from cxhub.services.problems.errors import ProblemInputError, ProblemNotFoundError
+from cxhub.services.problems.errors import ProblemInputError, ProblemNotFoundError, parse_date
 from cxhub.warehouse import Warehouse
 
 
@@ -52,17 +52,6 @@ def _day(value: Any) -> dt.date:
     if isinstance(value, dt.date):
         return value
     return dt.date.fromisoformat(str(value)[:10])
-
-
-def parse_date(value: str | dt.date, field: str) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        raise ProblemInputError(field, f"{value!r} is not a date (YYYY-MM-DD)") from None
 
 
 def cause_impact(wh: Warehouse, *, cause: str, since: str | dt.date,

@@ -11,7 +11,7 @@ import datetime as dt
 from typing import Any
 
 from cxhub.services.problems import store
-from cxhub.services.problems.errors import ProblemInputError
+from cxhub.services.problems.errors import ProblemInputError, parse_date
 from cxhub.services.problems.ownership import Ownership
 from cxhub.warehouse import Warehouse
 
@@ -22,17 +22,6 @@ NEXT = {"open": ("acknowledged", "wont_fix"), "acknowledged": ("fix_planned", "w
 # Who may change a problem's state or record an action (dashboard roles).
 CHANGE_ROLES = ("admin", "analyst")
 ACTION_KINDS = ("fix", "process_change", "help_content", "communication")
-
-
-def _date(value: Any, field: str) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        raise ProblemInputError(field, f"{value!r} is not a date (YYYY-MM-DD)") from None
 
 
 def check_role(role: str | None) -> None:
@@ -79,7 +68,7 @@ def change_state(wh: Warehouse, problem_id: int, state: str, *, actor: str, role
     if state == "fix_planned":
         if due is None:
             raise ProblemInputError("due", "a planned fix needs a due date")
-        due_date = _date(due, "due")
+        due_date = parse_date(due, "due")
         if due_date < now.date():
             raise ProblemInputError("due", f"{due_date} is in the past")
     if state == "wont_fix" and not (reason and reason.strip()):
@@ -119,7 +108,7 @@ def record_action(wh: Warehouse, *, title: str, kind: str, date: Any, actor: str
         raise ProblemInputError("kind", f"unknown kind {kind!r}; kinds: {', '.join(ACTION_KINDS)}")
     if not title or not title.strip():
         raise ProblemInputError("title", "say what was done")
-    day = _date(date, "date")
+    day = parse_date(date, "date")
     if day > now.date():
         raise ProblemInputError("date", f"{day} is in the future; record an action once done")
     if problem_id is None and not cause:
