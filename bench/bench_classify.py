@@ -52,7 +52,7 @@ def company(cache: Path, customers: int, days: int) -> Path:
 
 
 def load(wh: Any, out: Path) -> None:
-    from cxhub.services.ingest import ingest_paths
+    from cxhub.services.records.files import ingest_paths
 
     for entry in json.loads((out / "manifest.json").read_text()):
         if entry["kind"] in ("contacts", "mentions"):
@@ -62,7 +62,7 @@ def load(wh: Any, out: Path) -> None:
 
 def training_data(wh: Any, out: Path, n: int) -> dict[str, tuple[list[str], list[str]]]:
     """n contacts' texts (as the classifier reads them) with their true category and cause."""
-    from cxhub.services.classify import TEXT_SQL
+    from cxhub.services.classification.run import TEXT_SQL
 
     truth = pd.read_csv(out / "truth" / "contacts.csv", dtype=str, keep_default_na=False)
     rows = wh.read(f"SELECT t.external_id, {TEXT_SQL['contacts']} FROM contacts t "
@@ -72,8 +72,8 @@ def training_data(wh: Any, out: Path, n: int) -> dict[str, tuple[list[str], list
 
 
 def one_run(out: Path, run: int) -> dict[str, Any]:
-    from cxhub.services import classify as svc
-    from cxhub.services import classify_training as training
+    from cxhub.services.classification import run as svc
+    from cxhub.services.classification import training
     from cxhub.warehouse import Warehouse
 
     with tempfile.TemporaryDirectory(prefix="cxhub-bench-classify-") as tmp:

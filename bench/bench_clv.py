@@ -29,7 +29,7 @@ import numpy as np
 import pyarrow as pa
 
 from cxhub.analytics.segments import bgnbd, gamma_gamma, sbg
-from cxhub.services.segments import fit_clv, refresh_segments
+from cxhub.services.customers.segments import fit_clv, refresh_segments
 from cxhub.warehouse import Warehouse
 
 TRUTH_BG = bgnbd.BgNbdParams(r=0.8, alpha=6.0, a=1.2, b=3.5)

@@ -210,7 +210,7 @@ def _resolve_child(home: str, truth: str | None) -> None:
     """In the child process: resolve the warehouse under `home` and print the report and the
     pairwise quality against the truth (a CSV, else the person id in `attributes`)."""
     from cxhub.analytics.identity.quality import linkage_quality, pairwise_quality
-    from cxhub.services.identity import resolve
+    from cxhub.services.customers.identity import resolve
     from cxhub.warehouse import Warehouse
 
     with Warehouse.open(Path(home) / "cxhub.duckdb") as wh:

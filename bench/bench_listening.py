@@ -38,8 +38,8 @@ from typing import Any
 import pandas as pd
 
 from cxhub.analytics.classify import sentiment
-from cxhub.services import listening
-from cxhub.services.ingest import ingest_paths
+from cxhub.services.listening import detect as listening
+from cxhub.services.records.files import ingest_paths
 from cxhub.simulate import simulate
 from cxhub.warehouse import Warehouse
 
@@ -102,8 +102,8 @@ def label(db: Path, data: Path, how: str) -> float:
     started = time.perf_counter()
     with Warehouse.open(db) as wh:
         if how == "model":
-            from cxhub.services.classify import classify_pending
-            from cxhub.services.classify_training import train
+            from cxhub.services.classification.run import classify_pending
+            from cxhub.services.classification.training import train
 
             for dimension in ("category", "cause"):
                 train(wh, dimension, "linear", include_source=True)

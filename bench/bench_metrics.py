@@ -5,7 +5,7 @@
 A warehouse of one year of contacts (with model labels for the category and cause of every
 contact, customers, holdings, segments, surveys and mentions) is generated once with DuckDB SQL
 into a cache folder outside the repository and reused by later runs. Each metric call is
-`cxhub.services.metrics.compute` as the API and the pages make it (compile, run, rows), timed
+`services.metrics.compute` as the API and the pages make it (compile, run, rows), timed
 warm: one call first, then the median of `--runs`. Two questions a page asks are timed:
 the last 30 days by day, and the whole year by month and channel.
 
@@ -40,7 +40,8 @@ import pandas as pd
 
 from cxhub.metrics import compute as catalogue_compute
 from cxhub.metrics import default_catalogue
-from cxhub.services import derived, metrics
+from cxhub.services.metrics import compute as metrics
+from cxhub.services.metrics import ready_tables as derived
 from cxhub.warehouse import Warehouse
 from cxhub.warehouse.engines import connect
 

@@ -41,9 +41,9 @@ from threadpoolctl import threadpool_limits
 from cxhub.analytics.segments import personas as persona_model
 from cxhub.analytics.segments.features import Window
 from cxhub.analytics.segments.persona_features import BY_NAME, feature_table, persona_inputs
-from cxhub.services import identity
-from cxhub.services.ingest import ingest_paths
-from cxhub.services.segments import compute_segments
+from cxhub.services.customers import identity
+from cxhub.services.customers.segments import compute_segments
+from cxhub.services.records.files import ingest_paths
 from cxhub.simulate import simulate
 from cxhub.warehouse import Warehouse
 from cxhub.warehouse.engines import connect

@@ -6,7 +6,7 @@ warehouse of N synthetic contacts (default 10 million).
 The contacts are written by DuckDB itself (one year, six causes sharing a season and a weekday
 shape, a planted 30% drop of one cause at 70% of the year, a planted four-day fault with its own
 words in another); the warehouse is kept under --home for later runs. The ready-made daily sums
-(`cxhub.services.derived.refresh`, what the pipeline keeps up to date) are built once, untimed.
+(`services.metrics.ready_tables`, what the pipeline keeps up to date) are built once, untimed.
 
 Timed (median of --runs, wall clock; peak resident memory of the process at the end):
 - impact: `problems.impact.cause_impact` on the dropped cause, against the baseline of a plain
@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from cxhub.services import derived
+from cxhub.services.metrics import ready_tables as derived
 from cxhub.services.problems import discovery, impact
 from cxhub.warehouse import Warehouse
 

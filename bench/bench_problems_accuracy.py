@@ -26,17 +26,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-from cxhub.services import listening
-from cxhub.services.ingest import ingest_paths
+from cxhub.services.listening import detect as listening
 from cxhub.services.problems import discovery, impact
+from cxhub.services.records.files import ingest_paths
 from cxhub.simulate import simulate
 from cxhub.warehouse import Warehouse
 
 
 def labelled(wh: Warehouse, data: Path, how: str) -> None:
     if how == "model":
-        from cxhub.services.classify import classify_pending
-        from cxhub.services.classify_training import train
+        from cxhub.services.classification.run import classify_pending
+        from cxhub.services.classification.training import train
 
         for dimension in ("category", "cause"):
             train(wh, dimension, "linear", include_source=True)

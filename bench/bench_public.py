@@ -104,7 +104,7 @@ def median_ms(fn: Any, runs: int) -> float:
 def refresh_derived(home: Path) -> dict[str, Any]:
     """Bring the metrics' ready-made tables up to date, as `cxhub serve` does at start (a first
     build when the data is new), timed; then time an up-to-date check."""
-    from cxhub.services import derived
+    from cxhub.services.metrics import ready_tables as derived
 
     with Warehouse.open(home / "cxhub.duckdb") as wh:
         t = time.perf_counter()
@@ -118,7 +118,7 @@ def refresh_derived(home: Path) -> dict[str, Any]:
 
 
 def compute_times(home: Path, day: date, runs: int = 5) -> dict[str, float]:
-    from cxhub.services import live, reports
+    from cxhub.services.public import live, reports
     from cxhub.web.public import charts
 
     with Warehouse.open(home / "cxhub.duckdb") as wh:

@@ -18,8 +18,8 @@ import pytest
 from tests.warehouse.identity_people import population, write_csv
 
 from cxhub.analytics.identity.settings import settings_from_dict
-from cxhub.services import identity
-from cxhub.services.ingest import ingest_paths
+from cxhub.services.customers import identity
+from cxhub.services.records.files import ingest_paths
 from cxhub.warehouse import Warehouse
 
 # Fewer random pairs for u than the default: the population is small, and Spark pays for each

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from tests.web.conftest import Server, create_key, start
 
-from cxhub.services.ingest import ingest_paths
+from cxhub.services.records.files import ingest_paths
 from cxhub.simulate import simulate
 from cxhub.warehouse import Warehouse
 

@@ -19,7 +19,7 @@ from tests.web.conftest import Server, start
 from tests.web.test_privacy_scan import Forbidden, forbidden_from, leaks
 
 from cxhub.services.forecast import hours, run
-from cxhub.services.ingest import ingest_paths
+from cxhub.services.records.files import ingest_paths
 from cxhub.warehouse import Warehouse
 
 CHART_DRAWN = "#{} .main-svg"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from tests.conftest import run_cli
 
-from cxhub.services.ingest import ingest_paths
+from cxhub.services.records.files import ingest_paths
 from cxhub.warehouse import Warehouse
 
 pytestmark = pytest.mark.realdata

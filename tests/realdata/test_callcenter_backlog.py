@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from cxhub.metrics import compute
-from cxhub.services.ingest import ingest_paths
+from cxhub.services.records.files import ingest_paths
 from cxhub.warehouse import Warehouse
 from cxhub.warehouse.engines import connect
 

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 from tests.conftest import run_cli
 
-from cxhub.services.ingest import ingest_paths
-from cxhub.services.segments import ClvFit, fit_clv
+from cxhub.services.customers.segments import ClvFit, fit_clv
+from cxhub.services.records.files import ingest_paths
 from cxhub.warehouse import Warehouse
 
 pytestmark = [

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from cxhub.services import reports
-from cxhub.services.ingest import ingest_paths
-from cxhub.services.public_figures import sections
+from cxhub.services.public import reports
+from cxhub.services.public.figures import sections
+from cxhub.services.records.files import ingest_paths
 from cxhub.warehouse import Warehouse
 
 # Ibis 12 still calls DuckDB 2.0's deprecated fetch_arrow_table(); harmless, and not ours.

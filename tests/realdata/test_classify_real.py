@@ -22,8 +22,8 @@ from tests.conftest import SHARED_DATA, run_cli
 from cxhub.analytics.classify import evaluate as ev
 from cxhub.analytics.classify.embedding import embeddings_available
 from cxhub.analytics.classify.zeroshot import ZeroShotClassifier
-from cxhub.services import classify as svc
-from cxhub.services.classify_training import evaluate_files
+from cxhub.services.classification import run as svc
+from cxhub.services.classification.training import evaluate_files
 from cxhub.warehouse import Warehouse
 
 pytestmark = pytest.mark.realdata

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from cxhub.services.identity import resolve
-from cxhub.services.ingest import ingest_paths
+from cxhub.services.customers.identity import resolve
+from cxhub.services.records.files import ingest_paths
 from cxhub.warehouse import Warehouse
 
 pytestmark = [pytest.mark.realdata, pytest.mark.slow]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from cxhub.services.demo import DemoParams, simulate_once
+from cxhub.services.demo.run import DemoParams, simulate_once
 from cxhub.simulate import SIMULATOR_VERSION
 
 

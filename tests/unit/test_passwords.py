@@ -8,7 +8,7 @@ from datetime import datetime
 
 import pytest
 
-from cxhub.services.users import (
+from cxhub.services.access.users import (
     PERMISSIONS,
     ROLES,
     User,

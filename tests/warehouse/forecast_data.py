@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from cxhub.services.forecast import hours
-from cxhub.services.ingest import ingest_paths
+from cxhub.services.records.files import ingest_paths
 from cxhub.warehouse import Warehouse
 
 START = dt.date(2024, 1, 8)  # a Monday

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from cxhub.services.ingest import ingest_paths
+from cxhub.services.records.files import ingest_paths
 from cxhub.warehouse import Warehouse
 
 START = dt.datetime(2026, 3, 2)  # a Monday

@@ -9,9 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cxhub.services import business_hours
-from cxhub.services.forecast import hours
-from cxhub.services.ingest import ingest_paths
+from cxhub.services.forecast import business_hours, hours
+from cxhub.services.records.files import ingest_paths
 from cxhub.warehouse import Warehouse
 
 WEEKDAYS = "{mon: '09:00-17:00', tue: '09:00-17:00', wed: '09:00-17:00', thu: '09:00-17:00', " \

@@ -14,8 +14,8 @@ import pytest
 from cxhub.analytics.classify import evaluate as ev
 from cxhub.analytics.classify.embedding import embeddings_available
 from cxhub.analytics.classify.zeroshot import ZeroShotClassifier
-from cxhub.services import classify as svc
-from cxhub.services.ingest import ingest_paths
+from cxhub.services.classification import run as svc
+from cxhub.services.records.files import ingest_paths
 from cxhub.simulate import simulate
 from cxhub.warehouse import Warehouse
 

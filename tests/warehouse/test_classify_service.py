@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from cxhub.metrics import compute
-from cxhub.services import classify as svc
-from cxhub.services import classify_training as training
+from cxhub.services.classification import run as svc
+from cxhub.services.classification import training
 from cxhub.warehouse import Warehouse
 from cxhub.warehouse.engines import connect
 
@@ -201,7 +201,7 @@ def test_suggestions_are_unlabelled_texts_the_model_hesitates_on(small: Warehous
 
 
 def test_the_dashboard_offers_the_companys_causes(warehouse: Warehouse) -> None:
-    from cxhub.services import contacts_query as cq
+    from cxhub.services.customers import contacts as cq
 
     assert cq.label_choices(warehouse)["cause"] == list(svc.taxonomy_for_home(None).names("cause"))
     (Path(warehouse.path).parent / "taxonomy.yaml").write_text(

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cxhub.services import users
-from cxhub.services.demo import demo_login
-from cxhub.services.keys import scopes_for_token
+from cxhub.services.access import users
+from cxhub.services.access.keys import scopes_for_token
+from cxhub.services.demo.run import demo_login
 from cxhub.settings import Settings
 from cxhub.warehouse import Warehouse
 

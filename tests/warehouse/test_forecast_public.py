@@ -10,7 +10,7 @@ import pytest
 from tests.warehouse.forecast_data import ORIGIN, build
 
 from cxhub.services.forecast import hours, plan, public, run
-from cxhub.services.ingest import ingest_paths
+from cxhub.services.records.files import ingest_paths
 from cxhub.warehouse import Warehouse
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import duckdb
 
-from cxhub.services.ingest import ingest_paths
+from cxhub.services.records.files import ingest_paths
 from cxhub.warehouse import Warehouse, schema
 
 V9_TABLES = {"rosters", "forecasts", "forecast_runs", "opening_hours", "holidays"}

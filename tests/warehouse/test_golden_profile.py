@@ -15,8 +15,8 @@ from fastapi.encoders import jsonable_encoder
 
 from cxhub.analytics.identity import store
 from cxhub.analytics.identity.settings import IdentitySettings, settings_from_dict
-from cxhub.services import customers
-from cxhub.services.ingest import ingest_paths
+from cxhub.services.customers import read as customers
+from cxhub.services.records.files import ingest_paths
 from cxhub.warehouse import Warehouse
 
 COLUMNS = ("source", "external_id", "first_name", "last_name", "email", "phone",

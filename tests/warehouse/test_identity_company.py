@@ -27,8 +27,8 @@ from pathlib import Path
 import pytest
 
 from cxhub.analytics.identity.quality import LinkageQuality, linkage_quality
-from cxhub.services.identity import ResolveReport, list_reviews, resolve
-from cxhub.services.ingest import ingest_paths
+from cxhub.services.customers.identity import ResolveReport, list_reviews, resolve
+from cxhub.services.records.files import ingest_paths
 from cxhub.simulate import simulate
 from cxhub.warehouse import Warehouse
 

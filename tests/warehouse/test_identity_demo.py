@@ -19,8 +19,8 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from cxhub.cli.simulate_cmd import simulate
-from cxhub.services.identity import resolve
-from cxhub.services.ingest import ingest_paths
+from cxhub.services.customers.identity import resolve
+from cxhub.services.records.files import ingest_paths
 from cxhub.warehouse import Warehouse
 
 

@@ -18,8 +18,9 @@ from pathlib import Path
 
 from tests.warehouse.identity_people import billing_record, people, population, write_csv
 
-from cxhub.services import customers, identity
-from cxhub.services.ingest import ingest_paths
+from cxhub.services.customers import identity
+from cxhub.services.customers import read as customers
+from cxhub.services.records.files import ingest_paths
 from cxhub.warehouse import Warehouse
 
 MARGUERITE_CRM = {"source": "crm", "external_id": "C9001", "first_name": "Marguerite",

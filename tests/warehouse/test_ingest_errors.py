@@ -11,7 +11,7 @@ import pytest
 from tests.conftest import run_cli
 
 from cxhub.ingest.loader import FileResult
-from cxhub.services.ingest import ingest_paths
+from cxhub.services.records.files import ingest_paths
 from cxhub.warehouse import Warehouse
 
 Q = tuple[str, int, str | None, str | None, str]  # file, line, field, value, reason

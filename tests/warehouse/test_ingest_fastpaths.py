@@ -12,7 +12,7 @@ import pytest
 
 from cxhub.ingest.compile import _FALSE, _TRUE, _trimmed
 from cxhub.ingest.readers import _count_lines
-from cxhub.services.ingest import ingest_paths
+from cxhub.services.records.files import ingest_paths
 from cxhub.warehouse import Warehouse
 
 _ROWS = 300_000  # large enough that DuckDB reads the file with several threads (18 MB)

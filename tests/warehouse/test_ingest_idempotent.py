@@ -10,7 +10,7 @@ import duckdb
 from tests.conftest import run_cli
 
 from cxhub.ingest.loader import FileResult
-from cxhub.services.ingest import ingest_paths
+from cxhub.services.records.files import ingest_paths
 from cxhub.warehouse import Warehouse
 
 CONTACTS = (

@@ -15,7 +15,10 @@ import pytest
 from tests.conftest import run_cli
 from tests.warehouse.listening_data import BURST, load_company
 
-from cxhub.services import listening, listening_route, listening_webhook, pipeline
+from cxhub.services import pipeline
+from cxhub.services.listening import detect as listening
+from cxhub.services.listening import route as listening_route
+from cxhub.services.listening import webhook as listening_webhook
 from cxhub.warehouse import Warehouse
 
 pytestmark = pytest.mark.filterwarnings(

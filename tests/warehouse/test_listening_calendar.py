@@ -12,8 +12,8 @@ import duckdb
 import numpy as np
 import pytest
 
-from cxhub.services import listening
-from cxhub.services.ingest import ingest_paths
+from cxhub.services.listening import detect as listening
+from cxhub.services.records.files import ingest_paths
 from cxhub.warehouse import Warehouse, schema
 
 pytestmark = pytest.mark.filterwarnings(

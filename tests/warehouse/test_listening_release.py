@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from tests.conftest import run_cli
 
-from cxhub.services import listening
+from cxhub.services.listening import detect as listening
 from cxhub.simulate import simulate
 from cxhub.warehouse import Warehouse
 
@@ -77,15 +77,15 @@ def test_the_release_is_found_from_volumes_alone(company: tuple[Path, dict[str, 
                                             for s in found}
 
 
-@pytest.mark.skipif(importlib.util.find_spec("cxhub.services.classify_training") is None,
-                    reason="the classifier (cxhub.services.classify) is not built yet")
+@pytest.mark.skipif(importlib.util.find_spec("cxhub.services.classification.training") is None,
+                    reason="the classifier (cxhub.services.classification.run) is not built yet")
 def test_the_release_is_found_on_model_labels(company: tuple[Path, dict[str, Any]],
                                               tmp_path: Path) -> None:
     """The company's first labelled data are its agents' wrap-up codes (a fifth of answered
     calls and chats): linear models trained on them label every contact and mention, and the
     release shows in the product cause."""
-    from cxhub.services.classify import classify_pending
-    from cxhub.services.classify_training import train
+    from cxhub.services.classification.run import classify_pending
+    from cxhub.services.classification.training import train
 
     home, truth = company
     copy = tmp_path / "cxhub.duckdb"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from cxhub.services.live_feed import _CHANNEL_MIX as CHANNEL_MIX
-from cxhub.services.live_feed import LiveFeed
-from cxhub.services.records import RecordSink
+from cxhub.services.demo.live_feed import _CHANNEL_MIX as CHANNEL_MIX
+from cxhub.services.demo.live_feed import LiveFeed
+from cxhub.services.records.api import RecordSink
 from cxhub.simulate.week import hourly_factor
 from cxhub.warehouse import Warehouse
 

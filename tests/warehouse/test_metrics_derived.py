@@ -1,7 +1,7 @@
 """The hand-computed metric tests again, answered from the ready-made tables.
 
 The tests are those of tests/warehouse/test_metrics_hand.py, run with this module's `metric`
-fixture: `cxhub.services.metrics.compute`, which brings the current labels, repeat gaps,
+fixture: `cxhub.services.metrics.compute.compute`, which brings the current labels, repeat gaps,
 tenures and hourly and daily sums up to date after each test's inserts and answers from them
 wherever they can answer (whole hours and days, the dimensions they keep). The fixture checks
 that every ready-made table was up to date, so the figures really came from them.
@@ -16,7 +16,7 @@ from tests.warehouse import test_metrics_coverage as coverage_tests
 from tests.warehouse import test_metrics_hand as hand
 from tests.warehouse import test_metrics_segments as segment_tests
 
-from cxhub.services import metrics
+from cxhub.services.metrics import compute as metrics
 from cxhub.warehouse import Warehouse
 
 pytestmark = pytest.mark.filterwarnings(

@@ -3,7 +3,7 @@
 A few thousand varied contacts (every channel and outcome, missing values, model and human
 labels, customers with links, segments and holdings, surveys) are made with SQL; every metric
 of the catalogue is asked the same questions twice - through `cxhub.metrics.compute` on a bare
-backend (computed from the records) and through `cxhub.services.metrics.compute` (current
+backend (computed from the records) and through `cxhub.services.metrics.compute.compute` (current
 labels, repeat gaps, tenures, hourly and daily sums) - and the answers must be equal. Then late
 contacts, a human label and lifecycle events arrive, the ready-made tables are refreshed (only
 the changed days, which the test checks) and the answers must still be equal.
@@ -21,7 +21,9 @@ from cxhub.metrics import compute as plain_compute
 from cxhub.metrics import default_catalogue
 from cxhub.metrics.cube_query import choose
 from cxhub.metrics.query import request
-from cxhub.services import derived, labels, metrics
+from cxhub.services.classification import labels
+from cxhub.services.metrics import compute as metrics
+from cxhub.services.metrics import ready_tables as derived
 from cxhub.warehouse import Warehouse
 from cxhub.warehouse.engines import connect
 

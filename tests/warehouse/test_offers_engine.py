@@ -13,7 +13,7 @@ from cxhub.analytics.offers.catalogue import CatalogueError
 from cxhub.services.offers import catalogue as store
 from cxhub.services.offers import learning
 from cxhub.services.offers.engine import Context, Engine
-from cxhub.services.records import RecordSink
+from cxhub.services.records.api import RecordSink
 from cxhub.warehouse import Warehouse
 
 PHONE = Context(channel="phone", category="information", sentiment="neutral")

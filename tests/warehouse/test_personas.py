@@ -26,10 +26,10 @@ from cxhub.analytics.segments.features import Window
 from cxhub.analytics.segments.persona_features import persona_inputs
 from cxhub.analytics.segments.persona_names import TYPICAL, WORDS
 from cxhub.analytics.segments.personas import INACTIVE
-from cxhub.services import identity
-from cxhub.services import segments as service
-from cxhub.services.ingest import ingest_paths
-from cxhub.services.records import RecordSink
+from cxhub.services.customers import identity
+from cxhub.services.customers import segments as service
+from cxhub.services.records.api import RecordSink
+from cxhub.services.records.files import ingest_paths
 from cxhub.simulate import simulate
 from cxhub.warehouse import Warehouse
 from cxhub.warehouse.engines import connect

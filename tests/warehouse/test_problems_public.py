@@ -41,7 +41,7 @@ def test_published_actions_and_problems(warehouse):
 
 
 def test_the_atom_feed_announces_measured_actions_without_titles(warehouse):
-    from cxhub.services import reports
+    from cxhub.services.public import reports
 
     day = plant(warehouse, per_day=120, seed=8)
     workflow.record_action(warehouse, title="New bill layout by Ana", kind="fix", date=day,

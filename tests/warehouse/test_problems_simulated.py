@@ -12,8 +12,8 @@ import json
 
 import pytest
 
-from cxhub.services.ingest import ingest_paths
 from cxhub.services.problems import impact
+from cxhub.services.records.files import ingest_paths
 from cxhub.simulate import simulate
 from cxhub.warehouse import Warehouse
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from cxhub.domain.canonical import CONTACTS
-from cxhub.services.ingest import ingest_paths
-from cxhub.services.records import RecordSink, write_rows
+from cxhub.services.records.api import RecordSink, write_rows
+from cxhub.services.records.files import ingest_paths
 from cxhub.warehouse import Warehouse
 
 

@@ -12,8 +12,8 @@ from xml.etree import ElementTree as ET
 import pytest
 from tests.conftest import run_cli
 
-from cxhub.services import reports
-from cxhub.services.ingest import ingest_paths
+from cxhub.services.public import reports
+from cxhub.services.records.files import ingest_paths
 from cxhub.warehouse import Warehouse
 
 # Ibis 12 still calls DuckDB 2.0's deprecated fetch_arrow_table(); harmless, and not ours.

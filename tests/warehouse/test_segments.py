@@ -12,8 +12,8 @@ import pytest
 from cxhub.analytics.segments.features import segment_dimension
 from cxhub.analytics.segments.portfolio import PortfolioRules
 from cxhub.analytics.segments.rfm import quintile_score
-from cxhub.services import segments as service
-from cxhub.services.records import RecordSink
+from cxhub.services.customers import segments as service
+from cxhub.services.records.api import RecordSink
 from cxhub.warehouse import Warehouse
 from cxhub.warehouse.engines import connect
 

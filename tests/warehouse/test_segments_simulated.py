@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cxhub.services import identity, retention
-from cxhub.services import segments as service
-from cxhub.services.ingest import ingest_paths
+from cxhub.services.customers import identity, retention
+from cxhub.services.customers import segments as service
+from cxhub.services.records.files import ingest_paths
 from cxhub.simulate import simulate
 from cxhub.warehouse import Warehouse
 

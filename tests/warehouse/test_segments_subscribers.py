@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 
 from cxhub.analytics.segments import sbg
-from cxhub.services import retention
-from cxhub.services import segments as service
-from cxhub.services.records import RecordSink
+from cxhub.services.customers import retention
+from cxhub.services.customers import segments as service
+from cxhub.services.records.api import RecordSink
 from cxhub.warehouse import Warehouse
 
 pytestmark = pytest.mark.filterwarnings(

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from cxhub.metrics import compute
-from cxhub.services.ingest import ingest_paths
+from cxhub.services.records.files import ingest_paths
 from cxhub.simulate import simulate
 from cxhub.warehouse import Warehouse
 from cxhub.warehouse.engines import connect

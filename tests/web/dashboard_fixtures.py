@@ -18,8 +18,8 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from cxhub.services import users
-from cxhub.services.ingest import ingest_paths
+from cxhub.services.access import users
+from cxhub.services.records.files import ingest_paths
 from cxhub.settings import Settings
 from cxhub.warehouse import Warehouse
 from cxhub.web.app import create_app

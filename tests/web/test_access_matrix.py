@@ -3,7 +3,7 @@ rules, for no login, each role, a disabled user, an expired session, no key and 
 
 A route with no rule below fails the test: whoever adds a page or an endpoint says who may use
 it. Rules: `public` (no login, no key), `login` (any enabled user), `perm:P` (a dashboard user
-whose role has permission P, see `cxhub.services.users.PERMISSIONS`), `scope:S` (an API key
+whose role has permission P, see `cxhub.services.access.users.PERMISSIONS`), `scope:S` (an API key
 with scope S; admin keys have every scope).
 """
 
@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 from tests.web.dashboard_fixtures import PASSWORD, ROLES, csrf_token, dashboard_app, log_in
 from tests.web.routes import app_routes
 
-from cxhub.services import keys, users
+from cxhub.services.access import keys, users
 from cxhub.warehouse import Warehouse
 
 pytestmark = pytest.mark.filterwarnings(

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import positive_data_acceptance
 from tests.web.dashboard_fixtures import dashboard_app, load_contacts
 
-from cxhub.services import keys
+from cxhub.services.access import keys
 from cxhub.warehouse import Warehouse
 
 pytestmark = pytest.mark.filterwarnings(

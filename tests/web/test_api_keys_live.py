@@ -9,7 +9,7 @@ from collections.abc import Callable
 from tests.conftest import run_cli
 from tests.web.conftest import Server
 
-from cxhub.services.keys import KeyCache
+from cxhub.services.access.keys import KeyCache
 
 
 def _contact() -> dict[str, str]:

@@ -16,8 +16,8 @@ from tests.conftest import run_cli
 from tests.web.conftest import Server, create_key, start
 
 from cxhub.domain.api_models import MODELS
-from cxhub.services.ingest import ingest_paths
-from cxhub.services.records import RecordSink, Written
+from cxhub.services.records.api import RecordSink, Written
+from cxhub.services.records.files import ingest_paths
 from cxhub.warehouse import Warehouse
 
 T0 = "2024-05-06T09:00:00"

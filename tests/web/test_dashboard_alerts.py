@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from tests.warehouse.listening_data import load_company
 from tests.web.dashboard_fixtures import csrf_token, dashboard, log_in, log_out
 
-from cxhub.services import listening
+from cxhub.services.listening import detect as listening
 from cxhub.warehouse import Warehouse
 
 __all__ = ["dashboard"]

@@ -20,7 +20,7 @@ from tests.web.dashboard_fixtures import (
 )
 
 from cxhub.cli import users_cmd
-from cxhub.services import users
+from cxhub.services.access import users
 from cxhub.warehouse import Warehouse
 
 __all__ = ["dashboard"]  # the fixture, imported for pytest

@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 from tests.web.dashboard_fixtures import dashboard, load_contacts, log_in
 
-from cxhub.services import metrics
+from cxhub.services.metrics import compute as metrics
 from cxhub.warehouse import Warehouse
 
 __all__ = ["dashboard"]

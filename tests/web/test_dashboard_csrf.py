@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from tests.web.dashboard_fixtures import csrf_token, dashboard, load_contacts, log_in
 
-from cxhub.services import users
+from cxhub.services.access import users
 from cxhub.warehouse import Warehouse
 
 __all__ = ["dashboard"]  # the fixture, imported for pytest

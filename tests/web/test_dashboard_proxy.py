@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 from tests.web.conftest import start
 
-from cxhub.services import users
+from cxhub.services.access import users
 from cxhub.warehouse import Warehouse
 
 PASSWORD = "correct horse battery staple"

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from tests.conftest import run_cli
 
 from cxhub.metrics import default_catalogue
-from cxhub.services.keys import create_key
+from cxhub.services.access.keys import create_key
 from cxhub.settings import Settings
 from cxhub.warehouse import Warehouse
 from cxhub.web.app import create_app

@@ -22,7 +22,7 @@ from tests.web.dashboard_fixtures import (
 )
 from tests.web.routes import app_routes
 
-from cxhub.services import keys, users
+from cxhub.services.access import keys, users
 from cxhub.warehouse import Warehouse
 
 pytestmark = pytest.mark.filterwarnings(

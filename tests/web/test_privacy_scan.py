@@ -21,7 +21,7 @@ import pytest
 from tests.browser.conftest import load_demo
 from tests.web.conftest import Server, create_key, start
 
-from cxhub.services.ingest import ingest_paths
+from cxhub.services.records.files import ingest_paths
 from cxhub.warehouse import Warehouse
 
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from tests.warehouse.problems_data import plant
 from tests.web.dashboard_fixtures import csrf_token, dashboard, log_in, log_out
 
-from cxhub.services import keys
+from cxhub.services.access import keys
 
 __all__ = ["dashboard"]
 pytestmark = pytest.mark.filterwarnings(

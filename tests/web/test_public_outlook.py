@@ -1,4 +1,4 @@
-"""The public page's forward look (services/public_outlook.py) on a small phone company with a
+"""The public page's forward look (services/public/outlook.py) on a small phone company with a
 known rate, a roster and opening hours (tests/warehouse/forecast_data.py): the expected wait now
 from Erlang A with the agents on duty and the forecast, its fallbacks said by `basis`, the
 opening status, and the quietest open hours of the next 7 days."""
@@ -12,8 +12,8 @@ import pytest
 from tests.warehouse.forecast_data import ORIGIN, build
 
 from cxhub.analytics.staffing import agents_needed, erlang_a
-from cxhub.services import public_outlook
 from cxhub.services.forecast import hours, plan, public, run
+from cxhub.services.public import outlook as public_outlook
 from cxhub.warehouse import Warehouse
 from cxhub.web.public.privacy import check
 

@@ -13,9 +13,9 @@ import pytest
 from fastapi.testclient import TestClient
 from tests.web.dashboard_fixtures import load_records
 
-from cxhub.services import reports
-from cxhub.services.ingest import ingest_paths
-from cxhub.services.public_figures import suppress
+from cxhub.services.public import reports
+from cxhub.services.public.figures import suppress
+from cxhub.services.records.files import ingest_paths
 from cxhub.settings import Settings
 from cxhub.warehouse import Warehouse
 from cxhub.web.app import create_app
@@ -231,7 +231,7 @@ def test_the_calendar_marks_are_public_labels_only(warehouse: Warehouse, tmp_pat
 
 def test_a_campaign_planned_for_next_month_can_be_posted(warehouse: Warehouse,
                                                          tmp_path: Path) -> None:
-    from cxhub.services.keys import create_key
+    from cxhub.services.access.keys import create_key
 
     _, key = create_key(warehouse, scopes=["ingest"], name="calendar")
     start = (_now() + timedelta(days=30)).replace(microsecond=0)

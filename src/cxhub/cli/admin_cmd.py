@@ -11,7 +11,7 @@ from rich.table import Table
 from cxhub.cli.common import fail, open_warehouse, out, print_json, settings_from
 from cxhub.domain.canonical import RECORD_KINDS
 from cxhub.domain.errors import WarehouseBusyError
-from cxhub.services import keys as key_service
+from cxhub.services.access import keys as key_service
 from cxhub.warehouse import Warehouse
 
 

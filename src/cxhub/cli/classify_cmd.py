@@ -58,7 +58,7 @@ def run(ctx: click.Context, taxonomy: Path | None, zero_shot: str, targets: tupl
     Without a trained model, zero-shot adapts to a sample of your texts first and registers
     itself. Re-running writes nothing new; after `cxhub classify train` it relabels everything.
     """
-    from cxhub.services import classify as service
+    from cxhub.services.classification import run as service
 
     tax = _taxonomy(ctx, taxonomy)
     with open_warehouse(ctx) as wh, Progress(
@@ -106,7 +106,7 @@ def train(ctx: click.Context, dimension: str, kind: str, csv: Path | None, text_
           label_col: str, include_source_labels: bool, as_json: bool) -> None:
     """Train a model on labelled contacts, evaluate it on a held-out fifth, and register it as
     the model in use (`cxhub classify run` then relabels with it)."""
-    from cxhub.services import classify_training as service
+    from cxhub.services.classification import training as service
 
     with open_warehouse(ctx) as wh:
         try:
@@ -130,7 +130,7 @@ def train(ctx: click.Context, dimension: str, kind: str, csv: Path | None, text_
 
 
 def _labelled(path: Path, text_col: str, label_col: str) -> tuple[list[str], list[str]]:
-    from cxhub.services.classify_training import read_labelled_csv
+    from cxhub.services.classification.training import read_labelled_csv
 
     try:
         return read_labelled_csv(path, text_col, label_col)
@@ -170,7 +170,7 @@ def evaluate(ctx: click.Context, train_file: Path, test_file: Path, text_col: st
              label_col: str, per_class: int | None, seed: int, kind: str, dimension: str,
              taxonomy: Path | None, as_json: bool) -> None:
     """Train on one file, print accuracy and macro-F1 on the other (no warehouse needed)."""
-    from cxhub.services import classify_training as service
+    from cxhub.services.classification import training as service
 
     train_data = _labelled(train_file, text_col, label_col)
     test_data = _labelled(test_file, text_col, label_col)
@@ -199,7 +199,7 @@ def cross_validate(file: Path, text_col: str, label_col: str, folds: int, seed: 
                    as_json: bool) -> None:
     """k-fold cross-validated report of a labelled CSV: accuracy, macro-F1, and each label's
     precision and recall over the pooled out-of-fold predictions."""
-    from cxhub.services import classify_training as service
+    from cxhub.services.classification import training as service
 
     data = _labelled(file, text_col, label_col)
     try:
@@ -226,7 +226,7 @@ def suggest(ctx: click.Context, dimension: str, limit: int, taxonomy: Path | Non
     """The unlabelled contacts and mentions whose labels would help the model most: those it
     hesitates on between two labels, near-duplicates skipped. Label them with
     `cxhub classify label` or on the dashboard."""
-    from cxhub.services import classify_training as service
+    from cxhub.services.classification import training as service
 
     tax = _taxonomy(ctx, taxonomy)
     with open_warehouse(ctx) as wh:
@@ -257,7 +257,7 @@ def suggest(ctx: click.Context, dimension: str, limit: int, taxonomy: Path | Non
 def label(ctx: click.Context, target: str, record_id: int, dimension: str, label: str,
           user: str | None, taxonomy: Path | None) -> None:
     """Set a human label on a contact or mention; it wins over every model label."""
-    from cxhub.services import classify_training as service
+    from cxhub.services.classification import training as service
 
     tax = _taxonomy(ctx, taxonomy)
     with open_warehouse(ctx) as wh:
@@ -280,7 +280,7 @@ def import_labels(ctx: click.Context, file: Path, user: str | None, taxonomy: Pa
     """Import human labels from a CSV: an `id` column (or `source` and `external_id`), an
     optional `target` (contacts or mentions), and `dimension` + `label` columns or one column
     per dimension (category, cause, sentiment)."""
-    from cxhub.services import classify_training as service
+    from cxhub.services.classification import training as service
 
     tax = _taxonomy(ctx, taxonomy)
     with open_warehouse(ctx) as wh:

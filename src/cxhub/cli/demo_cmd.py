@@ -27,7 +27,7 @@ from cxhub.domain.errors import CxhubError
 def demo(ctx: click.Context, data_dir: Path, customers: int, days: int, seed: int,
          fix_effect: float, no_serve: bool, live: bool) -> None:
     """Simulate the demo company (once), load it, compute everything, serve the web app."""
-    from cxhub.services.demo import DemoParams, demo_login, load_once, simulate_once
+    from cxhub.services.demo.run import DemoParams, demo_login, load_once, simulate_once
     from cxhub.warehouse import Warehouse
 
     settings = settings_from(ctx)

@@ -14,7 +14,7 @@ from rich.table import Table
 from cxhub.analytics.identity.engines import ENGINES
 from cxhub.cli.common import console, fail, open_warehouse, out, print_json
 from cxhub.domain.errors import CxhubError
-from cxhub.services import identity
+from cxhub.services.customers import identity
 
 
 @click.command()

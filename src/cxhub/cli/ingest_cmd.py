@@ -13,7 +13,7 @@ from rich.table import Table
 
 from cxhub.cli.common import console, open_warehouse, out, print_json
 from cxhub.ingest.mapping import builtin_formats
-from cxhub.services.ingest import IngestReport, ingest_paths
+from cxhub.services.records.files import IngestReport, ingest_paths
 
 
 @click.command()

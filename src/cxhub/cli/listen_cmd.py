@@ -31,7 +31,7 @@ def detect(ctx: click.Context, webhook: str | None, no_webhook: bool, dry_run: b
     """
     url = None if no_webhook else (webhook or settings_from(ctx).alert_webhook)
     with open_warehouse(ctx) as wh:
-        from cxhub.services import listening  # scipy: imported only when used
+        from cxhub.services.listening import detect as listening  # scipy: imported only when used
 
         report = listening.detect(wh, webhook_url=url, store=not dry_run)
     if as_json:
@@ -62,7 +62,7 @@ def detect(ctx: click.Context, webhook: str | None, no_webhook: bool, dry_run: b
 def alerts(ctx: click.Context, limit: int, status: str | None, as_json: bool) -> None:
     """List the stored alerts, newest first, with their webhook delivery."""
     with open_warehouse(ctx) as wh:
-        from cxhub.services import listening
+        from cxhub.services.listening import detect as listening
 
         rows = listening.list_alerts(wh, limit=limit, status=status)
     if as_json:
@@ -95,7 +95,7 @@ def route(ctx: click.Context, max_age_days: int, as_json: bool) -> None:
     import datetime as dt
 
     from cxhub.analytics.listening.routing import RoutingRule
-    from cxhub.services import listening_route
+    from cxhub.services.listening import route as listening_route
 
     with open_warehouse(ctx) as wh:
         report = listening_route.route_mentions(

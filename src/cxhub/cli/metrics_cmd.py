@@ -60,10 +60,10 @@ def metrics(ctx: click.Context, name: str | None, start: str | None, end: str | 
     Example: cxhub metrics service_level --from 2024-03-01 --to 2024-03-31 --by week,channel
     --compare previous,target
     """
-    from cxhub.services import metrics as metric_service
+    from cxhub.services.metrics import compute as metric_service
 
     if refresh:
-        from cxhub.services import derived
+        from cxhub.services.metrics import ready_tables as derived
 
         with open_warehouse(ctx) as wh:
             for step in derived.refresh(wh):  # on stderr: stdout may be --json
@@ -129,7 +129,7 @@ def _cell(key: str, value: Any) -> str:
 def _compared_cell(metric: Metric, row: dict[str, Any], key: str) -> tuple[str, str]:
     """The compared figure and its caveat: a period the data does not cover reads `no data`,
     one it covers in part is marked with * (explained under the table)."""
-    from cxhub.services.metrics import coverage_note
+    from cxhub.services.metrics.compute import coverage_note
 
     caveat = coverage_note(row.get(f"{key}_coverage"))
     if row.get(key) is None:

@@ -32,7 +32,7 @@ def publish(ctx: click.Context, day: datetime | None, since: datetime | None, no
     `cxhub serve` publishes yesterday's report by itself shortly after midnight UTC; while it
     runs it holds the warehouse, so stop it to publish by hand.
     """
-    from cxhub.services import reports
+    from cxhub.services.public import reports
 
     if day and since:
         fail("give --date or --since, not both")
@@ -60,7 +60,7 @@ def publish(ctx: click.Context, day: datetime | None, since: datetime | None, no
 
 
 def _backfill(ctx: click.Context, since: date, min_count: int, as_json: bool) -> None:
-    from cxhub.services import reports
+    from cxhub.services.public import reports
 
     last = datetime.now(UTC).date() - timedelta(days=1)
     total = max(0, (last - since).days + 1)

@@ -12,8 +12,8 @@ from rich.table import Table
 from cxhub.analytics.segments.contracts import CLOCKS, FIT_BY
 from cxhub.cli.common import console, fail, open_warehouse, out, print_json
 from cxhub.domain.errors import CxhubError
-from cxhub.services import retention as retention_service
-from cxhub.services import segments as service
+from cxhub.services.customers import retention as retention_service
+from cxhub.services.customers import segments as service
 
 DATE = click.DateTime(formats=["%Y-%m-%d"])
 

@@ -8,7 +8,7 @@ import click
 from rich.table import Table
 
 from cxhub.cli.common import fail, open_warehouse, out, print_json
-from cxhub.services import users as user_service
+from cxhub.services.access import users as user_service
 
 
 @click.group()

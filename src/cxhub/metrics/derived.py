@@ -4,7 +4,7 @@ query: the winning labels (`facts.best_labels`), each contact's customer key and
 hourly and daily sums (`cube.fine_sums`).
 
 Nothing here runs a query: each function compiles an expression over unbound tables to DuckDB
-SQL, which `cxhub.services.derived` runs on the writer's connection. A table can be read under
+SQL, run by `services.metrics.ready_tables` on the writer's connection. A table can be read under
 another name (`Unbound(rename=...)`), so that the same SQL sums every contact or only those in
 a temporary view of the changed ones.
 """

@@ -102,7 +102,7 @@ LABEL_DIMENSIONS = ("category", "cause", "sentiment")  # the columns of current_
 
 @dataclass(frozen=True)
 class Derived:
-    """The tables kept ready by `cxhub.services.derived` that a query may read instead of
+    """The tables kept ready by `services.metrics.ready_tables` that a query may read instead of
     computing the same thing from the records, each set only while it is up to date with them.
     Without it (PySpark, a bare backend) every fact is computed from the records."""
 
@@ -123,7 +123,7 @@ class Tables:
     10 ms on DuckDB), and one metric with its comparisons reads the same tables many times.
     Everything else is the backend's."""
 
-    derived: Derived | None = None  # set per call by cxhub.services.metrics
+    derived: Derived | None = None  # set per call by cxhub.services.metrics.compute
 
     def __init__(self, backend: BaseBackend) -> None:
         self.backend = backend

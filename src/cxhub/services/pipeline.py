@@ -33,25 +33,25 @@ def _steps() -> list[tuple[str, StepFn]]:
     """The steps, in order. Imported here so that a missing optional extra skips one step."""
     steps: list[tuple[str, StepFn]] = []
     try:
-        from cxhub.services import identity
+        from cxhub.services.customers import identity
 
         steps.append(("identity", lambda wh: identity.resolve(wh)))
     except ImportError:
         pass
     try:
-        from cxhub.services import classify
+        from cxhub.services.classification import run as classify
 
         steps.append(("classify", lambda wh: classify.classify_pending(wh)))
     except ImportError:
         pass
     try:
-        from cxhub.services import segments
+        from cxhub.services.customers import segments
 
         steps.append(("segments", lambda wh: segments.refresh_segments(wh)))
     except ImportError:
         pass
     try:  # after classify: spikes per cause need the labels
-        from cxhub.services import listening
+        from cxhub.services.listening import detect as listening
 
         steps.append(("listening", lambda wh: listening.run(wh)))
     except ImportError:

@@ -180,8 +180,8 @@ def _v5(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(ddl)
 
 
-# Figures kept ready for the metrics (cxhub.metrics.derived, refreshed by
-# cxhub.services.derived): the winning label per record and dimension; each resolved contact's
+# Figures kept ready for the metrics (cxhub.metrics.derived, kept by
+# services.metrics.ready_tables): winning label per record and dimension; each resolved contact's
 # customer key and the gap to that customer's next contact on the same cause; each customer's
 # first and last holding; the additive metrics summed per hour (by channel) and per day (by
 # channel, category, cause, team, product), each row under the day its records belong to

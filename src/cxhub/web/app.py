@@ -8,8 +8,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from cxhub import __version__
-from cxhub.services.keys import KeyCache, RevocationInbox
-from cxhub.services.records import RecordSink
+from cxhub.services.access.keys import KeyCache, RevocationInbox
+from cxhub.services.records.api import RecordSink
 from cxhub.settings import Settings
 from cxhub.warehouse import Warehouse
 from cxhub.web import api_docs
@@ -37,14 +37,14 @@ def create_app(settings: Settings | None = None, warehouse: Warehouse | None = N
             inbox = RevocationInbox(wh, settings.home, app.state.key_cache)
             inbox.start()
         if warehouse is None:
-            from cxhub.services import derived
+            from cxhub.services.metrics import ready_tables as derived
 
             # The metrics' ready-made tables, built or brought up to date in the background
             # (apps given a warehouse, in tests, refresh them when a query finds them behind).
             derived.start_background(wh)
         feed = None
         if settings.demo_live_feed:
-            from cxhub.services.live_feed import LiveFeed
+            from cxhub.services.demo.live_feed import LiveFeed
 
             feed = LiveFeed(app.state.sink)
             newest = wh.read_one("SELECT max(created_at) FROM contacts")
@@ -53,7 +53,7 @@ def create_app(settings: Settings | None = None, warehouse: Warehouse | None = N
         if settings.classify_interval > 0 and warehouse is None:
             # Contacts from the API get labels within seconds (not for apps given a warehouse:
             # tests that share theirs count its labels).
-            from cxhub.services.classify_loop import BackgroundClassifier
+            from cxhub.services.classification.loop import BackgroundClassifier
 
             classifier = BackgroundClassifier(wh, interval=settings.classify_interval)
             classifier.start()

@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 from starlette.concurrency import run_in_threadpool
 
-from cxhub.services.keys import KeyCache, scopes_for_token
-from cxhub.services.records import RecordSink
+from cxhub.services.access.keys import KeyCache, scopes_for_token
+from cxhub.services.records.api import RecordSink
 from cxhub.settings import Settings
 from cxhub.warehouse import Warehouse
 

@@ -104,7 +104,7 @@ def record(wh: Warehouse, frame: pd.DataFrame, now: datetime | None = None) -> i
     Its id (`external_id`, `<trigger>:<customer>:<YYYYMMDD>`) takes an outcome through
     `POST /api/v1/decisions/{id}/outcome` like a decision's."""
     from cxhub.domain.canonical import RECORD_KINDS
-    from cxhub.services.records import write_rows
+    from cxhub.services.records.api import write_rows
 
     now = now or datetime.now()
     rows = [{"source": SOURCE,

@@ -43,7 +43,7 @@ class DiscoverReport:
 
 def _labels_ready(wh: Warehouse) -> bool:
     """Whether current_labels is up to date with the labels (else they are read directly)."""
-    from cxhub.services import derived
+    from cxhub.services.metrics import ready_tables as derived
 
     # Never a refresh from here: on a large warehouse that is the pipeline's minute, not ours.
     return derived.available(wh, refresh_if_quick=False).labels

@@ -16,7 +16,7 @@ import smtplib
 from email.message import EmailMessage
 from typing import Any
 
-from cxhub.services import listening_webhook
+from cxhub.services.listening import webhook as listening_webhook
 from cxhub.services.problems import store
 from cxhub.services.problems.ownership import Ownership
 from cxhub.warehouse import Warehouse

@@ -15,7 +15,7 @@ import numpy as np
 
 from cxhub.analytics.problems.impact import Impact, ImpactSettings, estimate, weekly
 from cxhub.domain.errors import CxhubError
-from cxhub.services import metrics
+from cxhub.services.metrics import compute as metrics
 from cxhub.services.problems.errors import ProblemInputError, ProblemNotFoundError, parse_date
 from cxhub.warehouse import Warehouse
 

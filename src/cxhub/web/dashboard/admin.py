@@ -8,8 +8,8 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from cxhub.services import users
-from cxhub.services.users import ROLES, User, UserError
+from cxhub.services.access import users
+from cxhub.services.access.users import ROLES, User, UserError
 from cxhub.web.dashboard.auth import CheckedForm, Forbidden, require
 from cxhub.web.dashboard.pages import redirect, render
 

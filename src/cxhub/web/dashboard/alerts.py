@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from cxhub.services import listening
-from cxhub.services.users import User
+from cxhub.services.access.users import User
+from cxhub.services.listening import detect as listening
 from cxhub.web.dashboard.auth import CheckedForm, Forbidden, require
 from cxhub.web.dashboard.pages import redirect, render
 

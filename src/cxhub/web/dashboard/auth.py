@@ -2,7 +2,7 @@
 guessing is in `throttle.py`).
 
 The session cookie holds a random token (HttpOnly, SameSite=Lax); the warehouse holds only its
-SHA-256 (`cxhub.services.users`). Sessions slide: each visit pushes the expiry 12 hours ahead,
+SHA-256 (`services.access.users`). Sessions slide: each visit pushes the expiry 12 hours ahead,
 written at most every few minutes so that browsing does not queue a write per page.
 
 Forms carry a double-submit CSRF token: a random value in a cookie that must come back, hashed
@@ -21,8 +21,8 @@ from urllib.parse import parse_qsl, quote
 from fastapi import Depends, Request
 from starlette.responses import Response
 
-from cxhub.services import users
-from cxhub.services.users import User
+from cxhub.services.access import users
+from cxhub.services.access.users import User
 from cxhub.warehouse import Warehouse
 
 SESSION_COOKIE = "cxhub_session"

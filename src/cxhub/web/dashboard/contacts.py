@@ -10,8 +10,8 @@ from fastapi.responses import Response
 
 from cxhub.domain import plausibility as plausible
 from cxhub.domain.errors import CxhubError
-from cxhub.services import contacts_query as cq
-from cxhub.services.users import User
+from cxhub.services.access.users import User
+from cxhub.services.customers import contacts as cq
 from cxhub.web.dashboard import figures
 from cxhub.web.dashboard.auth import CheckedForm, Forbidden, require
 from cxhub.web.dashboard.pages import NONE_VALUE, redirect, render

@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from cxhub.services import customers
-from cxhub.services.users import User
+from cxhub.services.access.users import User
+from cxhub.services.customers import read as customers
 from cxhub.web.dashboard.auth import Forbidden, require
 from cxhub.web.dashboard.pages import render
 

@@ -1,5 +1,5 @@
 """A metric's figures for the dashboard: headline, series and breakdown, each with the link to
-the contacts behind it. Every number comes from the catalogue (`cxhub.services.metrics`)."""
+the contacts behind it. Every number comes from the catalogue (`cxhub.services.metrics.compute`)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from cxhub.domain import plausibility as plausible
-from cxhub.services import metrics
-from cxhub.services.contacts_query import engine, figure_range
+from cxhub.services.customers.contacts import engine, figure_range
+from cxhub.services.metrics import compute as metrics
 from cxhub.warehouse import Warehouse
 from cxhub.web.dashboard.pages import NONE_VALUE, qs
 

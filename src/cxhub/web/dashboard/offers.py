@@ -9,10 +9,10 @@ from typing import Annotated
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from cxhub.services.access.users import User
 from cxhub.services.offers import outcomes, reports
 from cxhub.services.offers.engine import Engine
 from cxhub.services.offers.queue import ContactDecisions
-from cxhub.services.users import User
 from cxhub.web.dashboard.auth import CheckedForm, Forbidden, require
 from cxhub.web.dashboard.pages import redirect, render
 

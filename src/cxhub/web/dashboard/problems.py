@@ -10,11 +10,11 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from cxhub.domain.errors import CxhubError
+from cxhub.services.access.users import User
 from cxhub.services.problems import discovery, ownership, store, workflow
 from cxhub.services.problems import figures as figures_svc
 from cxhub.services.problems import impact as impact_svc
 from cxhub.services.problems.errors import ProblemInputError
-from cxhub.services.users import User
 from cxhub.web.dashboard.auth import CheckedForm, Forbidden, require
 from cxhub.web.dashboard.pages import redirect, render
 

@@ -9,9 +9,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from cxhub.domain.errors import CxhubError
-from cxhub.services import users
-from cxhub.services.contacts_query import label_choices
-from cxhub.services.users import User
+from cxhub.services.access import users
+from cxhub.services.access.users import User
+from cxhub.services.customers.contacts import label_choices
 from cxhub.web.dashboard import figures
 from cxhub.web.dashboard.auth import (
     CheckedForm,

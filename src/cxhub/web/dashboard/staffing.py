@@ -9,8 +9,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from cxhub.domain.errors import NotFoundError
+from cxhub.services.access.users import User
 from cxhub.services.forecast import plan as plans
-from cxhub.services.users import User
 from cxhub.web.dashboard.auth import require
 from cxhub.web.dashboard.pages import render
 

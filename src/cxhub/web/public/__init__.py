@@ -33,7 +33,7 @@ def plotly_js_path() -> Path:
 
 def install(app: FastAPI, settings: Settings, *, live_interval: float = 2.0,
             chart_cache_seconds: float = 30.0, auto_publish: bool = True) -> None:
-    from cxhub.services.public_outlook import live_snapshot
+    from cxhub.services.public.outlook import live_snapshot
     from cxhub.web.public.charts import TtlCache
     from cxhub.web.public.live import LiveTicker
     from cxhub.web.public.routes import router
@@ -77,7 +77,7 @@ def install(app: FastAPI, settings: Settings, *, live_interval: float = 2.0,
 
 async def publish_daily(app: FastAPI, settings: Settings) -> None:
     """Publish yesterday's report now (a restart catches up) and after every midnight (UTC)."""
-    from cxhub.services import reports
+    from cxhub.services.public import reports
 
     while True:
         now = datetime.now(UTC).replace(tzinfo=None)

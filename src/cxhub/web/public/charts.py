@@ -16,8 +16,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from cxhub.services import metrics
-from cxhub.services.public_figures import (
+from cxhub.services.metrics import compute as metrics
+from cxhub.services.public.figures import (
     VOICE_CHANNELS,
     compute,
     data_start,

@@ -1,7 +1,7 @@
 """The last gate before anything public leaves the server.
 
 The figures are already suppressed and whitelisted where they are made
-(`cxhub.services.public_figures.suppress`). This gate checks the finished document again, so a
+(`cxhub.services.public.figures.suppress`). This gate checks the finished document again, so a
 future figure added without that step fails loudly (500) instead of publishing personal data:
 every key must be a known aggregate key and every string must look like a label, a number or a
 time, never like an e-mail address or a sentence.
@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 from fastapi.responses import Response
 
-from cxhub.services.public_figures import COMPARISONS, DIMENSIONS, VALUES
+from cxhub.services.public.figures import COMPARISONS, DIMENSIONS, VALUES
 
 # Keys of the documents around the figures (windows, section names, chart layout).
 _STRUCTURE = frozenset({

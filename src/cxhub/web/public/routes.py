@@ -1,8 +1,8 @@
 """The public transparency page, its chart data, the live stream and the daily reports.
 
 No login: everything here is aggregates only, checked by `privacy.check` before it leaves.
-Routers stay thin; figures come from `charts`, `cxhub.services.live` and
-`cxhub.services.reports`.
+Routers stay thin; figures come from `charts`, `cxhub.services.public.live` and
+`cxhub.services.public.reports`.
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Undefined
 from sse_starlette.sse import EventSourceResponse
 
-from cxhub.services import public_outlook, reports
-from cxhub.services.public_figures import GRAINS, promises
+from cxhub.services.public import outlook as public_outlook
+from cxhub.services.public import reports
+from cxhub.services.public.figures import GRAINS, promises
 from cxhub.settings import Settings
 from cxhub.warehouse import Warehouse
 from cxhub.web.public import charts

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from cxhub.domain.errors import CxhubError
-from cxhub.services import keys as key_service
+from cxhub.services.access import keys as key_service
 from cxhub.web.deps import WarehouseDep, require_scope
 
 router = APIRouter(prefix="/api/v1/keys", tags=["keys"], dependencies=[require_scope("admin")])

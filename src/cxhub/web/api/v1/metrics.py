@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 
 from cxhub.domain.errors import NotFoundError
 from cxhub.metrics import MetricQueryError
-from cxhub.services import metrics as metric_service
+from cxhub.services.metrics import compute as metric_service
 from cxhub.web.deps import WarehouseDep, require_scope
 
 router = APIRouter(prefix="/api/v1", tags=["metrics"], dependencies=[require_scope("read")])

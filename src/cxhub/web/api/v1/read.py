@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException
 
-from cxhub.services import customers
+from cxhub.services.customers import read as customers
 from cxhub.web.deps import WarehouseDep, require_scope
 
 router = APIRouter(prefix="/api/v1", tags=["read"], dependencies=[require_scope("read")])

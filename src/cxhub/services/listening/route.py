@@ -19,7 +19,7 @@ import pandas as pd
 
 from cxhub.analytics.listening import routing, volume
 from cxhub.domain.canonical import CONTACTS
-from cxhub.services.records import write_rows
+from cxhub.services.records.api import write_rows
 from cxhub.warehouse import Warehouse
 from cxhub.warehouse.engines import connect
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from cxhub.services.ingest import IngestReport, ingest_paths
 from cxhub.services.pipeline import PipelineReport, refresh
+from cxhub.services.records.files import IngestReport, ingest_paths
 from cxhub.settings import Settings
 from cxhub.warehouse import Warehouse
 
@@ -99,7 +99,7 @@ def load_once(wh: Warehouse, manifest: Path, settings: Settings, say: Say
 
 def publish_year(wh: Warehouse, settings: Settings, say: Say) -> int:
     """A daily report for every day of the simulated year, as if published each night."""
-    from cxhub.services import reports
+    from cxhub.services.public import reports
 
     first = wh.read_one("SELECT min(created_at) FROM contacts")
     if not first or first[0] is None:
@@ -130,8 +130,8 @@ def demo_login(wh: Warehouse, settings: Settings) -> DemoLogin | None:
     first run and kept in `$CXHUB_HOME/demo-login.json` (readable by its owner only): while
     `cxhub serve` holds the warehouse, no other process can create them. None when someone
     removed that file after the first run: the account is theirs to manage then."""
-    from cxhub.services.keys import create_key
-    from cxhub.services.users import create_user, get_user
+    from cxhub.services.access.keys import create_key
+    from cxhub.services.access.users import create_user, get_user
 
     note = settings.home / "demo-login.json"
     if note.exists():

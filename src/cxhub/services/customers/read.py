@@ -7,8 +7,8 @@ from typing import Any
 
 from cxhub.analytics.identity.attach import attached_sql
 from cxhub.domain.canonical import CONTACTS, SOURCE_RECORDS
-from cxhub.services import identity
-from cxhub.services.records import read_record
+from cxhub.services.customers import identity
+from cxhub.services.records.api import read_record
 from cxhub.warehouse import Warehouse
 
 

@@ -24,7 +24,7 @@ from cxhub.analytics.classify.taxonomy import DIMENSIONS, Taxonomy, taxonomy_for
 from cxhub.analytics.classify.zeroshot import ZeroShotClassifier
 from cxhub.domain.canonical import CATEGORIES
 from cxhub.domain.errors import CxhubError
-from cxhub.services.classify import (
+from cxhub.services.classification.run import (
     HAS_TEXT,
     ID_COLUMN,
     SENTIMENT,

@@ -1,6 +1,6 @@
 """What the public sees: which catalogue metrics, over which windows, with small counts hidden.
 
-Every figure comes from the metrics catalogue (`cxhub.services.metrics.compute`); this module
+Every figure comes from the metrics catalogue (`services.metrics.compute`); this module
 only chooses metrics, windows and breakdowns, and then makes the rows safe to publish:
 
 - only whitelisted keys survive (a period, a dimension from a controlled vocabulary, values and
@@ -27,7 +27,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from cxhub.services import metrics
+from cxhub.services.metrics import compute as metrics
 from cxhub.warehouse import Warehouse
 
 Row = dict[str, Any]

@@ -4,7 +4,7 @@
             compare="previous,target", filters={"channel": "phone"})
 
 Nothing here computes a figure: it opens an Ibis backend over the warehouse's read cursor
-(DuckDB), says which ready-made tables are up to date (cxhub.services.derived) and asks the
+(DuckDB), says which ready-made tables are up to date (services.metrics.ready_tables) and asks the
 catalogue (cxhub.metrics).
 """
 
@@ -21,7 +21,7 @@ from ibis.backends import BaseBackend
 from cxhub.metrics import coverage, default_catalogue, periods, query
 from cxhub.metrics.definitions import Metric
 from cxhub.metrics.facts import Tables
-from cxhub.services import derived
+from cxhub.services.metrics import ready_tables as derived
 from cxhub.warehouse import Warehouse
 from cxhub.warehouse.engines import connect
 
@@ -59,7 +59,7 @@ def compute(wh: Warehouse, name: str, *, start: Times, end: Times,
     tables = engine if engine is not None else backend(wh)
     if isinstance(tables, Tables) and tables.backend.name == "duckdb":
         # The ready-made tables (current labels, repeat gaps, hourly and daily sums) that are
-        # up to date; the query reads the records for the rest (cxhub.services.derived).
+        # up to date; the query reads the records for the rest (ready_tables).
         tables.derived = derived.available(wh)
     return query.compute(tables, name, start=start, end=end, by=by, filters=filters,
                          compare=compare)

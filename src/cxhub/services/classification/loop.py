@@ -15,7 +15,7 @@ import logging
 import threading
 import time
 
-from cxhub.services.classify import (
+from cxhub.services.classification.run import (
     DIMENSIONS,
     SENTIMENT,
     classify_pending,

@@ -23,7 +23,7 @@ from ibis.backends import BaseBackend
 from cxhub.analytics.listening import spikes as sp
 from cxhub.analytics.listening import topics, volume
 from cxhub.analytics.listening.calendar import PlannedEvent, planned_matrix
-from cxhub.services import listening_webhook
+from cxhub.services.listening import webhook as listening_webhook
 from cxhub.settings import Settings
 from cxhub.warehouse import Warehouse
 from cxhub.warehouse.engines import connect
@@ -269,7 +269,7 @@ def list_alerts(wh: Warehouse, *, limit: int = 100, status: str | None = None,
 def run(wh: Warehouse, settings: Settings | None = None) -> dict[str, Any]:
     """The pipeline step: detect (sending new alerts to CXHUB_ALERT_WEBHOOK when it is set),
     then route the mentions that need service into contacts."""
-    from cxhub.services import listening_route
+    from cxhub.services.listening import route as listening_route
 
     cfg = settings or Settings()
     report = detect(wh, webhook_url=cfg.alert_webhook)

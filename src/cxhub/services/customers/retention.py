@@ -17,7 +17,7 @@ import pandas as pd
 
 from cxhub.analytics.segments import contracts, features, sbg
 from cxhub.domain.errors import CxhubError
-from cxhub.services.segments import _con, compute_rfm, latest_activity
+from cxhub.services.customers.segments import _con, compute_rfm, latest_activity
 from cxhub.warehouse import Warehouse
 
 CHECK_GROUPS = ("cohort", "plan", "rfm_segment")

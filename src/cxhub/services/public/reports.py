@@ -21,7 +21,7 @@ from xml.etree import ElementTree as ET
 import duckdb
 
 from cxhub.domain.errors import CxhubError
-from cxhub.services.public_figures import actions, daily_sections, sections, suppress
+from cxhub.services.public.figures import actions, daily_sections, sections, suppress
 from cxhub.warehouse import Warehouse
 
 LATE_DATA_NOTE = "correction: late data"

@@ -26,7 +26,7 @@ from typing import Any
 
 from cxhub.metrics import cube, default_catalogue
 from cxhub.metrics.facts import Derived
-from cxhub.services import derived_steps as steps
+from cxhub.services.metrics import ready_steps as steps
 from cxhub.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
@@ -72,7 +72,7 @@ def _keeper(wh: Warehouse) -> _Keeper:
 
 
 def _schemas(wh: Warehouse) -> Any:
-    from cxhub.services.metrics import backend
+    from cxhub.services.metrics.compute import backend
 
     tables = backend(wh)
     return lambda name: tables.table(name).schema()

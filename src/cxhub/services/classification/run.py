@@ -360,9 +360,9 @@ def classify_pending(wh: Warehouse, *, targets: Sequence[str] = TARGETS,
 
 def refresh_best_labels(wh: Warehouse) -> None:
     """Keep the metrics' table of winning labels (`current_labels`) up to date, where the
-    warehouse has one (cxhub.services.labels)."""
+    warehouse has one (cxhub.services.classification.labels)."""
     try:
-        from cxhub.services.labels import refresh_current
+        from cxhub.services.classification.labels import refresh_current
     except ImportError:
         return
     refresh_current(wh)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cxhub.services import derived
+from cxhub.services.metrics import ready_tables as derived
 from cxhub.warehouse import Warehouse
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from cxhub.services.public_figures import compute, suppress
+from cxhub.services.public.figures import compute, suppress
 from cxhub.warehouse import Warehouse
 
 # The channels a customer can wait on now; others appear when they have contacts.

@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 
 from cxhub.analytics.staffing import agents_needed, erlang_a, erlang_c
 from cxhub.services.forecast import hours, plan, public
-from cxhub.services.public_figures import VOICE_CHANNELS
+from cxhub.services.public.figures import VOICE_CHANNELS
 from cxhub.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
@@ -162,7 +162,7 @@ def live_snapshot(wh: Warehouse, *, min_count: int,
     """The live cards' figures (`services.live.snapshot`) with, for phone and chat, the
     expected wait from Erlang A (roster and forecast) where one can be had, and the opening
     status. Each channel's `expected_wait.basis` says which estimate it is."""
-    from cxhub.services.live import snapshot
+    from cxhub.services.public.live import snapshot
 
     now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     data = snapshot(wh, min_count=min_count, now=now)

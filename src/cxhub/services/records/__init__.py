@@ -1,0 +1,1 @@
+"""Records in: `files` loads files (`cxhub ingest`), `api` takes records posted to the REST API."""
