@@ -113,7 +113,9 @@ def holdings_table(h: Holdings, people: People, acc: Accounts) -> dict[str, np.n
     }
 
 
-def orders_table(h: Holdings, people: People, acc: Accounts, rng) -> dict[str, np.ndarray]:
+def orders_table(
+    h: Holdings, people: People, acc: Accounts, rng: np.random.Generator
+) -> dict[str, np.ndarray]:
     rows = np.flatnonzero(h.ordered)
     setup = np.where(h.product[rows] <= _P["BB-FIBRE-900"], 29.99, 0.0)
     n = len(rows)
@@ -134,7 +136,12 @@ def orders_table(h: Holdings, people: People, acc: Accounts, rng) -> dict[str, n
 
 
 def billing_table(
-    h: Holdings, people: People, acc: Accounts, affected: np.ndarray, plan: Plan, rng
+    h: Holdings,
+    people: People,
+    acc: Accounts,
+    affected: np.ndarray,
+    plan: Plan,
+    rng: np.random.Generator,
 ) -> dict[str, np.ndarray]:
     """Invoices on each account's billing day, the payments against them, and the refunds."""
     lo, hi = active_range(people, plan.days)

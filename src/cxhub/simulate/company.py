@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -67,7 +68,7 @@ class _Counters:
 
 def _chunk(
     plan: Plan, sink: TableSink, k: int, start: int, n: int, ctr: _Counters, tally: Tally
-) -> dict:
+) -> dict[str, Any]:
     seed = plan.seed
     people = make_people(plan, start, n, rng_for(seed, k, PEOPLE))
     n_prospects = round(r.CHUNK_CUSTOMERS * r.PROSPECT_RATE)
@@ -175,7 +176,7 @@ def simulate(
     start: date = date(2025, 11, 1),
     fix_effect: float = r.FIX_EFFECT,
     progress: Progress | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """Write the company's exports to `out_dir` and return a summary (files and row counts)."""
     if customers < 1 or days < 28:
         raise ValueError("simulate needs at least 1 customer and 28 days")

@@ -66,7 +66,8 @@ def _mix(p: np.ndarray | tuple[float, ...], n: int, rng: np.random.Generator) ->
 def _causes(category: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     cum = np.cumsum(np.array([r.CAUSE_MIX[c] for c in r.CATEGORIES]), axis=1)
     cum = cum / cum[:, -1:]
-    return (rng.random(len(category))[:, None] > cum[category]).sum(axis=1)
+    cause: np.ndarray = (rng.random(len(category))[:, None] > cum[category]).sum(axis=1)
+    return cause
 
 
 def _component(
@@ -185,15 +186,17 @@ def _bill_day_in_window(index: np.ndarray, plan: Plan) -> np.ndarray:
     cycle = 1 + index % 28
     # The first day in the window whose day of the month is the account's billing day.
     match = cycle[:, None] == month_day[None, :]
-    return window[np.argmax(match, axis=1)]
+    first_day: np.ndarray = window[np.argmax(match, axis=1)]
+    return first_day
 
 
 def _channels(segment: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     mix = np.array([r.CHANNEL_MIX[s] for s in r.SEGMENTS])
     cum = np.cumsum(mix / mix.sum(axis=1, keepdims=True), axis=1)
-    return (
+    channel: np.ndarray = (
         (rng.random(len(segment))[:, None] > cum[segment]).sum(axis=1).clip(0, len(r.CHANNELS) - 1)
     )
+    return channel
 
 
 def day_of(seconds: np.ndarray, plan: Plan) -> np.ndarray:

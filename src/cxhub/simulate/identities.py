@@ -170,7 +170,8 @@ def _updated_at(plan: Plan, since_day: np.ndarray, rng: np.random.Generator) -> 
     simulated year) and its last day: never after the exports were written."""
     first = since_day.clip(0, plan.days - 1)
     day = first + (rng.random(len(first)) * (plan.days - first)).astype(np.int64)
-    return plan.start_s + day * DAY + rng.integers(0, DAY, len(first))
+    updated: np.ndarray = plan.start_s + day * DAY + rng.integers(0, DAY, len(first))
+    return updated
 
 
 def _abbreviate(street: str) -> str:

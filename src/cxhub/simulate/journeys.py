@@ -23,7 +23,17 @@ _ONBOARDING = ("order_placed", "welcome_email_sent", "account_activated", "first
 _ONBOARDING_DELAY_H = (0, 1, 48, 72)
 
 
-def _table(source, kind, ext, cust_source, cust_id, tp_type, channel, at, detail):
+def _table(
+    source: str,
+    kind: str,
+    ext: np.ndarray,
+    cust_source: np.ndarray,
+    cust_id: np.ndarray,
+    tp_type: np.ndarray,
+    channel: str,
+    at: np.ndarray,
+    detail: np.ndarray,
+) -> dict[str, np.ndarray]:
     n = len(ext)
     return {
         "source": np.full(n, source, dtype=object),
@@ -44,7 +54,7 @@ def _concat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
 
 
 def web_touchpoints(
-    people: People, acc: Accounts, d: Demand, plan: Plan, first: int, rng
+    people: People, acc: Accounts, d: Demand, plan: Plan, first: int, rng: np.random.Generator
 ) -> dict[str, np.ndarray]:
     lo, hi = active_range(people, plan.days)
     person, day = sample_days(
@@ -73,8 +83,11 @@ def web_touchpoints(
     num = first
     for person_, at_, detail, known in (visits, helps):
         n = len(person_)
-        cs = np.where(known, "crm", None).astype(object)
-        ci = np.where(known, acc.crm[person_], None).astype(object)
+        # Only logged-in visits know the customer; the others stay anonymous (None).
+        cs = np.full(n, None, dtype=object)
+        cs[known] = "crm"
+        ci = np.full(n, None, dtype=object)
+        ci[known] = acc.crm[person_][known]
         parts.append(
             _table(
                 "web",
@@ -89,7 +102,7 @@ def web_touchpoints(
             )
         )
         num += n
-    for person_, at_, step in steps:
+    for person_, at_, step_names in steps:
         n = len(person_)
         parts.append(
             _table(
@@ -101,17 +114,19 @@ def web_touchpoints(
                 np.full(n, "onboarding_step", dtype=object),
                 "web",
                 at_,
-                step,
+                step_names,
             )
         )
         num += n
     out = _concat(parts)
     horizon = plan.day_start_s(plan.days)
-    keep = (out["occurred_at"] < horizon) & (out["occurred_at"] >= plan.start_s)
-    return {k: v[keep] for k, v in out.items()}
+    in_range = (out["occurred_at"] < horizon) & (out["occurred_at"] >= plan.start_s)
+    return {k: v[in_range] for k, v in out.items()}
 
 
-def app_touchpoints(people: People, acc: Accounts, plan: Plan, rng) -> dict[str, np.ndarray]:
+def app_touchpoints(
+    people: People, acc: Accounts, plan: Plan, rng: np.random.Generator
+) -> dict[str, np.ndarray]:
     lo, hi = active_range(people, plan.days)
     rate = np.where(rng.random(len(people)) < r.APP_USER_SHARE, r.APP_LOGINS_PER_YEAR, 0.0)
     person, day = sample_days(plan.day_weight / 365, rate, lo, hi, rng)
@@ -139,7 +154,9 @@ def app_touchpoints(people: People, acc: Accounts, plan: Plan, rng) -> dict[str,
     )
 
 
-def deliveries(people: People, acc: Accounts, plan: Plan, rng) -> dict[str, np.ndarray]:
+def deliveries(
+    people: People, acc: Accounts, plan: Plan, rng: np.random.Generator
+) -> dict[str, np.ndarray]:
     """Router deliveries to new customers; some fail and are delivered two days later."""
     joined = np.flatnonzero((people.since_day >= 0) & (people.since_day < plan.days))
     dispatched = plan.day_start_s(people.since_day[joined] + 1) + 8 * 3600
@@ -178,7 +195,7 @@ def deliveries(people: People, acc: Accounts, plan: Plan, rng) -> dict[str, np.n
 
 
 def email_engagement(
-    marketing_id: np.ndarray, person_rows: np.ndarray, plan: Plan, rng
+    marketing_id: np.ndarray, person_rows: np.ndarray, plan: Plan, rng: np.random.Generator
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Opens and clicks of newsletters and campaign emails; and who clicked the campaign."""
     sends = [

@@ -120,7 +120,7 @@ def make_lifecycle(d: Demand, plan: Plan, rng: np.random.Generator) -> Lifecycle
     # Events after the export was taken cannot be in it: those items are open in the files.
     late = resolved >= horizon
     resolved = np.where(late, NONE, resolved)
-    resolution = np.where(late | (resolved == NONE), None, resolution)
+    resolution = np.where(late | (resolved == NONE), np.array(None, dtype=object), resolution)
     first_response = np.where(first_response >= horizon, NONE, first_response)
     answered = np.where(answered >= horizon, NONE, answered)
     abandoned = np.where(gave_up & (queued + wait < horizon), queued + wait, NONE)

@@ -68,7 +68,9 @@ def _addresses(n: int, rng: np.random.Generator) -> Address:
     return Address(number + " " + street + " " + kind, town, postcode)
 
 
-def _emails(first: np.ndarray, last: np.ndarray, index: np.ndarray, rng: np.random.Generator):
+def _emails(
+    first: np.ndarray, last: np.ndarray, index: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
     n = len(first)
     f = np.char.lower(first.astype(str)).astype(object)
     la = np.char.lower(np.char.replace(last.astype(str), " ", "")).astype(object)
@@ -84,7 +86,8 @@ def _emails(first: np.ndarray, last: np.ndarray, index: np.ndarray, rng: np.rand
     domain = np.array(nm.EMAIL_DOMAINS, dtype=object)[
         rng.choice(len(nm.EMAIL_DOMAINS), n, p=_DOMAIN_P)
     ]
-    return local + "@" + domain
+    emails: np.ndarray = local + "@" + domain
+    return emails
 
 
 def make_people(plan: Plan, start_index: int, n: int, rng: np.random.Generator) -> People:

@@ -65,7 +65,7 @@ class Plan:
     def day_start_s(self, day: np.ndarray | int) -> np.ndarray:
         return self.start_s + np.asarray(day, dtype=np.int64) * DAY
 
-    def date_of(self, day: int) -> date:
+    def date_of(self, day: int | np.integer) -> date:
         return self.start + timedelta(days=int(day))
 
     @property
@@ -109,7 +109,8 @@ def _day_weight(start: date, days: int) -> np.ndarray:
     weekly = week.uk_weekday_shape()[kinds] * 7
     doy = np.array([(start + timedelta(days=int(d))).timetuple().tm_yday for d in range(days)])
     season = 1 + r.YEARLY_AMPLITUDE * np.cos(2 * np.pi * (doy - r.YEARLY_PEAK_DAY_OF_YEAR) / 365.25)
-    return weekly * season
+    weight: np.ndarray = weekly * season
+    return weight
 
 
 def product_share() -> float:
@@ -192,10 +193,11 @@ def hour_shape(written: bool) -> np.ndarray:
     """Arrival shape over the 24 hours as measured (phone and chat then follow each day's
     opening hours: `week.live_seconds`); written channels arrive more evenly (people write in
     the evening), so half of their shape is flat over 7-23."""
-    measured = np.asarray(cal.HOUR_SHAPE, dtype=float)
+    measured: np.ndarray = np.asarray(cal.HOUR_SHAPE, dtype=float)
     measured = measured / measured.sum()
     if not written:
         return measured
     flat = np.zeros(24)
     flat[7:24] = 1 / 17
-    return 0.5 * measured + 0.5 * flat
+    mixed: np.ndarray = 0.5 * measured + 0.5 * flat
+    return mixed

@@ -96,8 +96,11 @@ def mentions(
     first_response = np.full(n, -1, dtype=np.int64)
     first_response[reply_rows] = reply_at
 
-    cust_s = np.where(known, "crm", None).astype(object)
-    cust_i = np.where(known, acc.crm[person], None).astype(object)
+    # Only handles the CRM holds name a customer; the other posts stay anonymous.
+    cust_s = np.full(n, None, dtype=object)
+    cust_s[known] = "crm"
+    cust_i = np.full(n, None, dtype=object)
+    cust_i[known] = acc.crm[person][known]
     none = np.full(n, None, dtype=object)
     posts = {
         "source": np.full(n, SOURCE, dtype=object),
@@ -158,4 +161,7 @@ def mentions(
 def _handles(people: People, person: np.ndarray) -> np.ndarray:
     first = np.char.lower(FIRST[people.first[person]].astype(str)).astype(object)
     last = np.char.lower(np.char.replace(people.last[person].astype(str), " ", "")).astype(object)
-    return "@" + first + "_" + last + (people.index[person] % 97).astype(str).astype(object)
+    handle: np.ndarray = (
+        "@" + first + "_" + last + (people.index[person] % 97).astype(str).astype(object)
+    )
+    return handle

@@ -21,8 +21,10 @@ _CAT = {c: i for i, c in enumerate(r.CATEGORIES)}
 _CATEGORY_EFFECT = {"complaint": -0.9, "problem": -0.5, "idea": 0.2, "compliment": 0.8}
 
 
-def contact_satisfaction(d: Demand, lc: Lifecycle, people: People, rng: np.random.Generator):
-    z = 1.2 + people.mood[d.person] + rng.normal(0.0, 0.7, len(d))
+def contact_satisfaction(
+    d: Demand, lc: Lifecycle, people: People, rng: np.random.Generator
+) -> np.ndarray:
+    z: np.ndarray = 1.2 + people.mood[d.person] + rng.normal(0.0, 0.7, len(d))
     live_wait = np.where(lc.wait > 0, lc.wait, 0)
     z -= np.minimum(3.0, 0.006 * live_wait)
     written = lc.answered == NONE
@@ -77,7 +79,9 @@ def post_contact_surveys(
     }
 
 
-def _comments(csat: np.ndarray, wait: np.ndarray, unresolved: np.ndarray, rng) -> np.ndarray:
+def _comments(
+    csat: np.ndarray, wait: np.ndarray, unresolved: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
     tone = np.where(csat <= 2, 0, np.where(csat == 3, 1, 2))
     aspect = rng.choice([1, 2, 3], size=len(csat))
     aspect = np.where(wait > 180, 0, aspect)
@@ -123,7 +127,9 @@ def nps_surveys(
     }
 
 
-def _survey_days(lo, hi, days, rng):
+def _survey_days(
+    lo: np.ndarray, hi: np.ndarray, days: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     expected = r.NPS_SURVEY_RATE * (hi - lo) / 365
     count = rng.poisson(expected)
     person = np.repeat(np.arange(len(lo)), count)
@@ -133,11 +139,14 @@ def _survey_days(lo, hi, days, rng):
     return person[np.sort(keep)], day[np.sort(keep)]
 
 
-def _count_before(who, when, person, at, window) -> np.ndarray:
+def _count_before(
+    who: np.ndarray, when: np.ndarray, person: np.ndarray, at: np.ndarray, window: int
+) -> np.ndarray:
     """For each (person, at): how many of `who`'s events fall in [at - window, at)."""
     big = np.int64(2**40)
     key = np.sort(who.astype(np.int64) * big + when)
     base = person.astype(np.int64) * big
-    return np.searchsorted(key, base + at, "left") - np.searchsorted(
+    counts: np.ndarray = np.searchsorted(key, base + at, "left") - np.searchsorted(
         key, base + np.maximum(at - window, 0), "left"
     )
+    return counts

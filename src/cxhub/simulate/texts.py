@@ -33,7 +33,8 @@ def _core(cat: str, cause: str, n: int, rng: np.random.Generator) -> np.ndarray:
     k = rng.integers(0, len(frames), size=n)
     pre = _arr(tuple(f[0] for f in frames))[k]
     post = _arr(tuple(f[1] for f in frames))[k]
-    return pre + _pick(ph.TOPICS[cause], n, rng) + post
+    text: np.ndarray = pre + _pick(ph.TOPICS[cause], n, rng) + post
+    return text
 
 
 def _details(cause: str, tone: str, incident: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from cxhub.simulate import rates as r
 from cxhub.simulate.offers import acceptance
 from cxhub.simulate.plan import Plan
 
 
-def events_truth(plan: Plan, billing_affected_accounts: int) -> dict:
+def events_truth(plan: Plan, billing_affected_accounts: int) -> dict[str, Any]:
     ev = plan.events
     code = r.PLANTED_OFFER
     deploy, rollback = plan.release_window_s

@@ -17,6 +17,7 @@ shapes are mapped, not copied:
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import numpy as np
 
@@ -42,7 +43,8 @@ def uk_weekday_shape() -> np.ndarray:
     mon, tue, wed, thu, fri, sat, sun = m
     working = sorted((sun, mon, tue, wed, thu), reverse=True)
     shape = np.array([*working, fri, sat])
-    return shape / shape.sum()
+    share: np.ndarray = shape / shape.sum()
+    return share
 
 
 def _easter(year: int) -> date:
@@ -133,7 +135,8 @@ def live_seconds(lo: np.ndarray, hi: np.ndarray, rng: np.random.Generator) -> np
     hour = np.searchsorted(_CDF, u, side="right") - 1
     frac = (u - _CDF[hour]) / (_CDF[hour + 1] - _CDF[hour])
     x = (hour + frac) / _SPAN  # 0..1 through the measured day
-    return ((lo + x * (hi - lo)) * 3600).astype(np.int64)
+    seconds: np.ndarray = ((lo + x * (hi - lo)) * 3600).astype(np.int64)
+    return seconds
 
 
 def live_share_before(lo: float, hi: float, hour: float) -> float:
@@ -193,7 +196,7 @@ def hourly_factor(channel: str, when: datetime) -> float:
     return daily * share * 24
 
 
-def opening_hours_doc(start: date, days: int) -> dict:
+def opening_hours_doc(start: date, days: int) -> dict[str, Any]:
     """The opening hours as the shared YAML format (timezone, channels, holidays)."""
     channels = {}
     for channel, table in OPENING_HOURS.items():

@@ -91,7 +91,8 @@ def erlang_c_agents(load: float, aht_s: float, target: float, within_s: float) -
 
 def roster_table(plan: Plan, tally: Tally) -> dict[str, np.ndarray]:
     """One row per live channel and open half hour: the agents scheduled."""
-    cols: dict[str, list] = {k: [] for k in ("channel", "starts_at", "agents")}
+    channels: list[str] = []
+    cols: dict[str, list[np.ndarray]] = {k: [] for k in ("starts_at", "agents")}
     slots = np.arange(48)
     for name in week.LIVE_CHANNELS:
         expected = _expected_by_day(tally.planned[name], plan.kinds)
@@ -109,11 +110,11 @@ def roster_table(plan: Plan, tally: Tally) -> dict[str, np.ndarray]:
                              for a in load], dtype=float)
             bent = need * plan.staffing[day] * plan.slot_staffing[day, open_]
             agents = np.maximum(1, np.round(bent)).astype(np.int64)
-            cols["channel"] += [name] * len(agents)
+            channels += [name] * len(agents)
             cols["starts_at"].append(plan.day_start_s(day) + slots[open_] * week.SLOT_S)
             cols["agents"].append(agents)
     starts = np.concatenate(cols["starts_at"])
-    channel = np.array(cols["channel"], dtype=object)
+    channel = np.array(channels, dtype=object)
     n = len(starts)
     stamp = np.array(
         [datetime.fromtimestamp(int(s), UTC).strftime("%Y%m%dT%H%M") for s in starts],
@@ -149,12 +150,12 @@ def calendar_table(plan: Plan) -> dict[str, np.ndarray]:
         rows.append((f"holiday-{day}", "holiday", name, i, i + 1,
                      float(lift)))
     n = len(rows)
-    ext, kind, name, lo, hi, lift = (np.array(c, dtype=object) for c in zip(*rows, strict=True))
+    ext, kind, names, lo, hi, lift = (np.array(c, dtype=object) for c in zip(*rows, strict=True))
     return {
         "source": np.full(n, CALENDAR_SOURCE, dtype=object),
         "external_id": ext,
         "kind": kind,
-        "name": name,
+        "name": names,
         "starts_at": plan.day_start_s(lo.astype(np.int64)),
         "ends_at": plan.day_start_s(hi.astype(np.int64)),
         "channel": np.full(n, None, dtype=object),

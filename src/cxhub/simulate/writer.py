@@ -51,8 +51,8 @@ def _column(values: np.ndarray, kind: FieldType | None) -> pa.Array:
         v = np.asarray(values, dtype=np.int64)
         return pa.array(v, mask=v < 0, type=pa.int64())
     if kind == FieldType.FLOAT:
-        v = np.round(np.asarray(values, dtype=np.float64), 2)
-        return pa.array(v, mask=np.isnan(v), type=pa.float64())
+        x = np.round(np.asarray(values, dtype=np.float64), 2)
+        return pa.array(x, mask=np.isnan(x), type=pa.float64())
     if kind == FieldType.BOOL:
         v = np.asarray(values)
         if v.dtype == bool:
