@@ -114,7 +114,7 @@ def tokenize(tokenizer: Any, texts: Sequence[str], max_tokens: int) -> list[list
     return [list(ids) for ids in out["input_ids"]]
 
 
-def collate(ids: list[list[int]], rows: Sequence[int], pad_id: int
+def collate(ids: list[list[int]], rows: Sequence[int] | np.ndarray, pad_id: int
             ) -> tuple[torch.Tensor, torch.Tensor]:
     width = max(len(ids[r]) for r in rows)
     batch = torch.full((len(rows), width), pad_id, dtype=torch.long)
@@ -138,7 +138,7 @@ def length_batches(lengths: np.ndarray, batch_size: int, rng: np.random.Generato
     return [batches[i] for i in rng.permutation(len(batches))]
 
 
-def collate_hidden(hidden: list[torch.Tensor], rows: Sequence[int]
+def collate_hidden(hidden: list[torch.Tensor], rows: Sequence[int] | np.ndarray
                    ) -> tuple[torch.Tensor, torch.Tensor]:
     width = max(hidden[r].shape[0] for r in rows)
     batch = torch.zeros((len(rows), width, hidden[rows[0]].shape[1]))

@@ -129,10 +129,13 @@ class WordsView:
         texts = [t or "" for t in texts]
         similar = np.asarray((self._tfidf.transform(texts) @ self._docs.T).todense())
         asks = np.array(["?" in t for t in texts], dtype=float)[:, None] * self._question
+        scores: np.ndarray
         if self._counts is None:  # a company's labels without keywords
-            return asks + 3.0 * similar
-        keyword = np.asarray(self._counts.transform(texts) @ self._weights)
-        return keyword + asks + 3.0 * similar
+            scores = asks + 3.0 * similar
+        else:
+            keyword = np.asarray(self._counts.transform(texts) @ self._weights)
+            scores = keyword + asks + 3.0 * similar
+        return scores
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         words = np.array([len((t or "").split()) for t in texts], dtype=float)

@@ -110,7 +110,8 @@ def _name(column: str, reversed_with: str | None, thresholds: list[float]) -> An
     import splink.comparison_level_library as cll
     from splink.comparison_library import CustomComparison
 
-    levels = [
+    # Splink's CustomComparison takes a list of level creators or dicts (its list is invariant).
+    levels: list[Any] = [
         cll.NullLevel(column),
         cll.ExactMatchLevel(column).configure(tf_adjustment_column=column),
     ]

@@ -195,4 +195,4 @@ def record_decision(
         "(?, ?, ?, ?, ?, ?, ?, current_timestamp::TIMESTAMP, current_timestamp::TIMESTAMP)",
         [review_id, sl, el, sr, er, decision, decided_by],
     )
-    return review_id
+    return int(review_id)

@@ -48,7 +48,8 @@ class DayBaseline:
 def _shares(counts: np.ndarray, prior: np.ndarray, strength: float) -> np.ndarray:
     """(counts + strength * prior) / (total + strength), along the last axis."""
     total = counts.sum(axis=-1, keepdims=True)
-    return (counts + strength * prior) / (total + strength)
+    shares: np.ndarray = (counts + strength * prior) / (total + strength)
+    return shares
 
 
 def theil_sen_level(weekly: np.ndarray, max_trend: float) -> np.ndarray:
@@ -59,7 +60,7 @@ def theil_sen_level(weekly: np.ndarray, max_trend: float) -> np.ndarray:
     """
     s, k = weekly.shape
     centre = -(7.0 * (k - np.arange(k)) - 3.5)
-    med = np.median(weekly, axis=1)
+    med: np.ndarray = np.median(weekly, axis=1)
     if k < 2:
         return med
     i, j = np.triu_indices(k, 1)
@@ -67,7 +68,8 @@ def theil_sen_level(weekly: np.ndarray, max_trend: float) -> np.ndarray:
     slope = np.median(slopes, axis=1)
     intercept = np.median(weekly - slope[:, None] * centre[None, :], axis=1)
     level = intercept + slope * 0.5
-    return np.clip(level, med / max_trend, med * max_trend)
+    bounded: np.ndarray = np.clip(level, med / max_trend, med * max_trend)
+    return bounded
 
 
 def day_baseline(

@@ -66,12 +66,14 @@ def nb_tail(observed: np.ndarray, mean: np.ndarray, relvar: np.ndarray) -> np.nd
     """P(X >= observed) for X negative binomial with this mean and variance mean + relvar mean^2
     (Poisson where relvar is 0)."""
     size = 1.0 / np.maximum(relvar, 1e-9)
-    return nbinom.sf(observed - 1, size, size / (size + mean))
+    tail: np.ndarray = nbinom.sf(observed - 1, size, size / (size + mean))
+    return tail
 
 
-def _nb_quantile(mean: np.ndarray, relvar: np.ndarray, alpha: float) -> np.ndarray:
+def _nb_quantile(mean: np.ndarray, relvar: np.ndarray, alpha: float | np.ndarray) -> np.ndarray:
     size = 1.0 / np.maximum(relvar, 1e-9)
-    return nbinom.isf(alpha, size, size / (size + mean)) + 1
+    quantile: np.ndarray = nbinom.isf(alpha, size, size / (size + mean)) + 1
+    return quantile
 
 
 def detect(counts: np.ndarray, pool: np.ndarray | None = None,
@@ -189,7 +191,8 @@ def _clean_planned(clean: np.ndarray, counts: np.ndarray, mu: np.ndarray, plan: 
 def _window_sum(a: np.ndarray, first: int, w: int) -> np.ndarray:
     """Sums over the w hours ending at each of the 24 hours from first + w - 1."""
     block = a[:, first : first + 24 + w - 1]
-    return np.lib.stride_tricks.sliding_window_view(block, w, axis=1).sum(axis=2)
+    sums: np.ndarray = np.lib.stride_tricks.sliding_window_view(block, w, axis=1).sum(axis=2)
+    return sums
 
 
 def _clean(clean: np.ndarray, counts: np.ndarray, mu: np.ndarray, hit: np.ndarray,

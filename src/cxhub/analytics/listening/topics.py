@@ -84,7 +84,7 @@ def term_counts(texts: Sequence[str | None], hours: np.ndarray, n_hours: int,
 
 
 def distinctive_terms(spike: Iterable[str | None], before: Iterable[str | None], k: int = 8,
-                      prior: float = 10.0, min_count: int = 2) -> list[dict[str, float]]:
+                      prior: float = 10.0, min_count: int = 2) -> list[dict[str, str | float]]:
     """The k terms most over-represented in `spike` against `before`: term, count, z."""
     a = Counter(t for text in spike if text for t in _term_set(text))
     b = Counter(t for text in before if text for t in _term_set(text))
@@ -100,7 +100,7 @@ def distinctive_terms(spike: Iterable[str | None], before: Iterable[str | None],
              - np.log((yb + alpha) / (nb + a0 - yb - alpha)))
     z = delta / np.sqrt(1.0 / (ya + alpha) + 1.0 / (yb + alpha))
     order = np.argsort(-z, kind="stable")
-    out = []
+    out: list[dict[str, str | float]] = []
     for i in order:
         if len(out) >= k or z[i] <= 0:
             break

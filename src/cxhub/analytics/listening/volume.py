@@ -82,7 +82,7 @@ class Volumes:
 
     @property
     def hours(self) -> int:
-        return self.counts.shape[1]
+        return int(self.counts.shape[1])
 
     def hour_start(self, h: int) -> dt.datetime:
         return self.start + dt.timedelta(hours=int(h))

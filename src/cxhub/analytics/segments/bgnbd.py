@@ -56,7 +56,8 @@ def log_likelihood(
     repeat = x > 0
     x1 = np.maximum(x, 1.0)
     dropped = betaln(a + 1.0, b + x1 - 1.0) - beta_ab - (r + x) * np.log(alpha + t_x)
-    return a1 + np.where(repeat, np.logaddexp(alive, dropped), alive)
+    ll: np.ndarray = a1 + np.where(repeat, np.logaddexp(alive, dropped), alive)
+    return ll
 
 
 class _Customers:
@@ -150,8 +151,9 @@ def _log_dropout_odds(
     dropped out against being alive. Meaningless for x = 0 (callers mask it)."""
     r, alpha, a, b = params.r, params.alpha, params.a, params.b
     x1 = np.maximum(x, 1.0)
-    return (np.log(a) - np.log(b + x1 - 1.0)
-            + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x)))
+    log_odds: np.ndarray = (np.log(a) - np.log(b + x1 - 1.0)
+                            + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x)))
+    return log_odds
 
 
 def p_alive(params: BgNbdParams, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
@@ -171,7 +173,8 @@ def expected_purchases(
     head = (a + b + x - 1.0) / (a - 1.0)
     tail = 1.0 - ((alpha + T) / (alpha + T + t)) ** (r + x) * hyp2f1(
         r + x, b + x, a + b + x - 1.0, z)
-    return head * tail * p_alive(params, x, t_x, T)
+    expected: np.ndarray = head * tail * p_alive(params, x, t_x, T)
+    return expected
 
 
 def expected_purchases_new_customer(params: BgNbdParams, t: float | np.ndarray) -> np.ndarray:
@@ -179,4 +182,6 @@ def expected_purchases_new_customer(params: BgNbdParams, t: float | np.ndarray) 
     r, alpha, a, b = params.r, params.alpha, params.a, params.b
     t = np.asarray(t, dtype=float)
     head = (a + b - 1.0) / (a - 1.0)
-    return head * (1.0 - (alpha / (alpha + t)) ** r * hyp2f1(r, b, a + b - 1.0, t / (alpha + t)))
+    expected: np.ndarray = head * (
+        1.0 - (alpha / (alpha + t)) ** r * hyp2f1(r, b, a + b - 1.0, t / (alpha + t)))
+    return expected

@@ -75,8 +75,10 @@ def groups_of(subs: pd.DataFrame, fit_by: str = FIT_BY[0]) -> np.ndarray:
         raise ValueError(f"fit_by must be one of {', '.join(FIT_BY)}")
     cohort = cohort_of(subs["started"])
     if fit_by == "cohort":
-        return cohort.to_numpy()
-    return (cohort + SEP + subs["plan"].fillna("?").astype(str)).to_numpy()
+        groups: np.ndarray = cohort.to_numpy()
+    else:
+        groups = (cohort + SEP + subs["plan"].fillna("?").astype(str)).to_numpy()
+    return groups
 
 
 @dataclass(frozen=True)

@@ -42,8 +42,9 @@ def log_likelihood(params: GammaGammaParams, x: np.ndarray, m: np.ndarray) -> np
     x = np.asarray(x, dtype=float)
     m = np.asarray(m, dtype=float)
     px = p * x
-    return (gammaln(px + q) - gammaln(px) - gammaln(q) + q * np.log(v)
-            + (px - 1.0) * np.log(m) + px * np.log(x) - (px + q) * np.log(v + m * x))
+    ll: np.ndarray = (gammaln(px + q) - gammaln(px) - gammaln(q) + q * np.log(v)
+                      + (px - 1.0) * np.log(m) + px * np.log(x) - (px + q) * np.log(v + m * x))
+    return ll
 
 
 class _RepeatBuyers:
@@ -109,7 +110,8 @@ def expected_spend(params: GammaGammaParams, x: np.ndarray, m: np.ndarray) -> np
     m = np.nan_to_num(np.asarray(m, dtype=float))
     if q <= 1.0:
         raise FitError(f"Gamma-Gamma: q = {q:.3g} <= 1, the mean spend is not finite")
-    return p * (v + m * x) / (p * x + q - 1.0)
+    spend: np.ndarray = p * (v + m * x) / (p * x + q - 1.0)
+    return spend
 
 
 def population_mean_spend(params: GammaGammaParams) -> float:

@@ -160,7 +160,7 @@ def _distances(x: np.ndarray) -> np.ndarray:
     float32: 64 MB for 4,000 rows)."""
     x = x.astype(np.float32)
     sq = np.einsum("ij,ij->i", x, x)
-    d = x @ x.T
+    d: np.ndarray = x @ x.T
     d *= -2.0
     d += sq[:, None]
     d += sq[None, :]

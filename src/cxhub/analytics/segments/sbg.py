@@ -20,6 +20,7 @@ Survivor counts of one cohort (the paper's data) are the special case with no tr
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -72,7 +73,8 @@ def survival(params: SbgParams, t: np.ndarray | float) -> np.ndarray:
 def churn_probability(params: SbgParams, t: np.ndarray | float) -> np.ndarray:
     """P(T = t): the share of a new cohort that leaves at renewal t (t >= 1)."""
     t = np.asarray(t, dtype=float)
-    return survival(params, t - 1.0) * churn_next(params, t - 1.0)
+    leaving: np.ndarray = survival(params, t - 1.0) * churn_next(params, t - 1.0)
+    return leaving
 
 
 def churn_next(params: SbgParams, renewals: np.ndarray | float) -> np.ndarray:
@@ -101,7 +103,8 @@ def expected_renewals(params: SbgParams, renewals: np.ndarray | float,
     a, b = params.alpha, params.beta
     steps = np.log1p(-a / (a + b + values[:, None] + j[None, :] - 1.0))
     per_value = np.exp(np.cumsum(steps, axis=1)).sum(axis=1)
-    return per_value[inverse.reshape(n.shape)]
+    expected: np.ndarray = per_value[inverse.reshape(n.shape)]
+    return expected
 
 
 def derl(params: SbgParams, renewals: np.ndarray | float, discount: float) -> np.ndarray:
@@ -145,7 +148,7 @@ def _neg_ll_and_grad(
     churned_at: np.ndarray, churned_w: np.ndarray,
     alive_at: np.ndarray, alive_w: np.ndarray,
     entered_at: np.ndarray, entered_w: np.ndarray, total: float,
-):
+) -> Callable[[np.ndarray], tuple[float, np.ndarray]]:
     def objective(params: np.ndarray) -> tuple[float, np.ndarray]:
         a, b = params
         # Left now: B(a + 1, b + t - 1); still a customer after c renewals: B(a, b + c);
