@@ -11,7 +11,7 @@ the last 30 days by day, and the whole year by month and channel.
 
 The metrics are answered as the API answers them: from the ready-made tables (current labels,
 repeat gaps, hourly and daily sums, quantile values) that `cxhub serve` keeps up to date; the
-first run builds them (timed apart, `derived`).
+first run builds them (timed apart, `ready_tables`).
 
 The pandas baseline computes three metrics the way an analyst would without the catalogue
 (contacts by hour and channel, service level by day, ASA) on the same contacts: on the columns
@@ -41,7 +41,7 @@ import pandas as pd
 from cxhub.metrics import compute as catalogue_compute
 from cxhub.metrics import default_catalogue
 from cxhub.services.metrics import compute as metrics
-from cxhub.services.metrics import ready_tables as derived
+from cxhub.services.metrics import ready_tables
 from cxhub.warehouse import Warehouse
 from cxhub.warehouse.engines import connect
 
@@ -271,7 +271,7 @@ def main() -> None:
         # The ready-made tables (current labels, repeat gaps, sums, quantile values), as
         # `cxhub serve` keeps them: built the first time, then only checked.
         t = time.perf_counter()
-        steps = derived.refresh(wh)
+        steps = ready_tables.refresh(wh)
         refresh = {"refresh_s": round(time.perf_counter() - t, 1),
                    "rebuilt": [s["step"] for s in steps if s["rebuilt"]]}
         print(f"ready-made tables: {refresh}", file=sys.stderr)
@@ -292,7 +292,7 @@ def main() -> None:
                     "load_average_before": round(load_before[0], 1),
                     "load_average_after": round(os.getloadavg()[0], 1)},
         "rows": counts, "warehouse": str(path), "generate_or_reuse_s": round(generate_s, 1),
-        "derived": refresh,
+        "ready_tables": refresh,
         "runs": args.runs,
         "metric_p50_ms": per_metric,
         "slowest_ms": max(every), "calls_under_300_ms": sum(v < 300 for v in every),

@@ -20,7 +20,7 @@ import ibis.expr.types as ir
 
 from cxhub.metrics import periods
 from cxhub.metrics.definitions import Metric
-from cxhub.metrics.facts import TableSource
+from cxhub.metrics.source import TableSource
 
 DAY = timedelta(days=1)
 # The column that dates each fact's records, for the span of the data.
@@ -33,7 +33,7 @@ Span = tuple[datetime, datetime] | None  # the first and last day held (last day
 def data_span(con: TableSource, metric: Metric) -> Span:
     """The days of the first and the last record of the metric's table; None when empty."""
     table, column = SPAN_COLUMN[metric.fact]
-    backend = getattr(con, "backend", con)
+    backend: Any = getattr(con, "backend", con)
     if getattr(backend, "name", None) == "duckdb":  # plain SQL: no Ibis compile per call
         first, last = backend.con.execute(
             f"SELECT min({column}), max({column}) FROM {table}").fetchall()[0]
@@ -50,8 +50,9 @@ def _naive(t: Any) -> datetime:
     if not isinstance(t, datetime):  # a date
         t = datetime(t.year, t.month, t.day)
     if t.tzinfo is not None:
-        t = (t - t.utcoffset()).replace(tzinfo=None)  # type: ignore[operator]
-    return t
+        t = (t - t.utcoffset()).replace(tzinfo=None)
+    out: datetime = t
+    return out
 
 
 def coverage(span: Span, start: datetime, end: datetime) -> dict[str, Any]:

@@ -15,12 +15,14 @@ import operator
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 import ibis
 import ibis.expr.types as ir
 from ibis import _
-from ibis.backends import BaseBackend
+
+from cxhub.metrics import source
+from cxhub.metrics.source import TableSource
 
 _CONTACT_BASE = {
     "contact_id": "the contact's id",
@@ -42,7 +44,7 @@ _CONTACT_BASE = {
     "resolution": "what the company did", "timely": "answered within the promised time",
     "disputed": "the customer disputed the response",
 }
-_CONTACT_DERIVED = {
+_CONTACT_COMPUTED = {
     "category": "labelled category (human, then newest model label), else the contact's own",
     "cause": "labelled cause (human, then newest model label), else the contact's own",
     "segment": "the customer's lifetime-value band (customer_segments, through "
@@ -93,50 +95,7 @@ _TIME_DIMENSIONS = ("hour_of_day", "weekday")
 _SEGMENT_DIMENSIONS = ("segment", "persona", "portfolio", "rfm_segment")
 
 
-class TableSource(Protocol):
-    def table(self, name: str) -> ir.Table: ...
-
-
 LABEL_DIMENSIONS = ("category", "cause", "sentiment")  # the columns of current_labels
-
-
-@dataclass(frozen=True)
-class Derived:
-    """The tables kept ready by `services.metrics.ready_tables` that a query may read instead of
-    computing the same thing from the records, each set only while it is up to date with them.
-    Without it (PySpark, a bare backend) every fact is computed from the records."""
-
-    labels: bool = False  # current_labels: the winning label per record and dimension
-    repeats: bool = False  # contact_repeats: customer key and repeat gap per contact
-    tenures: bool = False  # customer_tenures: first and last holding per customer
-    cube: frozenset[str] = frozenset()  # metric_hours/_days hold these definitions' sums
-
-
-def derived(con: TableSource) -> Derived:
-    """What `con` may read ready-made (nothing unless the caller said so)."""
-    found = getattr(con, "derived", None)
-    return found if isinstance(found, Derived) else Derived()
-
-
-class Tables:
-    """An Ibis backend whose table lookups are remembered. Each lookup is a schema query (about
-    10 ms on DuckDB), and one metric with its comparisons reads the same tables many times.
-    Everything else is the backend's."""
-
-    derived: Derived | None = None  # set per call by cxhub.services.metrics.compute
-
-    def __init__(self, backend: BaseBackend) -> None:
-        self.backend = backend
-        self._tables: dict[str, ir.Table] = {}
-
-    def table(self, name: str) -> ir.Table:
-        found = self._tables.get(name)
-        if found is None:
-            found = self._tables[name] = self.backend.table(name)
-        return found
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.backend, name)
 
 
 @dataclass(frozen=True)
@@ -150,7 +109,7 @@ class Fact:
 FACTS: dict[str, Fact] = {
     "contacts": Fact(
         "contacts", "every contact, with its classification, customer segment and lifecycle",
-        _CONTACT_BASE | _CONTACT_DERIVED,
+        _CONTACT_BASE | _CONTACT_COMPUTED,
         ("channel", "category", "cause", "team", *_SEGMENT_DIMENSIONS, "queue", "agent",
          "source", "product", "region", "company", *_TIME_DIMENSIONS)),
     "surveys": Fact(
@@ -193,7 +152,7 @@ def _labelled(con: TableSource, t: ir.Table, target: str, id_column: str,
 
     With `only_these`, only the labels of the rows of `t` are read (a semi-join): when `t` is
     a few weeks of contacts, that spares reading and grouping every label ever written."""
-    if derived(con).labels:
+    if source.ready(con).labels:
         current = con.table("current_labels")
         best = current.filter(current.target == target).select(
             label_target_id=current.target_id, **{f"label_{d}": current[d] for d in dimensions})
@@ -279,8 +238,8 @@ def _handle(c: ir.Table) -> ir.Value:
 
 
 _LIFECYCLE = ("queued_at", "answered_at", "abandoned_at", "outcome")
-# Derived columns: the base columns each reads, and how it is made from them.
-_DERIVED: dict[str, tuple[tuple[str, ...], Any]] = {
+# Computed columns: the base columns each reads, and how it is made from them.
+_COMPUTED: dict[str, tuple[tuple[str, ...], Any]] = {
     "live": (("channel",), lambda c: c.channel.isin(["phone", "chat"]).fill_null(False)),
     "answered": (("answered_at",), _answered),
     "abandoned": (_LIFECYCLE, _abandoned),
@@ -306,7 +265,7 @@ _CUSTOMER = ("source", "customer_source", "customer_external_id")
 def _base_columns(needed: set[str]) -> set[str]:
     """The columns of the contacts table that the needed fact columns are made from."""
     cols = needed & set(_CONTACT_BASE)
-    for name, (deps, _make) in _DERIVED.items():
+    for name, (deps, _make) in _COMPUTED.items():
         if name in needed:
             cols |= set(deps)
     if needed & {"category", "cause"}:
@@ -327,7 +286,7 @@ def contacts(con: TableSource, needed: set[str], *, created_since: datetime | No
     sees contacts created after `created_before` as well (only the start bounds it).
     Only the columns asked for are carried: the Ibis graph, and so the time it takes to
     compile it to SQL, grows with every column."""
-    ready = derived(con).repeats and "repeat_gap_seconds" in needed
+    ready = source.ready(con).repeats and "repeat_gap_seconds" in needed
     segs = segments_in(needed)
     c = con.table("contacts")
     base = _base_columns(needed)
@@ -359,7 +318,7 @@ def contacts(con: TableSource, needed: set[str], *, created_since: datetime | No
         c = c.left_join(r, c.contact_id == r.repeat_contact_id).drop("repeat_contact_id")
     elif segs or needed & {"customer_key", "repeat_gap_seconds"}:
         c = _with_customer(con, c, segments=segs)
-    made = {name: make(c) for name, (_, make) in _DERIVED.items() if name in needed}
+    made = {name: make(c) for name, (_, make) in _COMPUTED.items() if name in needed}
     if made:
         c = c.mutate(**made)
     if "repeat_gap_seconds" in needed and not ready:
@@ -416,13 +375,13 @@ def mentions(con: TableSource, needed: set[str]) -> ir.Table:
         m = _labelled(con, m, "mentions", "mention_id", labelled)
     if segs:
         m = _with_customer(con, m, segments=segs).drop("customer_key")
-    derived: dict[str, ir.Value] = {}
+    made: dict[str, ir.Value] = {}
     if "channel" in needed:
-        derived["channel"] = ibis.literal("social")
+        made["channel"] = ibis.literal("social")
     if "first_response_seconds" in needed:
-        derived["first_response_seconds"] = ibis.coalesce(
+        made["first_response_seconds"] = ibis.coalesce(
             m.first_response_seconds, _seconds(m.first_response_at, m.created_at))
-    return m.mutate(**derived) if derived else m
+    return m.mutate(**made) if made else m
 
 
 def customer_tenures(con: TableSource, *, segments: Collection[str] = ()) -> ir.Table:
@@ -430,7 +389,7 @@ def customer_tenures(con: TableSource, *, segments: Collection[str] = ()) -> ir.
     holdings (missing while one is still held), and the segment columns asked for.
     Gaps between two holdings are ignored: a customer who comes back counts as active."""
     segs = segments_in(segments)
-    if derived(con).tenures:
+    if source.ready(con).tenures:
         # Kept one row per customer (customer_segments holds one segment per customer), with
         # the value band; the other segment columns come from customer_segments by the key.
         ready = con.table("customer_tenures")

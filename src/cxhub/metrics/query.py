@@ -31,13 +31,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from ibis.backends import BaseBackend
 
-from cxhub.metrics import coverage, periods
-from cxhub.metrics.compile import Request, compile_metric
-from cxhub.metrics.cube import fingerprint
+from cxhub.metrics import coverage, periods, source
+from cxhub.metrics.compile import compile_metric
 from cxhub.metrics.definitions import Catalogue, Metric, default_catalogue
-from cxhub.metrics.facts import TIME_DIMENSIONS, Tables
-from cxhub.metrics.facts import derived as derived_tables
+from cxhub.metrics.facts import TIME_DIMENSIONS
 from cxhub.metrics.periods import MetricQueryError
+from cxhub.metrics.request import Request
+from cxhub.metrics.source import Tables
+from cxhub.metrics.sums import fingerprint
 
 Row = dict[str, Any]
 _EPOCH = datetime(1970, 1, 1)
@@ -122,7 +123,7 @@ def _filters(metric: Metric, filters: Mapping[str, Any]) -> dict[str, tuple[Any,
             raise MetricQueryError(
                 dim, f"not a dimension of {metric.name}; filter on one of "
                 f"{', '.join(metric.dimensions)}")
-        values = _names(raw) if isinstance(raw, str) else (
+        values: list[Any] = _names(raw) if isinstance(raw, str) else (
             list(raw) if isinstance(raw, list | tuple | set | frozenset) else [raw])
         if dim in TIME_DIMENSIONS:
             try:
@@ -188,7 +189,7 @@ def _shape(backend: Tables, req: Request) -> tuple[Any, ...]:
     ranks = sorted(set(real.values()))
     return (fingerprint(req.metric), req.grain, req.dimensions,
             tuple(sorted((k, tuple(v)) for k, v in req.filters.items())),
-            derived_tables(backend), tuple(ranks.index(real[n]) for n in _MOMENT_NAMES))
+            source.ready(backend), tuple(ranks.index(real[n]) for n in _MOMENT_NAMES))
 
 
 def _sql(backend: Tables, req: Request) -> str | None:

@@ -30,10 +30,11 @@ import ibis.expr.types as ir
 from cxhub.domain.canonical import CATEGORIES, CAUSES
 from cxhub.domain.errors import CxhubError
 from cxhub.metrics import default_catalogue, periods
-from cxhub.metrics.compile import condition, filtered
-from cxhub.metrics.facts import Tables, build
+from cxhub.metrics.facts import build
 from cxhub.metrics.formula import to_ibis
+from cxhub.metrics.plain import condition, filtered
 from cxhub.metrics.query import request
+from cxhub.metrics.source import Tables
 from cxhub.warehouse import Warehouse
 from cxhub.warehouse.engines import connect
 

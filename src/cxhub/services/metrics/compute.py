@@ -20,8 +20,8 @@ from ibis.backends import BaseBackend
 
 from cxhub.metrics import coverage, default_catalogue, periods, query
 from cxhub.metrics.definitions import Metric
-from cxhub.metrics.facts import Tables
-from cxhub.services.metrics import ready_tables as derived
+from cxhub.metrics.source import Tables
+from cxhub.services.metrics import ready_tables
 from cxhub.warehouse import Warehouse
 from cxhub.warehouse.engines import connect
 
@@ -60,7 +60,7 @@ def compute(wh: Warehouse, name: str, *, start: Times, end: Times,
     if isinstance(tables, Tables) and tables.backend.name == "duckdb":
         # The ready-made tables (current labels, repeat gaps, hourly and daily sums) that are
         # up to date; the query reads the records for the rest (ready_tables).
-        tables.derived = derived.available(wh)
+        tables.ready = ready_tables.available(wh)
     return query.compute(tables, name, start=start, end=end, by=by, filters=filters,
                          compare=compare)
 

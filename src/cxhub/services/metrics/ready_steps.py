@@ -22,13 +22,13 @@ from typing import Any
 import duckdb
 from ibis.expr.schema import Schema
 
-from cxhub.metrics import cube, derived
-from cxhub.metrics.derived import Unbound
-from cxhub.metrics.facts import Derived
+from cxhub.metrics import ready_sql, sums
+from cxhub.metrics.ready_sql import Unbound
+from cxhub.metrics.source import Ready
 
 Con = duckdb.DuckDBPyConnection
 Schemas = Callable[[str], Schema]
-STEPS = ("labels", "repeats", "tenures", "cube")
+STEPS = ("labels", "repeats", "tenures", "sums")
 
 
 def one(con: Con, sql: str, params: list[Any] | None = None) -> Any:
@@ -101,7 +101,7 @@ def refresh_labels(con: Con, schemas: Schemas, *, full: bool = False) -> dict[st
     done: dict[str, Any] = {"step": "labels", "rebuilt": False, "changed": 0}
     if full or not appended:
         con.execute("DELETE FROM current_labels")
-        sql = derived.current_labels(Unbound(schemas))
+        sql = ready_sql.current_labels(Unbound(schemas))
         # In id order: a few records' labels are then found by their row groups' id range.
         con.execute(f"INSERT INTO current_labels SELECT *, {version} FROM ({sql}) "
                     "ORDER BY target, target_id")
@@ -115,7 +115,7 @@ def refresh_labels(con: Con, schemas: Schemas, *, full: bool = False) -> dict[st
                     "FROM labels WHERE rowid > ?", [seen["labels_rowid"]])  # type: ignore[index]
         con.execute("CREATE OR REPLACE TEMP VIEW _d_labels AS SELECT l.* FROM labels l "
                     "SEMI JOIN _d_scope s USING (target, target_id)")
-        sql = derived.current_labels(Unbound(schemas, rename={"labels": "_d_labels"}))
+        sql = ready_sql.current_labels(Unbound(schemas, rename={"labels": "_d_labels"}))
         con.execute(f"CREATE OR REPLACE TEMP TABLE _d_new AS {sql}")
         _swap(con, "current_labels", "target, target_id", "_d_new",
               "category, cause, sentiment", version)
@@ -163,11 +163,11 @@ def refresh_repeats(con: Con, schemas: Schemas, *, full: bool = False) -> dict[s
     mark |= {"links": links_mark(con), "labels_version": labels.get("version", 0)}
     version = (seen or {}).get("version", 0) + 1
     done: dict[str, Any] = {"step": "repeats", "rebuilt": False, "changed": 0}
-    src_derived = Derived(labels=True)
+    src_ready = Ready(labels=True)
     if (full or not appended or seen["links"] != mark["links"]  # type: ignore[index]
             or labels.get("full_version", 0) > seen["labels_version"]):  # type: ignore[index]
         con.execute("DELETE FROM contact_repeats")
-        sql = derived.contact_repeats(Unbound(schemas, derived=src_derived))
+        sql = ready_sql.contact_repeats(Unbound(schemas, ready=src_ready))
         con.execute(f"INSERT INTO contact_repeats SELECT *, {version} FROM ({sql}) "
                     "ORDER BY contact_id")
         done.update(rebuilt=True, changed=int(one(con, "SELECT count(*) FROM contact_repeats")))
@@ -178,7 +178,7 @@ def refresh_repeats(con: Con, schemas: Schemas, *, full: bool = False) -> dict[s
         if one(con, "SELECT count(*) FROM _d_contacts_changed"):
             con.execute("CREATE OR REPLACE TEMP VIEW _d_rep_contacts AS SELECT c.* FROM contacts c "
                         "SEMI JOIN _d_contacts_changed USING (contact_id)")
-            keys_sql = derived.customer_keys(
+            keys_sql = ready_sql.customer_keys(
                 Unbound(schemas, rename={"contacts": "_d_rep_contacts"}))
             # Every contact of a customer with a changed contact: the gaps look at the next one.
             con.execute(
@@ -189,8 +189,8 @@ def refresh_repeats(con: Con, schemas: Schemas, *, full: bool = False) -> dict[s
                 "UNION SELECT contact_id FROM _d_contacts_changed")
             con.execute("CREATE OR REPLACE TEMP VIEW _d_rep_contacts AS SELECT c.* FROM contacts c "
                         "SEMI JOIN _d_scope USING (contact_id)")
-            sql = derived.contact_repeats(Unbound(schemas, rename={"contacts": "_d_rep_contacts"},
-                                                  derived=src_derived))
+            sql = ready_sql.contact_repeats(Unbound(schemas, rename={"contacts": "_d_rep_contacts"},
+                                                  ready=src_ready))
             con.execute(f"CREATE OR REPLACE TEMP TABLE _d_new AS {sql}")
             _swap(con, "contact_repeats", "contact_id", "_d_new",
                   "customer_key, repeat_gap_seconds", version)
@@ -208,7 +208,7 @@ def refresh_tenures(con: Con, schemas: Schemas, *, full: bool = False) -> dict[s
     done: dict[str, Any] = {"step": "tenures", "rebuilt": False, "changed": 0}
     if full or seen != mark:
         con.execute("DELETE FROM customer_tenures")
-        sql = derived.customer_tenures(Unbound(schemas))
+        sql = ready_sql.customer_tenures(Unbound(schemas))
         con.execute(f"INSERT INTO customer_tenures {sql}")
         done.update(rebuilt=True, changed=int(one(con, "SELECT count(*) FROM customer_tenures")))
         save(con, "tenures", mark)
@@ -217,25 +217,26 @@ def refresh_tenures(con: Con, schemas: Schemas, *, full: bool = False) -> dict[s
 
 # --- hourly and daily sums --------------------------------------------------------------------
 
-def refresh_cube(con: Con, schemas: Schemas, metrics: list[Any], *,
+def refresh_sums(con: Con, schemas: Schemas, metrics: list[Any], *,
                  full: bool = False) -> dict[str, Any]:
-    seen = state(con, "cube")
+    seen = state(con, "sums")
     labels, repeats = state(con, "labels") or {}, state(con, "repeats") or {}
     mark, appended = contacts_mark(con, seen)
     surveys, surveys_top, surveys_appended = _appended(con, "surveys", seen, "surveys")
     mark |= {"surveys_rows": surveys, "surveys_rowid": surveys_top,
              "labels_version": labels.get("version", 0),
              "repeats_version": repeats.get("version", 0),
-             "metrics": {m.name: cube.fingerprint(m) for m in metrics if cube.storable(m)}}
-    done: dict[str, Any] = {"step": "cube", "rebuilt": False, "changed": 0}
-    ready = Derived(labels=True, repeats=True)
+             "metrics": {m.name: sums.fingerprint(m) for m in metrics if sums.storable(m)}}
+    done: dict[str, Any] = {"step": "sums", "rebuilt": False, "changed": 0}
+    ready = Ready(labels=True, repeats=True)
     if (full or not appended or not surveys_appended or seen["metrics"] != mark["metrics"]  # type: ignore[index]
             or labels.get("full_version", 0) > seen["labels_version"]  # type: ignore[index]
             or repeats.get("full_version", 0) > seen["repeats_version"]):  # type: ignore[index]
         # Emptied now, summed one family per transaction (`sum_all`), then marked up to date
         # with what the records were now: whatever arrives meanwhile is summed again after.
-        con.execute("DELETE FROM derived_state WHERE name = 'cube'")
-        for table in (cube.HOURS, cube.DAYS, cube.VALUES, cube.VALUE_COUNTS):
+        # 'cube' was this step's name before: a warehouse summed then is summed again once.
+        con.execute("DELETE FROM derived_state WHERE name IN ('sums', 'cube')")
+        for table in (sums.HOURS, sums.DAYS, sums.VALUES, sums.VALUE_COUNTS):
             con.execute(f"DELETE FROM {table}")
         done.update(rebuilt=True, pending=mark)
         return done
@@ -243,38 +244,38 @@ def refresh_cube(con: Con, schemas: Schemas, metrics: list[Any], *,
         changed_contacts(con, seen, seen["labels_version"],  # type: ignore[index]
                          seen["repeats_version"])  # type: ignore[index]
         done["changed"] = _resum_changed_days(con, schemas, metrics, seen, ready)
-    save(con, "cube", mark)
+    save(con, "sums", mark)
     return done
 
 
 def sum_all(con: Con, schemas: Schemas, metrics: list[Any], fact: str, time: str) -> None:
     """Sum one family of the catalogue's metrics over every record (a rebuild)."""
-    family = cube.families(cube.entries(metrics))[(fact, time)]
-    src = Unbound(schemas, derived=Derived(labels=True, repeats=True))
-    _sum_family(con, derived.fine_sums(src, fact, time, family), family)
+    family = sums.families(sums.entries(metrics))[(fact, time)]
+    src = Unbound(schemas, ready=Ready(labels=True, repeats=True))
+    _sum_family(con, ready_sql.fine_sums(src, fact, time, family), family)
 
 
 def store_all_values(con: Con, schemas: Schemas, metrics: list[Any], key: str) -> None:
     """Keep every value of one quantile series (a rebuild)."""
-    m = cube.value_series(metrics)[key]
-    _store_series(con, derived.values(Unbound(schemas, derived=Derived(labels=True,
+    m = sums.value_series(metrics)[key]
+    _store_series(con, ready_sql.values(Unbound(schemas, ready=Ready(labels=True,
                                                                        repeats=True)), m), key)
 
 
 def _store_series(con: Con, sql: str, key: str) -> None:
     con.execute(f"CREATE OR REPLACE TEMP TABLE _d_values AS {sql}")
-    for statement in cube.store_values_sql("_d_values", key):
+    for statement in sums.store_values_sql("_d_values", key):
         con.execute(statement)
     con.execute("DROP TABLE _d_values")
 
 
 def _resum_changed_days(con: Con, schemas: Schemas, metrics: list[Any],
-                        seen: dict[str, Any], ready: Derived) -> int:
+                        seen: dict[str, Any], ready: Ready) -> int:
     """Sum again the days of the changed contacts, and of the surveys added or about them."""
-    day = f"coalesce(CAST(created_at AS DATE), DATE '{cube.NO_DAY}')"
+    day = f"coalesce(CAST(created_at AS DATE), DATE '{sums.NO_DAY}')"
     con.execute(f"CREATE OR REPLACE TEMP TABLE _d_days AS SELECT DISTINCT {day} AS part "
                 "FROM contacts SEMI JOIN _d_contacts_changed USING (contact_id)")
-    answered = f"coalesce(CAST(s.answered_at AS DATE), DATE '{cube.NO_DAY}')"
+    answered = f"coalesce(CAST(s.answered_at AS DATE), DATE '{sums.NO_DAY}')"
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE _d_survey_days AS SELECT DISTINCT {answered} AS part "
         "FROM surveys s WHERE s.rowid > $rowid OR EXISTS (SELECT 1 FROM contacts c "
@@ -288,54 +289,54 @@ def _resum_changed_days(con: Con, schemas: Schemas, metrics: list[Any],
     # family's sum reads a few thousand rows instead of joining the whole tables.
     # Literal bounds, so that DuckDB skips the row groups outside them (min/max per group).
     first, last, undated = con.execute(
-        f"SELECT min(part) FILTER (WHERE part > DATE '{cube.NO_DAY}'), max(part), "
-        f"bool_or(part = DATE '{cube.NO_DAY}') FROM _d_days").fetchall()[0]
+        f"SELECT min(part) FILTER (WHERE part > DATE '{sums.NO_DAY}'), max(part), "
+        f"bool_or(part = DATE '{sums.NO_DAY}') FROM _d_days").fetchall()[0]
     where = ["false"]
     if first is not None:
         where.append(f"(created_at >= TIMESTAMP '{first}' AND created_at < TIMESTAMP '{last}' "
                      "+ INTERVAL 1 DAY)")
     if undated:
         where.append("created_at IS NULL")
-    con.execute("CREATE OR REPLACE TEMP TABLE _d_cube_contacts AS SELECT * FROM contacts WHERE "
+    con.execute("CREATE OR REPLACE TEMP TABLE _d_sums_contacts AS SELECT * FROM contacts WHERE "
                 + " OR ".join(where))
-    con.execute(f"DELETE FROM _d_cube_contacts WHERE {day} NOT IN (SELECT part FROM _d_days)")
+    con.execute(f"DELETE FROM _d_sums_contacts WHERE {day} NOT IN (SELECT part FROM _d_days)")
     low, high = con.execute("SELECT min(contact_id), max(contact_id) "
-                            "FROM _d_cube_contacts").fetchall()[0]
+                            "FROM _d_sums_contacts").fetchall()[0]
     ids = (f"BETWEEN {int(low)} AND {int(high)} AND {{}} IN (SELECT contact_id FROM "
-           "_d_cube_contacts)") if low is not None else "IS NULL AND false"
-    con.execute("CREATE OR REPLACE TEMP TABLE _d_cube_labels AS SELECT * FROM current_labels "
+           "_d_sums_contacts)") if low is not None else "IS NULL AND false"
+    con.execute("CREATE OR REPLACE TEMP TABLE _d_sums_labels AS SELECT * FROM current_labels "
                 "WHERE target = 'contacts' AND target_id " + ids.format("target_id"))
-    con.execute("CREATE OR REPLACE TEMP TABLE _d_cube_repeats AS SELECT * FROM contact_repeats "
+    con.execute("CREATE OR REPLACE TEMP TABLE _d_sums_repeats AS SELECT * FROM contact_repeats "
                 "WHERE contact_id " + ids.format("contact_id"))
     con.execute("CREATE OR REPLACE TEMP VIEW _d_surveys AS SELECT * FROM surveys s WHERE "
                 f"{answered} IN (SELECT part FROM _d_survey_days)")
-    scoped = {"contacts": {"contacts": "_d_cube_contacts", "current_labels": "_d_cube_labels",
-                           "contact_repeats": "_d_cube_repeats"},
+    scoped = {"contacts": {"contacts": "_d_sums_contacts", "current_labels": "_d_sums_labels",
+                           "contact_repeats": "_d_sums_repeats"},
               "surveys": {"surveys": "_d_surveys"}}
     days = {"contacts": "_d_days", "surveys": "_d_survey_days"}
     changed = {"contacts": n_days, "surveys": n_survey_days}
-    for (fact, time), family in cube.families(cube.entries(metrics)).items():
+    for (fact, time), family in sums.families(sums.entries(metrics)).items():
         if not changed[fact]:
             continue
         names = ", ".join("'" + e.key.replace("'", "''") + "'" for e in family)
-        for table in (cube.HOURS, cube.DAYS):
+        for table in (sums.HOURS, sums.DAYS):
             con.execute(f"DELETE FROM {table} WHERE metric IN ({names}) "
                         f"AND part IN (SELECT part FROM {days[fact]})")
-        src = Unbound(schemas, rename=scoped[fact], derived=ready)
-        _sum_family(con, derived.fine_sums(src, fact, time, family), family)
-    for key, m in cube.value_series(metrics).items():
+        src = Unbound(schemas, rename=scoped[fact], ready=ready)
+        _sum_family(con, ready_sql.fine_sums(src, fact, time, family), family)
+    for key, m in sums.value_series(metrics).items():
         if not changed[m.fact]:
             continue
-        for table in (cube.VALUES, cube.VALUE_COUNTS):
+        for table in (sums.VALUES, sums.VALUE_COUNTS):
             con.execute(f"DELETE FROM {table} WHERE metric = ? "
                         f"AND part IN (SELECT part FROM {days[m.fact]})", [key])
-        src = Unbound(schemas, rename=scoped[m.fact], derived=ready)
-        _store_series(con, derived.values(src, m), key)
+        src = Unbound(schemas, rename=scoped[m.fact], ready=ready)
+        _store_series(con, ready_sql.values(src, m), key)
     return n_days + n_survey_days
 
 
-def _sum_family(con: Con, sql: str, family: list[cube.Entry]) -> None:
+def _sum_family(con: Con, sql: str, family: list[sums.Entry]) -> None:
     con.execute(f"CREATE OR REPLACE TEMP TABLE _d_fine AS {sql}")
-    for table in (cube.HOURS, cube.DAYS):
-        con.execute(cube.store_sql("_d_fine", table, [e.key for e in family]))
+    for table in (sums.HOURS, sums.DAYS):
+        con.execute(sums.store_sql("_d_fine", table, [e.key for e in family]))
     con.execute("DROP TABLE _d_fine")

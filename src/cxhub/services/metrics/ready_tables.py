@@ -4,7 +4,7 @@
     available(wh)        # what a metric query may read now; refreshes first when that is quick
 
 The tables (schema v6): `current_labels`, `contact_repeats`, `customer_tenures`, `metric_hours`
-and `metric_days` (cxhub.metrics.derived and cube). A table is used only while it is up to
+and `metric_days` (cxhub.metrics.ready_sql and sums). A table is used only while it is up to
 date with the records, judged from a few row counts and marks read at every call (about a
 millisecond): anything it was made from that changed since, and the query reads the records
 instead, so a figure is never stale. `available` then refreshes in place when the change is
@@ -24,8 +24,8 @@ import threading
 import weakref
 from typing import Any
 
-from cxhub.metrics import cube, default_catalogue
-from cxhub.metrics.facts import Derived
+from cxhub.metrics import default_catalogue, sums
+from cxhub.metrics.source import Ready
 from cxhub.services.metrics import ready_steps as steps
 from cxhub.warehouse import Warehouse
 
@@ -87,19 +87,19 @@ def refresh(wh: Warehouse, *, full: bool = False,
     jobs = {"labels": lambda con: steps.refresh_labels(con, schemas, full=full),
             "repeats": lambda con: steps.refresh_repeats(con, schemas, full=full),
             "tenures": lambda con: steps.refresh_tenures(con, schemas, full=full),
-            "cube": lambda con: steps.refresh_cube(con, schemas, metrics, full=full)}
+            "sums": lambda con: steps.refresh_sums(con, schemas, metrics, full=full)}
     with _keeper(wh).lock:
         done = [wh.write(jobs[name], groupable=False) for name in steps.STEPS if name in only]
         pending = done[-1].pop("pending", None) if done else None
         if pending is not None:  # a rebuild of the sums: one transaction per family
-            for fact, time in cube.families(cube.entries(metrics)):
+            for fact, time in sums.families(sums.entries(metrics)):
                 wh.write(lambda con, f=fact, t=time: steps.sum_all(con, schemas, metrics, f, t),
                          groupable=False)
-            for key in cube.value_series(metrics):
+            for key in sums.value_series(metrics):
                 wh.write(lambda con, k=key: steps.store_all_values(con, schemas, metrics, k),
                          groupable=False)
-            wh.write(lambda con: steps.save(con, "cube", pending), groupable=False)
-    log.info("derived tables refreshed: %s", done)
+            wh.write(lambda con: steps.save(con, "sums", pending), groupable=False)
+    log.info("ready-made tables refreshed: %s", done)
     return done
 
 
@@ -117,9 +117,9 @@ def _states(wh: Warehouse) -> dict[str, dict[str, Any]]:
             wh.read("SELECT name, state FROM derived_state")}
 
 
-def _fresh(snap: dict[str, Any], st: dict[str, dict[str, Any]]) -> Derived:
+def _fresh(snap: dict[str, Any], st: dict[str, dict[str, Any]]) -> Ready:
     labels, repeats = st.get("labels"), st.get("repeats")
-    tenures, sums = st.get("tenures"), st.get("cube")
+    tenures, summed = st.get("tenures"), st.get("sums")
     labels_ok = labels is not None and labels["labels_rows"] == snap["labels"]
 
     def contacts_ok(s: dict[str, Any]) -> bool:
@@ -130,11 +130,12 @@ def _fresh(snap: dict[str, Any], st: dict[str, dict[str, Any]]) -> Derived:
                   and repeats["links"] == snap["links"])
     tenures_ok = tenures is not None and tenures == {
         "holdings": snap["holdings"], "links": snap["links"], "segments": snap["segments"]}
-    cube_ok = (sums is not None and repeats_ok and contacts_ok(sums)
-               and sums["surveys_rows"] == snap["surveys"]
-               and sums["repeats_version"] == repeats["version"])  # type: ignore[index]
-    stored = frozenset(f"{k}:{v}" for k, v in sums["metrics"].items()) if cube_ok else frozenset()
-    return Derived(labels=labels_ok, repeats=repeats_ok, tenures=tenures_ok, cube=stored)
+    sums_ok = (summed is not None and repeats_ok and contacts_ok(summed)
+               and summed["surveys_rows"] == snap["surveys"]
+               and summed["repeats_version"] == repeats["version"])  # type: ignore[index]
+    stored = frozenset(f"{k}:{v}" for k, v in summed["metrics"].items()) if sums_ok \
+        else frozenset()
+    return Ready(labels=labels_ok, repeats=repeats_ok, tenures=tenures_ok, sums=stored)
 
 
 def _quick(snap: dict[str, Any], st: dict[str, dict[str, Any]]) -> bool:
@@ -143,22 +144,22 @@ def _quick(snap: dict[str, Any], st: dict[str, dict[str, Any]]) -> bool:
         return True
     if any(name not in st for name in steps.STEPS):
         return False
-    repeats, tenures, sums = st["repeats"], st["tenures"], st["cube"]
+    repeats, tenures, summed = st["repeats"], st["tenures"], st["sums"]
     if repeats["links"] != snap["links"] or tenures["links"] != snap["links"] \
             or tenures["segments"] != snap["segments"]:
         return False  # a new identity run or segments: rebuilds
     if tenures["holdings"] != snap["holdings"]:
         return False
-    if sums["metrics"] != {m.name: cube.fingerprint(m) for m in default_catalogue()
-                           if cube.storable(m)}:
+    if summed["metrics"] != {m.name: sums.fingerprint(m) for m in default_catalogue()
+                             if sums.storable(m)}:
         return False
-    added = (snap["contacts"] - min(repeats["contacts_rows"], sums["contacts_rows"])
+    added = (snap["contacts"] - min(repeats["contacts_rows"], summed["contacts_rows"])
              + snap["labels"] - st["labels"]["labels_rows"]
-             + snap["surveys"] - sums["surveys_rows"])
+             + snap["surveys"] - summed["surveys_rows"])
     return 0 <= added <= QUICK_ROWS
 
 
-def available(wh: Warehouse, *, refresh_if_quick: bool = True) -> Derived:
+def available(wh: Warehouse, *, refresh_if_quick: bool = True) -> Ready:
     """What a metric query may read ready-made now. When something is out of date and
     bringing it up to date is quick, do it first (one refresh at a time: a query that finds
     another one running waits for it up to WAIT_SECONDS, then reads the records)."""
@@ -179,7 +180,7 @@ def available(wh: Warehouse, *, refresh_if_quick: bool = True) -> Derived:
         try:
             refresh(wh)
         except Exception:  # a failed refresh leaves the records to answer
-            log.exception("refreshing the derived tables failed")
+            log.exception("refreshing the ready-made tables failed")
             return found
         return _fresh(_snapshot(wh), _states(wh))
     if keeper.background:
@@ -187,8 +188,8 @@ def available(wh: Warehouse, *, refresh_if_quick: bool = True) -> Derived:
     return found
 
 
-def _complete(d: Derived) -> bool:
-    return d.labels and d.repeats and d.tenures and bool(d.cube)
+def _complete(d: Ready) -> bool:
+    return d.labels and d.repeats and d.tenures and bool(d.sums)
 
 
 def start_background(wh: Warehouse) -> None:
@@ -205,11 +206,11 @@ def start_background(wh: Warehouse) -> None:
                 refresh(wh)
             except Exception:
                 if keeper.background:  # the next query that finds the tables behind tries again
-                    log.exception("background refresh of the derived tables failed")
+                    log.exception("background refresh of the ready-made tables failed")
                 else:  # stopped: the server is shutting down and its warehouse closing
-                    log.info("background refresh of the derived tables stopped")
+                    log.info("background refresh of the ready-made tables stopped")
 
-        keeper.thread = threading.Thread(target=run, name="cxhub-derived", daemon=True)
+        keeper.thread = threading.Thread(target=run, name="cxhub-ready-tables", daemon=True)
         keeper.thread.start()
 
 

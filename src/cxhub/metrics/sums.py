@@ -8,7 +8,7 @@ its records belong to (a contact's creation day, a survey's answer day), so that
 arriving late, or changed by an event or a new label, only make their own days be summed again.
 
 The sums are computed from the catalogue's own definitions, by the same Ibis code as a plain
-query (`facts`, `compile.condition`), so both give the same numbers; cube_query.py answers a
+query (`facts`, `plain.condition`), so both give the same numbers; from_sums.py answers a
 request from them.
 
 A quantile is not a sum. For those, `metric_values` keeps every value (per day and channel)
@@ -29,12 +29,12 @@ import ibis
 import ibis.expr.types as ir
 
 from cxhub.metrics import facts
-from cxhub.metrics.compile import condition
 from cxhub.metrics.definitions import Metric
-from cxhub.metrics.facts import TableSource
 from cxhub.metrics.formula import to_ibis
+from cxhub.metrics.plain import condition
+from cxhub.metrics.source import TableSource
 
-# Bump when what a stored row means changes: every cube is then summed again.
+# Bump when what a stored row means changes: every definition's sums are then made again.
 VERSION = "1"
 HOURS, DAYS = "metric_hours", "metric_days"
 VALUES, VALUE_COUNTS = "metric_values", "metric_value_counts"
@@ -60,7 +60,7 @@ class Entry:
 
 
 def fingerprint(m: Metric) -> str:
-    """Changes when the definition (or what the cube stores for it) changes."""
+    """Changes when the definition (or what the sums store for it) changes."""
     text = json.dumps({"v": VERSION, **m.to_dict()}, sort_keys=True, default=str)
     return hashlib.sha1(text.encode()).hexdigest()[:16]
 
@@ -122,7 +122,7 @@ def _sums(t: ir.Table, e: Entry) -> tuple[ir.Value, ir.Value, ir.Value]:
         den = condition(m.denominator, t, m)
         den = where if den is None else (den if where is None else den & where)
         num = condition(m.numerator, t, m)
-        num = num if den is None else num & den  # type: ignore[operator]
+        num = num if den is None else num & den
         n = t.count(where=den)
         return rows, t.count(where=num).cast("float64"), n
     value = to_ibis(m.value, t, m.params)  # type: ignore[arg-type]

@@ -19,11 +19,11 @@ import pytest
 from cxhub.ingest.derive import apply_contact_events
 from cxhub.metrics import compute as plain_compute
 from cxhub.metrics import default_catalogue
-from cxhub.metrics.cube_query import choose
+from cxhub.metrics.from_sums import choose
 from cxhub.metrics.query import request
 from cxhub.services.classification import labels
 from cxhub.services.metrics import compute as metrics
-from cxhub.services.metrics import ready_tables as derived
+from cxhub.services.metrics import ready_tables
 from cxhub.warehouse import Warehouse
 from cxhub.warehouse.engines import connect
 
@@ -165,17 +165,17 @@ def _steps(done: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 
 def test_every_metric_the_same_from_the_ready_made_tables(filled: Warehouse) -> None:
-    assert all(d["rebuilt"] for d in derived.refresh(filled))
+    assert all(d["rebuilt"] for d in ready_tables.refresh(filled))
     answered = _check_all(filled)
     assert answered >= 100  # most questions of the 18 additive metrics come from the sums
 
 
 def test_the_same_after_late_contacts_a_human_label_and_events(filled: Warehouse) -> None:
-    derived.refresh(filled)
+    ready_tables.refresh(filled)
     # Contacts arriving late: old days, some with labels and for known customers.
     _make(filled, 3000, 3060, seed=77)
-    done = _steps(derived.refresh(filled))
-    assert not done["cube"]["rebuilt"] and 0 < done["cube"]["changed"] < 50, done
+    done = _steps(ready_tables.refresh(filled))
+    assert not done["sums"]["rebuilt"] and 0 < done["sums"]["changed"] < 50, done
     assert not done["repeats"]["rebuilt"] and not done["labels"]["rebuilt"], done
     _check_all(filled, AFFECTED, questions=4)
 
@@ -187,8 +187,8 @@ def test_the_same_after_late_contacts_a_human_label_and_events(filled: Warehouse
         "VALUES ('contacts', ?, 'category', 'complaint', true, TIMESTAMP '2024-01-01')",
         [row[0]]))
     assert labels.refresh_current(filled) == {"step": "labels", "rebuilt": False, "changed": 1}
-    done = _steps(derived.refresh(filled))
-    assert done["cube"]["changed"] == 1, done  # that contact's day summed again
+    done = _steps(ready_tables.refresh(filled))
+    assert done["sums"]["changed"] == 1, done  # that contact's day summed again
     _check_all(filled, AFFECTED, questions=4)
 
     # Lifecycle events resolve open contacts (a batch, as `cxhub ingest` loads it).
@@ -203,20 +203,20 @@ def test_the_same_after_late_contacts_a_human_label_and_events(filled: Warehouse
         apply_contact_events(con, 99, "crm")
 
     filled.write(events)
-    done = _steps(derived.refresh(filled))
-    assert not done["cube"]["rebuilt"] and done["cube"]["changed"] > 0, done
+    done = _steps(ready_tables.refresh(filled))
+    assert not done["sums"]["rebuilt"] and done["sums"]["changed"] > 0, done
     _check_all(filled, AFFECTED, questions=4)
 
 
 def test_a_query_reads_the_records_while_the_tables_are_behind(filled: Warehouse) -> None:
-    derived.refresh(filled)
+    ready_tables.refresh(filled)
     _make(filled, 3000, 3010, seed=5)
-    behind = derived.available(filled, refresh_if_quick=False)
-    assert not behind.cube and not behind.repeats and behind.labels is False
+    behind = ready_tables.available(filled, refresh_if_quick=False)
+    assert not behind.sums and not behind.repeats and behind.labels is False
     before = metrics.compute(filled, "contacts", start="2024-02-01", end="2024-03-31")
     bare = connect(duckdb_connection=filled.cursor())
     assert before == plain_compute(bare, "contacts", start="2024-02-01", end="2024-03-31")
-    assert metrics.backend(filled).derived.cube  # the call brought them up to date
+    assert metrics.backend(filled).ready.sums  # the call brought them up to date
 
 
 def test_the_tables_stay_fresh_after_segments_computed_at_a_fraction_of_a_second(
@@ -227,6 +227,6 @@ def test_the_tables_stay_fresh_after_segments_computed_at_a_fraction_of_a_second
     warehouse.write(lambda con: con.execute(
         "INSERT INTO customer_segments (customer_id, computed_at, segment) "
         "VALUES (1, TIMESTAMP '2026-12-04 13:49:33.1121', 'high')"))
-    derived.refresh(warehouse)
-    found = derived.available(warehouse, refresh_if_quick=False)
+    ready_tables.refresh(warehouse)
+    found = ready_tables.available(warehouse, refresh_if_quick=False)
     assert found.tenures and found.labels and found.repeats, found

@@ -1,7 +1,7 @@
 """The SQL that makes the tables kept ready for the metrics, from the same Ibis code as a plain
 query: the winning labels (`facts.best_labels`), each contact's customer key and repeat gap
 (`facts.contacts`, `facts.repeat_gaps`), customer tenures (`facts.customer_tenures`) and the
-hourly and daily sums (`cube.fine_sums`).
+hourly and daily sums (`sums.fine_sums`).
 
 Nothing here runs a query: each function compiles an expression over unbound tables to DuckDB
 SQL, run by `services.metrics.ready_tables` on the writer's connection. A table can be read under
@@ -17,19 +17,20 @@ import ibis
 import ibis.expr.types as ir
 from ibis.expr.schema import Schema
 
-from cxhub.metrics import cube, facts
+from cxhub.metrics import facts, sums
 from cxhub.metrics.definitions import Metric
-from cxhub.metrics.facts import LABEL_DIMENSIONS, Derived
+from cxhub.metrics.facts import LABEL_DIMENSIONS
+from cxhub.metrics.source import Ready
 
 
 class Unbound:
     """A TableSource of unbound tables: the schemas of the real ones, some renamed."""
 
     def __init__(self, schemas: Callable[[str], Schema], *,
-                 rename: Mapping[str, str] | None = None, derived: Derived | None = None) -> None:
+                 rename: Mapping[str, str] | None = None, ready: Ready | None = None) -> None:
         self._schemas = schemas
         self.renamed = dict(rename or {})
-        self.derived = derived or Derived()
+        self.ready = ready or Ready()
 
     def table(self, name: str) -> ir.Table:
         return ibis.table(self._schemas(name), name=self.renamed.get(name, name))
@@ -81,12 +82,12 @@ def _kept(key: tuple[object, ...], make: Callable[[], str]) -> str:
     return found
 
 
-def fine_sums(src: Unbound, fact: str, time: str, items: list[cube.Entry]) -> str:
-    key = ("sums", fact, time, tuple((e.key, cube.fingerprint(e.metric)) for e in items),
-           tuple(sorted(src.renamed.items())), src.derived)
-    return _kept(key, lambda: sql(cube.fine_sums(src, fact, time, items)))
+def fine_sums(src: Unbound, fact: str, time: str, items: list[sums.Entry]) -> str:
+    key = ("sums", fact, time, tuple((e.key, sums.fingerprint(e.metric)) for e in items),
+           tuple(sorted(src.renamed.items())), src.ready)
+    return _kept(key, lambda: sql(sums.fine_sums(src, fact, time, items)))
 
 
 def values(src: Unbound, m: Metric) -> str:
-    key = ("values", cube.fingerprint(m), tuple(sorted(src.renamed.items())), src.derived)
-    return _kept(key, lambda: sql(cube.values(src, m)))
+    key = ("values", sums.fingerprint(m), tuple(sorted(src.renamed.items())), src.ready)
+    return _kept(key, lambda: sql(sums.values(src, m)))

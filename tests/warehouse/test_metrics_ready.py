@@ -31,9 +31,9 @@ for _more in (coverage_tests, segment_tests):  # comparisons' coverage, segment 
 def metric(warehouse: Warehouse) -> hand.Metric:
     def run(name: str, **kwargs: Any) -> list[dict[str, Any]]:
         rows = metrics.compute(warehouse, name, **{**hand.WEEK, **kwargs})
-        used = metrics.backend(warehouse).derived
+        used = metrics.backend(warehouse).ready
         assert used is not None and used.labels and used.repeats and used.tenures, used
-        assert used.cube, "the hourly and daily sums were not up to date"
+        assert used.sums, "the hourly and daily sums were not up to date"
         return rows
 
     return run

@@ -1,4 +1,4 @@
-"""Answer a request from the stored hourly and daily sums (cube.py) where they can answer it.
+"""Answer a request from the stored hourly and daily sums (sums.py) where they can answer it.
 
 The range is cut into its whole hours (or days) and the slivers before and after them: the
 whole ones are read from `metric_hours` (cut by channel, hour of day, weekday) or
@@ -18,9 +18,9 @@ from datetime import datetime
 import ibis
 import ibis.expr.types as ir
 
-from cxhub.metrics import cube, facts, periods
-from cxhub.metrics.compile import (
-    Request,
+from cxhub.metrics import facts, periods, source, sums
+from cxhub.metrics.definitions import Metric
+from cxhub.metrics.plain import (
     dimension,
     fact_rows,
     filtered,
@@ -29,11 +29,11 @@ from cxhub.metrics.compile import (
     row_values,
     share_counts,
 )
-from cxhub.metrics.definitions import Metric
-from cxhub.metrics.facts import TableSource
+from cxhub.metrics.request import Request
+from cxhub.metrics.source import TableSource
 
 _TIME_OF_DAY = {"hour_of_day", "weekday"}
-_UNIT = {cube.HOURS: "hour", cube.DAYS: "day"}  # the whole ones are the request's moments
+_UNIT = {sums.HOURS: "hour", sums.DAYS: "day"}  # the whole ones are the request's moments
 _FINGERPRINTS: dict[int, tuple[Metric, str]] = {}
 
 
@@ -43,20 +43,20 @@ def stored(con: TableSource, metric: Metric) -> bool:
     if kept is None or kept[0] is not metric:
         if len(_FINGERPRINTS) > 1024:
             _FINGERPRINTS.clear()
-        kept = _FINGERPRINTS[id(metric)] = (metric, cube.fingerprint(metric))
-    return f"{metric.name}:{kept[1]}" in facts.derived(con).cube
+        kept = _FINGERPRINTS[id(metric)] = (metric, sums.fingerprint(metric))
+    return f"{metric.name}:{kept[1]}" in source.ready(con).sums
 
 
 def choose(con: TableSource, req: Request) -> str | None:
     """The stored table that can answer `req`, or None."""
     m = req.metric
-    if not cube.storable(m) or not stored(con, m):
+    if not sums.storable(m) or not stored(con, m):
         return None
     used = set(req.dimensions) | set(req.filters)
-    if used <= {*cube.HOUR_DIMS, *_TIME_OF_DAY} and req.grain != "15min":
-        table = cube.HOURS
-    elif used <= set(cube.dims_of(m.fact)) and req.grain in (None, "day", "week", "month"):
-        table = cube.DAYS
+    if used <= {*sums.HOUR_DIMS, *_TIME_OF_DAY} and req.grain != "15min":
+        table = sums.HOURS
+    elif used <= set(sums.dims_of(m.fact)) and req.grain in (None, "day", "week", "month"):
+        table = sums.DAYS
     else:
         return None
     real, unit = req.moments(), _UNIT[table]
@@ -106,7 +106,7 @@ def _sliver_rows(con: TableSource, req: Request, spans: list[tuple[str, str]]) -
     return filtered(t, req, m.time)
 
 
-def sums(con: TableSource, req: Request, table: str) -> ir.Table:
+def totals(con: TableSource, req: Request, table: str) -> ir.Table:
     """(period, dimensions, total, n) of the request: stored sums of the whole hours or days,
     a plain query's sums over the slivers."""
     m, unit, real = req.metric, _UNIT[table], req.moments()
@@ -142,7 +142,7 @@ def answer(con: TableSource, req: Request) -> ir.Table | None:
     table = choose(con, req)
     if table is None:
         return None
-    t = sums(con, req, table)
+    t = totals(con, req, table)
     names = [c for c in t.columns if c not in ("total", "n")]
     if m.kind == "count":
         value = t.total.fill_null(0).cast("int64")
@@ -156,7 +156,7 @@ def counts(con: TableSource, req: Request) -> ir.Table | None:
     table = choose(con, req)
     if table is None:
         return None
-    t = sums(con, req, table)
+    t = totals(con, req, table)
     names = [c for c in t.columns if c not in ("total", "n")]
     return t.select(*names, n=t.total.fill_null(0).cast("int64"))
 
@@ -164,24 +164,24 @@ def counts(con: TableSource, req: Request) -> ir.Table | None:
 # --- backlog -----------------------------------------------------------------------------------
 
 def backlog_changes(con: TableSource, req: Request) -> ir.Table | None:
-    """The backlog's changes (period or none, dimensions, change), as stocks._changes makes
+    """The backlog's changes (period or none, dimensions, change), as running_counts._changes makes
     them from the records, from the stored opened and closed counts plus the slivers; only
     dimension values with a contact still open at the first period (or opened later) kept."""
     m = req.metric
     if not stored(con, m):
         return None
     used = set(req.dimensions) | set(req.filters)
-    if used <= set(cube.HOUR_DIMS):
-        table = cube.HOURS
-    elif used <= set(cube.dims_of(m.fact)) and req.grain in (None, "day", "week", "month"):
-        table = cube.DAYS
+    if used <= set(sums.HOUR_DIMS):
+        table = sums.HOURS
+    elif used <= set(sums.dims_of(m.fact)) and req.grain in (None, "day", "week", "month"):
+        table = sums.DAYS
     else:
         return None
     dims, unit, real = req.dimensions, _UNIT[table], req.moments()
     start, end = req.moment("first_period"), req.moment("end")
     end_floor, start_floor = req.moment(f"{unit}_last"), req.moment(f"period_{unit}")
     opened = _rows(con, table, m.name, datetime(1, 1, 1), end_floor, req)
-    closed = _rows(con, table, m.name + cube.CLOSED, datetime(1, 1, 1), end_floor, req)
+    closed = _rows(con, table, m.name + sums.CLOSED, datetime(1, 1, 1), end_floor, req)
 
     def period(at: ir.Value) -> dict[str, ir.Value]:
         if not req.grain:
@@ -201,7 +201,7 @@ def backlog_changes(con: TableSource, req: Request) -> ir.Table | None:
     if real[f"{unit}_last"] < real["end"] or real[f"period_{unit}"] < real["first_period"]:
         # The records in the slivers [floor(end), end) and [floor(first period), first period).
         t = filtered(facts.build(con, m.fact, req.needed()), req, m.opened)  # type: ignore[arg-type]
-        o, c = t[m.opened], t[m.closed]  # type: ignore[index]
+        o, c = t[m.opened], t[m.closed]
         opens = ((o >= end_floor) & (o < end)).fill_null(False)
         closes = ((c >= end_floor) & (c < end)).fill_null(False)
         closed_early = ((c >= start_floor) & (c < start)).fill_null(False)
@@ -242,12 +242,12 @@ def quantile(con: TableSource, req: Request) -> ir.Table | None:
             or real["day_first"] != real["start"] or real["day_last"] != real["end"]
             or real["start"] >= real["end"]):
         return None
-    key = cube.series_key(m)
+    key = sums.series_key(m)
     start, end = req.moment("day_first"), req.moment("day_last")
-    counts = _rows(con, cube.VALUE_COUNTS, key, start, end, req)
+    counts = _rows(con, sums.VALUE_COUNTS, key, start, end, req)
     counts = _keyed(counts, req, "starts_at", bucket=counts.bucket.cast("int32"),
                     n=counts.n.cast("int64"))
-    v = _rows(con, cube.VALUES, key, start, end, req)
+    v = _rows(con, sums.VALUES, key, start, end, req)
     v = _keyed(v, req, "starts_at", bucket=v.bucket.cast("int32"),
                value=v.value.cast("float64"))
     names = [c for c in counts.columns if c not in ("bucket", "n")]

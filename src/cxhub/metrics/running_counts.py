@@ -1,4 +1,4 @@
-"""Stocks: figures that are a count of things present at a time, not of things that happened.
+"""Running counts: figures that count what is present at a time, not what happened in it.
 
 The backlog at the end of a period is the contacts opened before its end minus those closed
 before its end; the customers active during a period are those who started holding a product
@@ -16,9 +16,10 @@ from datetime import datetime
 import ibis
 import ibis.expr.types as ir
 
-from cxhub.metrics import facts, periods
-from cxhub.metrics.compile import Request, dimension, fact_rows, filtered, group, matches
-from cxhub.metrics.facts import TableSource
+from cxhub.metrics import facts, from_sums, periods
+from cxhub.metrics.plain import dimension, fact_rows, filtered, group, matches
+from cxhub.metrics.request import Request
+from cxhub.metrics.source import TableSource
 
 
 def _changes(rows: ir.Table, at: str, sign: int, req: Request, dims: tuple[str, ...], *,
@@ -60,9 +61,7 @@ def _levels(changes: list[ir.Table], req: Request, dims: tuple[str, ...]) -> ir.
 
 
 def backlog(con: TableSource, req: Request) -> ir.Table:
-    from cxhub.metrics import cube_query
-
-    ready = cube_query.backlog_changes(con, req)
+    ready = from_sums.backlog_changes(con, req)
     if ready is not None:
         levels = _levels([ready], req, req.dimensions)
         return levels.mutate(n=levels.value)
@@ -70,7 +69,7 @@ def backlog(con: TableSource, req: Request) -> ir.Table:
     t = facts.build(con, m.fact, req.needed())
     t = filtered(t, req, m.opened)  # type: ignore[arg-type]
     # A contact opened and closed before the first period adds one and takes one away.
-    closed = t[m.closed]  # type: ignore[index]
+    closed = t[m.closed]
     t = t.filter(closed.isnull() | (closed >= req.moment("first_period")))
     dims = req.dimensions
     end = req.moment("end")
@@ -99,10 +98,8 @@ def active_customers(con: TableSource, req: Request) -> ir.Table:
 
 def per_customer(con: TableSource, req: Request) -> ir.Table:
     """Rows of the fact in each period per `per` customers active in it."""
-    from cxhub.metrics import cube_query
-
     m = req.metric
-    counts = cube_query.counts(con, req)
+    counts = from_sums.counts(con, req)
     if counts is None:
         rows = fact_rows(con, req)
         counts = group(rows, req, {"n": rows.count()})
