@@ -101,10 +101,13 @@ def test_erlang_c_agrees_with_a_birth_death_chain(n, arrivals, aht, t) -> None:
 
 
 def test_agents_needed_is_the_smallest_that_meets_the_target() -> None:
+    """Checked one agent below on each row; Erlang A's search starts from Erlang C's answer
+    and walks down, so patience from very short (far fewer agents than Erlang C) to very long
+    (Erlang C's answer) is covered, over loads from a fraction of an agent to hundreds."""
     rng = np.random.default_rng(7)
-    arrivals = rng.uniform(1, 3000, 40)
+    arrivals = np.exp(rng.uniform(np.log(0.5), np.log(5000), 40))
     aht = rng.uniform(60, 600, 40)
-    for patience in (None, 180.0):
+    for patience in (None, 5.0, 180.0, 1e5):
         got = agents_needed(arrivals, 1800, aht, 0.8, 20, patience, 0.9)
         for i in range(40):
             def meets(k: int, i: int = i, patience: float | None = patience) -> bool:

@@ -8,6 +8,7 @@ agents, so each row's answer is found by doubling then halving the agents, all r
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -44,49 +45,86 @@ def agents_needed(arrivals: ArrayLike, interval_seconds: ArrayLike, aht_seconds:
     arr = [np.asarray(v, dtype=float) for v in (arrivals, interval_seconds, aht_seconds, target,
                                                 answer_within_seconds, max_occupancy)]
     pat = None if patience_seconds is None else np.asarray(patience_seconds, dtype=float)
-    lam_n, ivl, aht, tgt, t, occ_max = np.broadcast_arrays(*arr)
+    shape = np.broadcast_shapes(*(a.shape for a in arr))
+    # Flat copies: each step below evaluates only the rows still searching.
+    lam_n, ivl, aht, tgt, t, occ_max = (np.broadcast_to(a, shape).ravel() for a in arr)
     if pat is not None:
-        pat = np.broadcast_to(pat, lam_n.shape)
+        pat = np.broadcast_to(pat, shape).ravel()
     _check_arrays(tgt, occ_max)
     load = lam_n / ivl * aht
     busy = lam_n > 0
 
-    def ok(n: NDArray[np.float64]) -> NDArray[np.bool_]:
-        f = figures(n, lam_n, ivl, aht, t, pat)
-        return (f.service_level >= tgt - _EPS) & (f.occupancy <= occ_max + _EPS)
+    def ok(n: NDArray[np.float64], rows: NDArray[np.intp]) -> NDArray[np.bool_]:
+        f = figures(n, lam_n[rows], ivl[rows], aht[rows], t[rows],
+                    None if pat is None else pat[rows])
+        return (f.service_level >= tgt[rows] - _EPS) & (f.occupancy <= occ_max[rows] + _EPS)
 
     # lo never meets the target, hi always does (after the doubling).
     if pat is None:
         # Erlang C needs more agents than the load, and occupancy is exactly load / agents.
         lo = np.maximum(np.floor(load), np.ceil(load / occ_max - _EPS) - 1)
     else:
-        lo = np.zeros_like(load)  # callers who hang up let fewer agents than the load do
+        # Callers who hang up let fewer agents than the load do, but not fewer than the target
+        # share of it: n agents serve at most n / load of the callers (throughput is at most
+        # n / AHT), so the share answered in time is below the target under target x load.
+        lo = np.maximum(np.floor(tgt * load * (1 - 1e-6)) - 1, 0.0)
     step = np.maximum(np.ceil(np.sqrt(load)), 1.0)
     hi = lo + step
-    good = ok(hi) | ~busy
+    rows = np.flatnonzero(busy)
+    if pat is not None and rows.size:
+        # Erlang C's answer, a few times cheaper, is where Erlang A's usually is or a few
+        # agents above (callers who hang up shorten the queue): start there and walk down.
+        hi[rows] = agents_needed(lam_n, ivl, aht, tgt, t, None, occ_max)[rows]
+        lo, hi, rows = _walk_down(lo, hi, rows, ok)
+        hi[rows] = lo[rows] + step[rows]
     while True:
-        if np.any(busy & (hi > MAX_AGENTS)):
-            i = int(np.flatnonzero(busy & (hi > MAX_AGENTS))[0])
+        too_many = rows[hi[rows] > MAX_AGENTS]
+        if too_many.size:
+            i = int(too_many[0])
             raise StaffingInputError(
-                f"no number of agents up to {MAX_AGENTS:,} reaches the target {tgt.flat[i]:g} "
-                f"within {t.flat[i]:g} s (row {i}: {lam_n.flat[i]:g} arrivals, AHT "
-                f"{aht.flat[i]:g} s)")
-        if good.all():
+                f"no number of agents up to {MAX_AGENTS:,} reaches the target {tgt[i]:g} "
+                f"within {t[i]:g} s (row {i}: {lam_n[i]:g} arrivals, AHT "
+                f"{aht[i]:g} s)")
+        rows = rows[~ok(hi[rows], rows)]
+        if not rows.size:
             break
-        bad = ~good
-        lo = np.where(bad, hi, lo)
-        step = np.where(bad, step * 2, step)
-        hi = np.where(bad, hi + step, hi)
-        good = good | (bad & ok(hi))
-    while True:
-        gap = (hi - lo > 1) & busy
-        if not gap.any():
-            break
-        mid = np.floor((lo + hi) / 2)
-        fine = ok(mid)
-        hi = np.where(gap & fine, mid, hi)
-        lo = np.where(gap & ~fine, mid, lo)
-    return np.where(busy, hi, 0).astype(np.int64)
+        lo[rows] = hi[rows]
+        step[rows] *= 2
+        hi[rows] += step[rows]
+    rows = np.flatnonzero(busy & (hi - lo > 1))
+    while rows.size:
+        mid = np.floor((lo[rows] + hi[rows]) / 2)
+        fine = ok(mid, rows)
+        hi[rows[fine]] = mid[fine]
+        lo[rows[~fine]] = mid[~fine]
+        rows = rows[hi[rows] - lo[rows] > 1]
+    return np.where(busy, hi, 0).astype(np.int64).reshape(shape)
+
+
+def _walk_down(floor: NDArray[np.float64], hi: NDArray[np.float64], rows: NDArray[np.intp],
+               ok: Callable[[NDArray[np.float64], NDArray[np.intp]], NDArray[np.bool_]],
+               ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.intp]]:
+    """From a guess `hi` per row: where it meets the target, fewer agents one, two, four ...
+    below it until one does not (never below `floor`, which never meets it), giving the
+    bracket (lo, hi] for the halving. Returns (lo, hi, the rows whose guess fell short: their
+    lo is the guess, their hi is for the doubling upward to set)."""
+    lo = floor.copy()
+    met = ok(hi[rows], rows)
+    short = rows[~met]
+    lo[short] = hi[short]
+    rows = rows[met]
+    step = np.ones(rows.size)
+    while rows.size:
+        below = np.maximum(hi[rows] - step, lo[rows])
+        at_floor = below <= lo[rows]
+        fine = ~at_floor
+        fine[~at_floor] = ok(below[~at_floor], rows[~at_floor])
+        hi[rows[fine]] = below[fine]
+        failed = ~fine & ~at_floor
+        lo[rows[failed]] = below[failed]
+        keep = fine & (hi[rows] - lo[rows] > 1)
+        rows, step = rows[keep], step[keep] * 2
+    return lo, hi, short
 
 
 def with_shrinkage(agents: ArrayLike, shrinkage: float) -> NDArray[np.int64]:
