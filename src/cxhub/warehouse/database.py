@@ -60,6 +60,19 @@ class Warehouse:
         rows = self.cursor().execute(sql, params or []).fetchall()
         return rows[0] if rows else None
 
+    def read_dicts(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+        """The rows as {column: value}, named as the query names its columns (alias
+        computed ones with AS)."""
+        cur = self.cursor().execute(sql, params or [])
+        names = [d[0] for d in cur.description or ()]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+    def read_dict(self, sql: str, params: list[Any] | None = None) -> dict[str, Any] | None:
+        """The first row as {column: value}, or None. The whole result is read: the thread's
+        one read cursor must not be left half-read for the next query."""
+        rows = self.read_dicts(sql, params)
+        return rows[0] if rows else None
+
     def write(self, fn: WriteJob[T], *, groupable: bool = True) -> T:
         return self.writer.run(fn, groupable=groupable)
 
