@@ -183,8 +183,7 @@ def list_reviews(wh: Warehouse, *, status: str = "open", limit: int = 50) -> lis
     customers a `match` would merge, the smaller one's records; for a record held in its
     customer by one uncertain link, that record. Among equals, the least certain first."""
     side = ", ".join(f"a.{c} AS l_{c}, b.{c} AS r_{c}" for c in _SIDE)
-    cur = wh.cursor()
-    cur.execute(
+    rows = wh.read_dicts(
         f"""
         WITH sizes AS (SELECT customer_id, count(*) AS n FROM customer_links GROUP BY 1)
         SELECT r.review_id, r.status, r.match_probability, r.decided_by, r.decided_at,
@@ -207,10 +206,8 @@ def list_reviews(wh: Warehouse, *, status: str = "open", limit: int = 50) -> lis
         """,
         [status, status, limit],
     )
-    names = [d[0] for d in cur.description]
     out = []
-    for row in cur.fetchall():
-        d = dict(zip(names, row, strict=True))
+    for d in rows:
         pair = {k: d[k] for k in ("review_id", "status", "match_probability", "decided_by",
                                   "decided_at", "records_moved")}  # fmt: skip
         pair["left"] = {"source": d["source_l"], "external_id": d["external_id_l"],
@@ -263,7 +260,7 @@ def golden_profile(wh: Warehouse, customer_id: int) -> dict[str, Any] | None:
     the rule that chose it. An id merged into another customer leads to that customer, with
     `merged_from` naming the id asked for."""
     asked = customer_id
-    found = _one(wh, "SELECT * FROM customers WHERE customer_id = ?", [customer_id])
+    found = wh.read_dict("SELECT * FROM customers WHERE customer_id = ?", [customer_id])
     hops = 0
     while found is None and hops < 20:  # merged away, and the survivor merged in turn ...
         moved = wh.read(
@@ -274,7 +271,7 @@ def golden_profile(wh: Warehouse, customer_id: int) -> dict[str, Any] | None:
         if not moved:
             return None
         customer_id, hops = int(moved[0][0]), hops + 1
-        found = _one(wh, "SELECT * FROM customers WHERE customer_id = ?", [customer_id])
+        found = wh.read_dict("SELECT * FROM customers WHERE customer_id = ?", [customer_id])
     if found is None:
         return None
     profile = json.loads(found.pop("profile") or "{}")
@@ -284,11 +281,3 @@ def golden_profile(wh: Warehouse, customer_id: int) -> dict[str, Any] | None:
     if asked != customer_id:
         found["merged_from"] = asked
     return found
-
-
-def _one(wh: Warehouse, sql: str, params: list[Any]) -> dict[str, Any] | None:
-    cur = wh.cursor()
-    cur.execute(sql, params)
-    names = [d[0] for d in cur.description]
-    rows = cur.fetchall()
-    return dict(zip(names, rows[0], strict=True)) if rows else None

@@ -12,25 +12,16 @@ from cxhub.services.records.api import read_record
 from cxhub.warehouse import Warehouse
 
 
-def _rows(wh: Warehouse, sql: str, params: list[Any]) -> list[dict[str, Any]]:
-    cur = wh.cursor()
-    cur.execute(sql, params)
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
-
-
 def contact(wh: Warehouse, contact_id: int) -> dict[str, Any] | None:
     record = read_record(wh, CONTACTS, contact_id)
     if record is None:
         return None
-    record["events"] = _rows(
-        wh,
+    record["events"] = wh.read_dicts(
         "SELECT event_type, occurred_at, agent, team, queue FROM contact_events "
         "WHERE source = ? AND contact_external_id = ? ORDER BY occurred_at",
         [record["source"], record["external_id"]],
     )
-    record["labels"] = _rows(
-        wh,
+    record["labels"] = wh.read_dicts(
         "SELECT dimension, label, score, model, model_version, is_human FROM labels "
         "WHERE target = 'contacts' AND target_id = ? ORDER BY is_human DESC, labelled_at DESC",
         [contact_id],
@@ -48,15 +39,13 @@ def customer(wh: Warehouse, customer_id: int) -> dict[str, Any] | None:
     golden = result["golden"]
     location = (golden.get("location") or {}).get("value") or {}
     result["location"] = {**location, "source": (golden.get("location") or {}).get("source")}
-    result["source_records"] = _rows(
-        wh,
+    result["source_records"] = wh.read_dicts(
         f"SELECT r.* EXCLUDE (batch_id, loaded_at), l.match_probability "
         f"FROM customer_links l JOIN {SOURCE_RECORDS.table} r USING (source, external_id) "
         "WHERE l.customer_id = ? ORDER BY r.source, r.external_id",
         [cid],
     )
-    result["products"] = _rows(
-        wh,
+    result["products"] = wh.read_dicts(
         f"SELECT product, started_at, ended_at, monthly_amount, source FROM "
         f"({attached_sql('holdings')}) WHERE customer_id = ? "
         "AND (ended_at IS NULL OR ended_at > current_timestamp::TIMESTAMP) "
@@ -77,19 +66,19 @@ def customer(wh: Warehouse, customer_id: int) -> dict[str, Any] | None:
 def recent_contacts(wh: Warehouse, customer_id: int, limit: int = 20) -> list[dict[str, Any]]:
     """The customer's latest contacts, newest first, for the customer page."""
     cols = "x.contact_id, x.channel, x.created_at, x.subject, left(x.text, 90) AS text, x.outcome"
-    return _rows(wh, f"SELECT * FROM ({attached_sql('contacts', cols)} WHERE l.customer_id = ?) "
-                     "ORDER BY created_at DESC, contact_id DESC LIMIT ?", [customer_id, limit])
+    return wh.read_dicts(
+        f"SELECT * FROM ({attached_sql('contacts', cols)} WHERE l.customer_id = ?) "
+        "ORDER BY created_at DESC, contact_id DESC LIMIT ?", [customer_id, limit])
 
 
 def find_customers(wh: Warehouse, text: str, limit: int = 50) -> list[dict[str, Any]]:
     """Customers whose name, email, phone, postcode or id matches `text` (case-insensitive)."""
     text = text.strip()
     if text.isdigit():
-        return _rows(wh, "SELECT customer_id, first_name, last_name, email, city, postcode "
-                         "FROM customers WHERE customer_id = ?", [int(text)])
+        return wh.read_dicts("SELECT customer_id, first_name, last_name, email, city, postcode "
+                             "FROM customers WHERE customer_id = ?", [int(text)])
     like = f"%{text.lower()}%"
-    return _rows(
-        wh,
+    return wh.read_dicts(
         "SELECT customer_id, first_name, last_name, email, city, postcode FROM customers "
         "WHERE lower(concat_ws(' ', first_name, last_name)) LIKE ? OR lower(email) LIKE ? "
         "OR replace(phone, ' ', '') LIKE ? OR lower(replace(postcode, ' ', '')) LIKE ? "
@@ -101,8 +90,7 @@ def find_customers(wh: Warehouse, text: str, limit: int = 50) -> list[dict[str, 
 def _contacts(wh: Warehouse, cid: int) -> dict[str, Any]:
     # A person's label beats a model's, a newer label beats an older; with no label, the
     # category the source system gave.
-    rows = _rows(
-        wh,
+    rows = wh.read_dicts(
         f"""
         WITH c AS ({attached_sql('contacts', 'x.contact_id, x.channel, x.category, x.created_at')}
                    WHERE l.customer_id = ?),
@@ -132,8 +120,7 @@ def _contacts(wh: Warehouse, cid: int) -> dict[str, Any]:
 def _satisfaction(wh: Warehouse, cid: int) -> dict[str, Any]:
     """The customer's own answers, by the catalogue's definitions: CSAT as the share of 4-5
     answers (and the mean), NPS as % promoters (9-10) minus % detractors (0-6), CES mean."""
-    rows = _rows(
-        wh,
+    rows = wh.read_dicts(
         f"""
         SELECT survey_type, count(*) AS answers, avg(score) AS mean,
                avg(CASE WHEN score >= 4 THEN 1.0 ELSE 0.0 END) AS top_two_box,
@@ -158,8 +145,7 @@ def _satisfaction(wh: Warehouse, cid: int) -> dict[str, Any]:
 
 
 def _revenue(wh: Warehouse, cid: int) -> dict[str, Any]:
-    rows = _rows(
-        wh,
+    rows = wh.read_dicts(
         f"SELECT coalesce(currency, '') AS currency, sum(amount) AS amount, count(*) AS n, "
         f"min(occurred_at) AS first_at, max(occurred_at) AS last_at "
         f"FROM ({attached_sql('transactions')}) WHERE customer_id = ? GROUP BY 1 ORDER BY 2 DESC",
@@ -177,8 +163,7 @@ def _revenue(wh: Warehouse, cid: int) -> dict[str, Any]:
 
 
 def _segment(wh: Warehouse, cid: int) -> dict[str, Any]:
-    rows = _rows(
-        wh,
+    rows = wh.read_dicts(
         "SELECT * EXCLUDE (customer_id) FROM customer_segments WHERE customer_id = ? "
         "ORDER BY computed_at DESC NULLS LAST LIMIT 1",
         [cid],
@@ -187,8 +172,7 @@ def _segment(wh: Warehouse, cid: int) -> dict[str, Any]:
 
 
 def _open_problems(wh: Warehouse, cid: int) -> list[dict[str, Any]]:
-    return _rows(
-        wh,
+    return wh.read_dicts(
         f"""
         SELECT p.problem_id, p.title, p.cause, p.owner, p.status, p.opened_at,
                count(*) AS contacts

@@ -256,11 +256,8 @@ def list_alerts(wh: Warehouse, *, limit: int = 100, status: str | None = None,
            "webhook_attempts, delivered_at FROM alerts"
            + (" WHERE " + " AND ".join(where) if where else "")
            + " ORDER BY window_start DESC, alert_id DESC LIMIT ?")
-    cur = wh.cursor().execute(sql, [*params, int(limit)])
-    names = [d[0] for d in cur.description]
     out = []
-    for row in cur.fetchall():
-        rec = dict(zip(names, row, strict=True))
+    for rec in wh.read_dicts(sql, [*params, int(limit)]):
         rec["detail"] = orjson.loads(rec["detail"]) if rec["detail"] else {}
         out.append(rec)
     return out

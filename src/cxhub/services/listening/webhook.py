@@ -90,13 +90,11 @@ def deliver_pending(wh: Warehouse, url: str, *, newest: dt.datetime | None = Non
                     ) -> DeliveryReport:
     """Send every alert not yet delivered to `url`; record status, attempts and time."""
     report = DeliveryReport()
-    cur = wh.cursor().execute(
+    rows = wh.read_dicts(
         "SELECT alert_id, kind, dimension, value, window_start, window_end, observed, expected,"
         " threshold, score, status, detail, coalesce(webhook_attempts, 0) AS tries FROM alerts "
         "WHERE delivered_at IS NULL AND (webhook_status IS NULL OR webhook_status LIKE "
         "'failed%') AND coalesce(webhook_attempts, 0) < ? ORDER BY alert_id", [max_attempts])
-    names = [d[0] for d in cur.description]
-    rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
     cutoff = (newest - max_age) if newest is not None else None
     for alert in rows:
         done = alert.pop("tries")

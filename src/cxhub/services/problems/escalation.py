@@ -97,11 +97,9 @@ def deliver(wh: Warehouse, own: Ownership, *, now: dt.datetime | None = None,
             retries: int = 3, backoff: float = 0.5, timeout: float = 5.0) -> dict[str, int]:
     """Send the pending notices; each outcome is stored. Returns counts by outcome."""
     now = now or store.utcnow()
-    cols = ("notice_id", "problem_id", "deadline", "kind", "level", "channel", "recipient",
-            "created_at")
-    pending = [dict(zip(cols, r, strict=True)) for r in wh.read(
-        f"SELECT {', '.join(cols)} FROM problem_notices WHERE status = 'pending' "
-        "ORDER BY notice_id")]
+    pending = wh.read_dicts(
+        "SELECT notice_id, problem_id, deadline, kind, level, channel, recipient, created_at "
+        "FROM problem_notices WHERE status = 'pending' ORDER BY notice_id")
     counts = {"sent": 0, "failed": 0}
     notify = own.notify
     for n in pending:

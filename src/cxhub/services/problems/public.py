@@ -77,13 +77,11 @@ def published(wh: Warehouse, *, as_of: dt.date | None = None, largest: int = 5,
     as known on `as_of` (default: now): actions dated up to then, problems opened by then.
     Problems' contact counts below `min_count` are left out (Settings.min_public_count)."""
     cutoff = as_of or store.utcnow().date()
-    cols = ("action_id", "title", "kind", "cause", "action_date", "impact")
     actions = []
-    for r in wh.read(
-            "SELECT a.action_id, a.title, a.kind, coalesce(a.cause, p.cause), a.action_date, "
-            "a.impact FROM actions a LEFT JOIN problems p USING (problem_id) "
+    for a in wh.read_dicts(
+            "SELECT a.action_id, a.title, a.kind, coalesce(a.cause, p.cause) AS cause, "
+            "a.action_date, a.impact FROM actions a LEFT JOIN problems p USING (problem_id) "
             "WHERE a.action_date <= ? ORDER BY a.action_date DESC, a.action_id DESC", [cutoff]):
-        a = dict(zip(cols, r, strict=True))
         a["impact"] = json.loads(a["impact"]) if a["impact"] else None
         imp = a["impact"] or {}
         actions.append({

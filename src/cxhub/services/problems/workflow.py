@@ -140,19 +140,15 @@ def record_action(wh: Warehouse, *, title: str, kind: str, date: Any, actor: str
 
 
 def actions(wh: Warehouse, *, problem_id: int | None = None) -> list[dict[str, Any]]:
-    cols = ("action_id", "problem_id", "title", "kind", "cause", "action_date", "recorded_by",
-            "recorded_at", "origin", "note", "impact")
-    sql = f"SELECT {', '.join(cols)} FROM actions"
+    sql = ("SELECT action_id, problem_id, title, kind, cause, action_date, recorded_by, "
+           "recorded_at, origin, note, impact FROM actions")
     params: list[Any] = []
     if problem_id is not None:
         sql += " WHERE problem_id = ?"
         params.append(problem_id)
-    rows = wh.read(sql + " ORDER BY action_date DESC, action_id DESC", params)
+    rows = wh.read_dicts(sql + " ORDER BY action_date DESC, action_id DESC", params)
     import json
 
-    out = []
-    for r in rows:
-        d = dict(zip(cols, r, strict=True))
+    for d in rows:
         d["impact"] = json.loads(d["impact"]) if d["impact"] else None
-        out.append(d)
-    return out
+    return rows
