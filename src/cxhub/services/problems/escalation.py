@@ -118,12 +118,18 @@ def deliver(wh: Warehouse, own: Ownership, *, now: dt.datetime | None = None,
                                             backoff=backoff, timeout=timeout)
             ok, status, attempts = d.ok, d.status, d.attempts
         counts["sent" if ok else "failed"] += 1
-        wh.write(lambda c, n=n, ok=ok, status=status, attempts=attempts: c.execute(
-            "UPDATE problem_notices SET status = ?, attempts = ?, sent_at = ?, error = ? "
-            "WHERE notice_id = ?",
-            ["sent" if ok else "failed", attempts, now if ok else None,
-             None if ok else status, n["notice_id"]]))
+        _record(wh, int(n["notice_id"]), ok=ok, status=status, attempts=attempts, now=now)
     return counts
+
+
+def _record(wh: Warehouse, notice_id: int, *, ok: bool, status: str, attempts: int,
+            now: dt.datetime) -> None:
+    """Store one notice's outcome: sent, or failed with the reason."""
+    wh.write(lambda c: c.execute(
+        "UPDATE problem_notices SET status = ?, attempts = ?, sent_at = ?, error = ? "
+        "WHERE notice_id = ?",
+        ["sent" if ok else "failed", attempts, now if ok else None,
+         None if ok else status, notice_id]))
 
 
 def _send_mail(n: dict[str, Any], notify: dict[str, Any], timeout: float
