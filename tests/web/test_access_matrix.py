@@ -47,6 +47,7 @@ RULES: list[tuple[str, str, str]] = [
     ("GET", r"/app/offers(/.*)?", "perm:metrics"),
     ("GET POST", r"/app/queue/offers/.*", "perm:queue"),
     ("POST", r"/api/v1/decisions(/.*)?", "scope:ingest"),
+    ("POST PUT", r"/api/v1/(offers|triggers)(/.*)?", "scope:admin"),  # the catalogue
     ("POST", r"/api/v1/(problems|actions)(/.*)?", "scope:admin"),
     ("GET", r"/api/v1/(problems|actions)(/.*)?", "scope:read"),
     ("GET POST DELETE", r"/api/v1/keys(/.*)?", "scope:admin"),

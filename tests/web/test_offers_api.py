@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 import pytest
 from tests.conftest import run_cli
 from tests.warehouse.offers_data import plant
@@ -43,6 +44,25 @@ def server(tmp_path_factory: pytest.TempPathFactory):
             for n, s in {"ingest": ("ingest",), "read": ("read",)}.items()}
     with Warehouse.open(home / "cxhub.duckdb") as wh:
         plant(wh, customers=300, decisions=500, opted_out=(7,), complaint_open=(8,))
+    (home / "offers.yaml").write_text(CATALOGUE)
+    run_cli("offers", "load", str(home / "offers.yaml"), home=home)
+    srv = start(home)
+    srv.keys = keys
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+@pytest.fixture(scope="module")
+def second(tmp_path_factory: pytest.TempPathFactory):
+    """A server of its own: the first one's test counts every decision it made."""
+    home = tmp_path_factory.mktemp("offers-admin")
+    keys = {n: create_key(home, *s, name=n)[1]
+            for n, s in {"ingest": ("ingest",), "read": ("read",), "admin": ("admin",),
+                         "fresh": ("ingest",)}.items()}
+    with Warehouse.open(home / "cxhub.duckdb") as wh:
+        plant(wh, customers=60, decisions=0)
     (home / "offers.yaml").write_text(CATALOGUE)
     run_cli("offers", "load", str(home / "offers.yaml"), home=home)
     srv = start(home)
@@ -141,3 +161,86 @@ def test_bad_catalogue_names_offer_and_field(tmp_path: Path) -> None:
     text = " ".join(proc.stderr.split())
     assert proc.returncode != 0 and "X: rules.min_tenure_days" in text
     assert "nobody is eligible" in text
+
+
+def test_fast_path_answers_as_the_route_does(second: Server) -> None:
+    server = second
+    """The first request with a key goes through the route (the key is looked up); the next
+    ones through the ASGI fast path: the same answer. A body the fast path does not take
+    (a form, a string number) is the route's to answer."""
+    first = _decide(server, {"customer_id": 12, **PHONE}, key="fresh")
+    second = _decide(server, {"customer_id": 12, **PHONE}, key="fresh")
+    assert first.status_code == second.status_code == 200
+    assert "decide;dur=" in first.headers["server-timing"]
+    assert "decide;dur=" in second.headers["server-timing"]
+    a, b = first.json(), second.json()
+    assert a.keys() == b.keys() and a["decision_id"] != b["decision_id"]
+    assert [x["code"] for x in a["actions"]] == [x["code"] for x in b["actions"]]
+    assert a["control"] == b["control"] and a["refused"] == b["refused"]
+    coerced = _decide(server, {"customer_id": "12", **PHONE, "limit": "2"}, key="fresh")
+    assert coerced.status_code == 200 and coerced.json()["customer_id"] == 12
+    with server.client("fresh") as c:
+        form = c.post("/api/v1/decisions", data={"customer_id": "12"})
+    assert form.status_code == 422
+
+
+def _put(server: Server, path: str, body: dict) -> httpx.Response:
+    with server.client("admin") as c:
+        return c.put(path, json=body)
+
+
+def test_catalogue_changes_checked_audited_and_used(second: Server) -> None:
+    server = second
+    new = {"code": "NEW-ONE", "title": "A new offer", "value": 50, "control_share": 0.0,
+           "prior_uplift": 0.5, "max_per_customer_30d": 9, "rules": {"channels": ["chat"]}}
+    assert server.post("/api/v1/offers", new, key="ingest").status_code == 403
+    assert server.post("/api/v1/offers", new, key=None).status_code == 401
+    r = server.post("/api/v1/offers", new, key="admin")
+    assert r.status_code == 201, r.text
+    assert r.json()["by"] == "api key admin" and r.json()["change"] == "created"
+    assert server.post("/api/v1/offers", new, key="admin").status_code == 409
+    # Used at once by the decisions (its prior ranks it first in a chat).
+    chat = _decide(server, {"customer_id": 13, **PHONE, "channel": "chat"}).json()
+    assert chat["actions"][0]["code"] == "NEW-ONE"
+    # Refusals name the field; nothing is written.
+    for body, field in (({**new, "code": "B1", "rules": {"colour": ["red"]}}, "colour"),
+                        ({**new, "code": "B2", "rules": {"min_age": 60, "max_age": 18}},
+                         "min_age"),
+                        ({**new, "code": "B3", "rules": {"holding": ["X"],
+                                                         "not_holding": ["X"]}},
+                         "not_holding"),
+                        ({**new, "code": "B4", "value": "lots"}, "value"),
+                        ({**new, "code": "B5", "flavour": 1}, "flavour")):
+        bad = server.post("/api/v1/offers", body, key="admin")
+        assert bad.status_code == 422 and bad.json()["detail"][0]["loc"][-1] == field, bad.text
+        assert server.get(f"/api/v1/offers/{body['code']}", key="read").status_code == 404
+    upd = _put(server, "/api/v1/offers/NEW-ONE", {**new, "value": 70})
+    assert upd.status_code == 200 and upd.json()["entry"]["value"] == 70
+    assert _put(server, "/api/v1/offers/NOPE", {"title": "x"}).status_code == 404
+    moved = _put(server, "/api/v1/offers/NEW-ONE", {**new, "code": "OTHER"})
+    assert moved.status_code == 422 and moved.json()["detail"][0]["loc"][-1] == "code"
+    assert server.post("/api/v1/offers/NEW-ONE/retire", {}, key="admin").json()[
+        "change"] == "retired"
+    chat = _decide(server, {"customer_id": 13, **PHONE, "channel": "chat"}).json()
+    assert "NEW-ONE" not in [a["code"] for a in chat["actions"]]
+    got = server.get("/api/v1/offers/NEW-ONE", key="read").json()
+    assert got["active"] is False
+    assert [(h["change"], h["by"]) for h in got["history"]] == [
+        ("created", "api key admin"), ("updated", "api key admin"),
+        ("retired", "api key admin")]
+
+    # Triggers: the same, with their own contradictions.
+    trig = {"code": "T-MOVE", "event": "contact_about", "terms": ["moving house"],
+            "within_days": 30, "action": "Home-move pack"}
+    assert server.post("/api/v1/triggers", trig, key="admin").status_code == 201
+    bad = server.post("/api/v1/triggers", {**trig, "code": "T2", "sentiment": "positive"},
+                      key="admin")
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"][-1] == "sentiment"
+    bad = server.post("/api/v1/triggers", {**trig, "code": "T3", "event": "birthday"},
+                      key="admin")
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"][-1] == "event"
+    listed = server.get("/api/v1/triggers", key="read").json()["triggers"]
+    assert [t["code"] for t in listed] == ["T-MOVE"]  # the file loaded had no triggers
+    assert server.post("/api/v1/triggers/T-MOVE/retire", {}, key="admin").status_code == 200
+    assert server.get("/api/v1/triggers/T-MOVE", key="read").json()["history"][-1][
+        "change"] == "retired"

@@ -26,12 +26,15 @@ def load(ctx: click.Context, file: Path | None, check: bool) -> None:
     from cxhub.services.offers import catalogue as store
 
     cat = store.read_file(file) if file else store.parse_yaml(store.demo_yaml(), "demo")
+    triggers = store.triggers_of_yaml(file.read_text() if file else store.demo_yaml())
     if check:
-        click.echo(f"{len(cat.offers)} offers, {len(cat.actions)} service actions: valid")
+        click.echo(f"{len(cat.offers)} offers, {len(cat.actions)} service actions, "
+                   f"{len(triggers)} triggers: valid")
         return
     with open_warehouse(ctx) as wh:
-        n = store.save(wh, cat)
-    click.echo(f"catalogue saved: {n} entries ({len(cat.offers)} offers)")
+        n = store.save(wh, cat, triggers)
+    click.echo(f"catalogue saved: {n} entries ({len(cat.offers)} offers, "
+               f"{len(triggers)} triggers)")
 
 
 @offers.command("list")
@@ -131,7 +134,7 @@ def decide(ctx: click.Context, customer: str | None, source: str | None,
 @offers.command("audience")
 @click.argument("code")
 @click.option("--file", "catalogue", type=click.Path(exists=True, path_type=Path),
-              help="The YAML holding the trigger (the demo's catalogue without it).")
+              help="The YAML holding the trigger (the warehouse's catalogue without it).")
 @click.option("--out", type=click.Path(path_type=Path), help="Write FILE.csv or FILE.parquet.")
 @click.option("--webhook", help="POST the audience (control group left out) to this URL.")
 @click.option("--record", is_flag=True,
@@ -148,11 +151,12 @@ def audience(ctx: click.Context, code: str, catalogue: Path | None, out: Path | 
     from cxhub.services.offers import catalogue as store
     from cxhub.services.offers import triggers as svc
 
-    text = catalogue.read_text() if catalogue else store.demo_yaml()
-    found = {t.code: t for t in svc.from_yaml(yaml.safe_load(text))}
-    if code not in found:
-        raise CxhubError(f"no trigger {code!r} (triggers: {', '.join(found) or 'none'})")
     with open_warehouse(ctx) as wh:
+        listed = (svc.from_yaml(yaml.safe_load(catalogue.read_text())) if catalogue
+                  else store.load_triggers(wh, active_only=False))
+        found = {t.code: t for t in listed}
+        if code not in found:
+            raise CxhubError(f"no trigger {code!r} (triggers: {', '.join(found) or 'none'})")
         frame = svc.audience(wh, found[code])
         if record:
             click.echo(f"recorded {svc.record(wh, frame)} new decisions")

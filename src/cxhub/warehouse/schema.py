@@ -349,6 +349,15 @@ def _v9(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(ddl)
 
 
+# Offers managed one entry at a time (issue 14): who changed the catalogue last, and every
+# change (created, updated, retired) with its author, time and the entry as it became.
+def _v13(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("ALTER TABLE offers ADD COLUMN IF NOT EXISTS updated_by VARCHAR")
+    con.execute("""CREATE TABLE IF NOT EXISTS offer_events (
+        event_id BIGINT PRIMARY KEY, offer_code VARCHAR NOT NULL, kind VARCHAR NOT NULL,
+        change VARCHAR NOT NULL, actor VARCHAR, happened_at TIMESTAMP NOT NULL, detail JSON)""")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "canonical record tables, quarantine, batches, customers, labels, problems", _v1),
     Migration(2, "API keys", _v2),
@@ -362,6 +371,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(9, "forecasts and their runs, rosters, opening hours and holidays", _v9),
     Migration(10, "offers: catalogue rules and control shares, uplift models", _v10),
     Migration(11, "segments: subscribers, retention and the parts of lifetime value", _v11),
+    Migration(13, "offers: who changed the catalogue, and each change (offer_events)", _v13),
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -93,5 +93,9 @@ def create_app(settings: Settings | None = None, warehouse: Warehouse | None = N
     public.install(app, settings)
     dashboard.install(app, settings)
     api_docs.install(app)
+    from cxhub.web.api.v1.decisions_fast import DecisionFastPath
+
+    # Ordinary decisions skip the routing (issue 14's speed); inside the body-size limit.
+    app.add_middleware(DecisionFastPath)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

@@ -19,7 +19,8 @@ from cxhub.analytics.offers.catalogue import SENTIMENTS, CatalogueError
 
 EVENTS = ("contract_ending", "contact_about", "complaint_resolved")
 FIELDS = ("code", "title", "event", "within_days", "recent_days", "sentiment", "terms",
-          "value_bands", "min_clv", "control_share", "offer_code", "action")
+          "value_bands", "min_clv", "control_share", "offer_code", "action", "active",
+          "webhook")
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,8 @@ class Trigger:
     control_share: float = 0.10
     offer_code: str | None = None
     action: str = ""
+    active: bool = True
+    webhook: str | None = None  # where the server's scheduled runs POST new members
 
 
 def _days(code: str, name: str, value: Any) -> int:
@@ -82,10 +85,28 @@ def parse_trigger(raw: Any, i: int = 0) -> Trigger:
     share = raw.get("control_share", 0.10)
     if isinstance(share, bool) or not isinstance(share, int | float) or not 0 <= share <= 0.9:
         raise CatalogueError(code, "control_share", f"must be between 0 and 0.9, got {share!r}")
+    active = raw.get("active", True)
+    if not isinstance(active, bool):
+        raise CatalogueError(code, "active", "must be true or false")
+    offer_code = raw.get("offer_code")
+    if offer_code is not None and not isinstance(offer_code, str):
+        raise CatalogueError(code, "offer_code", "must be an offer's code")
+    if event != "contract_ending" and ("recent_days" in raw or "sentiment" in raw):
+        bad = "recent_days" if "recent_days" in raw else "sentiment"
+        raise CatalogueError(code, bad, f"only a contract_ending trigger has {bad}")
+    if event != "contact_about" and terms:
+        raise CatalogueError(code, "terms", "only a contact_about trigger has terms")
+    if event != "complaint_resolved" and (bands or min_clv is not None):
+        bad = "value_bands" if bands else "min_clv"
+        raise CatalogueError(code, bad, f"only a complaint_resolved trigger has {bad}")
+    webhook = raw.get("webhook")
+    if webhook is not None and (not isinstance(webhook, str)
+                                or not webhook.startswith(("http://", "https://"))):
+        raise CatalogueError(code, "webhook", "must be an http:// or https:// URL")
     return Trigger(code=code, title=str(raw.get("title", code)), event=event,
                    within_days=_days(code, "within_days", raw.get("within_days", 30)),
                    recent_days=_days(code, "recent_days", raw.get("recent_days", 30)),
                    sentiment=sentiment, terms=terms, value_bands=bands,
                    min_clv=None if min_clv is None else float(min_clv),
-                   control_share=float(share), offer_code=raw.get("offer_code"),
-                   action=str(raw.get("action", "")))
+                   control_share=float(share), offer_code=offer_code,
+                   action=str(raw.get("action", "")), active=active, webhook=webhook)

@@ -86,6 +86,14 @@ class Engine:
             self.state = state
         return state
 
+    def reload_catalogue(self) -> None:
+        """After a change to the catalogue: the new entries at once, profiles and models as
+        they are (a new offer uses its prior until it is learned)."""
+        cat = catalogue_store.load(self.wh)
+        with self._lock:
+            if self.state is not None:
+                self.state = State(cat, self.state.profiles, self.state.learned)
+
     def decide(self, *, customer_source: str | None = None,
                customer_external_id: str | None = None, customer_id: int | None = None,
                context: Context = Context(), limit: int = 3, now: datetime | None = None,

@@ -1,6 +1,10 @@
 """The decision engine inside the server: loaded in a background thread when the server
 starts (so start-up is not held up), refreshed every few minutes, and taught once at start
-when the warehouse holds decided offers but no model has been learned from them yet."""
+when the warehouse holds decided offers but no model has been learned from them yet (the
+demo's pipeline learns them before the server starts, so this is for other warehouses).
+
+The same loop runs the triggers (`trigger_runs.run`): on start, then at every refresh, each
+active trigger's new audience members are put on record and sent to its webhook."""
 
 from __future__ import annotations
 
@@ -18,8 +22,12 @@ REFRESH_SECONDS = 300.0
 
 class OffersRuntime:
     def __init__(self, wh: Warehouse, sink: Any, models_dir: Path, *,
-                 learn_at_start: bool = True, refresh_seconds: float = REFRESH_SECONDS) -> None:
+                 learn_at_start: bool = True, refresh_seconds: float = REFRESH_SECONDS,
+                 run_triggers: bool | None = None) -> None:
         self.engine = Engine(wh, sink=sink)
+        # Apps given a warehouse (tests) run no triggers unless asked: they count its rows.
+        self.run_triggers = learn_at_start if run_triggers is None else run_triggers
+        self.trigger_runs: list[list[dict[str, Any]]] = []
         self.models_dir = models_dir
         self.learn_at_start = learn_at_start
         self.refresh_seconds = refresh_seconds
@@ -53,11 +61,25 @@ class OffersRuntime:
             self.error = str(exc)
         finally:
             self.ready.set()
+        self._triggers()
         while not self._stop.wait(self.refresh_seconds):
             try:
                 self.engine.refresh()
             except Exception:
                 log.exception("offers: refresh failed")
+            self._triggers()
+
+    def _triggers(self) -> None:
+        if not self.run_triggers or self.engine.state is None:
+            return
+        from cxhub.services.offers import trigger_runs
+
+        try:
+            done = trigger_runs.run(self.engine.wh, profiles=self.engine.state.profiles)
+        except Exception:
+            log.exception("offers: triggers failed")
+            return
+        self.trigger_runs = (self.trigger_runs + [done])[-10:]
 
     def _unlearned(self) -> bool:
         state = self.engine.state

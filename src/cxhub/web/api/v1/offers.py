@@ -2,7 +2,9 @@
 
 `POST /decisions` and `POST /decisions/{id}/outcome` need the `ingest` scope: they write
 records (the decision, its outcome), as the contact-centre software that calls them does.
-Reading the catalogue and the learned reports needs `read`.
+Reading the catalogue and the learned reports needs `read`. Changing the catalogue (create,
+update, retire an offer or a trigger) needs `admin`, like the problems' writes: it changes
+what every customer is offered. Each change is in the entry's history with the key's name.
 """
 
 from __future__ import annotations
@@ -11,20 +13,22 @@ import time
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import Response
+from fastapi import APIRouter, Body, HTTPException, Request
+from fastapi.encoders import jsonable_encoder as jsonable
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.concurrency import run_in_threadpool
 
-from cxhub.analytics.offers.catalogue import SENTIMENTS
+from cxhub.analytics.offers.catalogue import SENTIMENTS, CatalogueError
 from cxhub.domain.canonical import CATEGORIES, CAUSES, CHANNELS
-from cxhub.services.offers import learning, outcomes
+from cxhub.services.offers import learning, manage, outcomes
 from cxhub.services.offers.engine import Context, Engine
 from cxhub.web.deps import WarehouseDep, require_scope
 
 router = APIRouter(prefix="/api/v1", tags=["offers"])
 WRITE = [require_scope("ingest")]
 READ = [require_scope("read")]
+ADMIN = [require_scope("admin")]
 
 
 def _one_of(choices: tuple[str, ...]) -> Any:
@@ -127,3 +131,104 @@ async def catalogue(request: Request) -> dict[str, Any]:
             summary="Per offer: offered vs control, incremental acceptance and revenue")
 def reports(wh: WarehouseDep) -> dict[str, Any]:
     return {"reports": learning.latest_reports(wh)}
+
+
+def _changed(request: Request, fn: Any) -> Any:
+    """Run a catalogue change; its refusal as a 4xx naming the field; the engine told."""
+    try:
+        out = fn(manage.key_actor(request.app.state.warehouse, _bearer(request)))
+    except CatalogueError as exc:
+        loc = ["body", *[p for p in exc.field.split(".") if p]]
+        raise HTTPException(422, [{"loc": loc, "msg": exc.reason, "type": "value_error",
+                                   "entry": exc.entry}]) from None
+    except manage.Conflict as exc:
+        raise HTTPException(409, str(exc)) from None
+    except manage.NotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+    runtime = getattr(request.app.state, "offers", None)
+    if runtime is not None and runtime.engine.state is not None:
+        runtime.engine.reload_catalogue()
+    return out
+
+
+def _bearer(request: Request) -> str | None:
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip() or None
+    return request.headers.get("x-api-key")
+
+
+def _entry(wh: Any, kind: str, code: str) -> dict[str, Any]:
+    found = manage.entry(wh, kind, code)
+    if found is None:
+        raise HTTPException(404, f"no {kind} {code!r} in the catalogue")
+    return {**found, "history": manage.history(wh, code)}
+
+
+_ENTRY = Body(description="The entry's fields, as in the catalogue YAML (docs/offers.md)")
+
+
+@router.get("/offers/{code}", dependencies=READ, summary="One offer and its history")
+def offer_entry(code: str, wh: WarehouseDep) -> dict[str, Any]:
+    return _entry(wh, "offer", code)
+
+
+@router.post("/offers", dependencies=ADMIN, status_code=201, summary="Add an offer")
+def create_offer(request: Request, body: Any = _ENTRY) -> JSONResponse:
+    out = _changed(request, lambda who: manage.save(request.app.state.warehouse, "offer", body,
+                                                    actor=who))
+    return JSONResponse(jsonable(out), status_code=201)
+
+
+@router.put("/offers/{code}", dependencies=ADMIN, summary="Replace an offer's fields")
+def update_offer(code: str, request: Request, body: Any = _ENTRY) -> dict[str, Any]:
+    return jsonable(_changed(request, lambda who: manage.save(
+        request.app.state.warehouse, "offer", body, actor=who, code=code)))
+
+
+@router.post("/offers/{code}/retire", dependencies=ADMIN,
+             summary="Retire an offer (kept for its history; no longer offered)")
+def retire_offer(code: str, request: Request) -> dict[str, Any]:
+    return _changed(request, lambda who: manage.retire(request.app.state.warehouse, "offer",
+                                                       code, actor=who))
+
+
+@router.get("/triggers", dependencies=READ, summary="The triggers (service events)")
+def list_triggers(wh: WarehouseDep) -> dict[str, Any]:
+    from cxhub.services.offers import catalogue as store
+
+    return {"triggers": [jsonable(store.trigger_raw(t))
+                         for t in store.load_triggers(wh, active_only=False)]}
+
+
+@router.get("/triggers/reports", dependencies=READ,
+            summary="Per trigger: audience vs control, incremental acceptance and revenue")
+def trigger_reports(wh: WarehouseDep) -> dict[str, Any]:
+    from cxhub.services.offers import trigger_runs
+
+    return {"reports": trigger_runs.reports(wh)}
+
+
+@router.get("/triggers/{code}", dependencies=READ, summary="One trigger and its history")
+def trigger_entry(code: str, wh: WarehouseDep) -> dict[str, Any]:
+    return jsonable(_entry(wh, "trigger", code))
+
+
+@router.post("/triggers", dependencies=ADMIN, status_code=201, summary="Add a trigger")
+def create_trigger(request: Request, body: Any = _ENTRY) -> JSONResponse:
+    out = _changed(request, lambda who: manage.save(request.app.state.warehouse, "trigger",
+                                                    body, actor=who))
+    return JSONResponse(jsonable(out), status_code=201)
+
+
+@router.put("/triggers/{code}", dependencies=ADMIN, summary="Replace a trigger's fields")
+def update_trigger(code: str, request: Request, body: Any = _ENTRY) -> dict[str, Any]:
+    return jsonable(_changed(request, lambda who: manage.save(
+        request.app.state.warehouse, "trigger", body, actor=who, code=code)))
+
+
+@router.post("/triggers/{code}/retire", dependencies=ADMIN,
+             summary="Retire a trigger (kept for its history; no longer run)")
+def retire_trigger(code: str, request: Request) -> dict[str, Any]:
+    return _changed(request, lambda who: manage.retire(request.app.state.warehouse, "trigger",
+                                                       code, actor=who))
