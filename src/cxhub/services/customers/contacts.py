@@ -17,7 +17,6 @@ page by offset, served by a top-N sort.
 from __future__ import annotations
 
 import threading
-import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -34,9 +33,8 @@ from cxhub.metrics.facts import build
 from cxhub.metrics.formula import to_ibis
 from cxhub.metrics.plain import condition, filtered
 from cxhub.metrics.query import request
-from cxhub.metrics.source import Tables
+from cxhub.services.metrics.backend import backend
 from cxhub.warehouse import Warehouse
-from cxhub.warehouse.engines import connect
 
 # Dimensions that are plain columns of `contacts`: filtering on them needs no join.
 PLAIN_DIMENSIONS = ("channel", "team", "queue", "agent", "source", "product", "region",
@@ -149,22 +147,6 @@ def _plain(q: ContactQuery, dims: dict[str, str | None]) -> Population:
     return Population(" AND ".join(sql) or "TRUE", (*params, *extra_params), "contacts")
 
 
-_ENGINES = threading.local()
-
-
-def engine(wh: Warehouse) -> Tables:
-    """An Ibis backend for this thread on a DuckDB connection of its own. The thread's shared
-    read cursor may hold a half-read result (after `Warehouse.read_one`), and DuckDB then
-    refuses the calls Ibis makes on it; web requests run on pooled threads, so that happens."""
-    kept: weakref.WeakKeyDictionary[Warehouse, Tables] | None = getattr(_ENGINES, "kept", None)
-    if kept is None:
-        kept = _ENGINES.kept = weakref.WeakKeyDictionary()
-    found = kept.get(wh)
-    if found is None:
-        found = kept[wh] = Tables(connect(duckdb_connection=wh.cursor().cursor()))
-    return found
-
-
 _compiled: OrderedDict[tuple[Any, ...], tuple[str, str, tuple[str, ...]]] = OrderedDict()
 _compiled_lock = threading.Lock()
 
@@ -178,7 +160,7 @@ def _metric_sql(wh: Warehouse, metric_name: str, start: datetime, end: datetime,
         if key in _compiled:
             _compiled.move_to_end(key)
             return _compiled[key]
-    made = _compile(engine(wh), metric_name, start, end, filters)
+    made = _compile(backend(wh), metric_name, start, end, filters)
     with _compiled_lock:
         _compiled[key] = made
         while len(_compiled) > 256:

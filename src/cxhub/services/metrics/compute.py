@@ -3,15 +3,13 @@
     compute(wh, "service_level", start="2024-03-01", end="2024-03-31", by="day,channel",
             compare="previous,target", filters={"channel": "phone"})
 
-Nothing here computes a figure: it opens an Ibis backend over the warehouse's read cursor
-(DuckDB), says which ready-made tables are up to date (services.metrics.ready_tables) and asks the
-catalogue (cxhub.metrics).
+Nothing here computes a figure: it takes the thread's Ibis backend over the warehouse
+(services.metrics.backend), says which ready-made tables are up to date
+(services.metrics.ready_tables) and asks the catalogue (cxhub.metrics).
 """
 
 from __future__ import annotations
 
-import threading
-import weakref
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -22,28 +20,12 @@ from cxhub.metrics import coverage, default_catalogue, periods, query
 from cxhub.metrics.definitions import Metric
 from cxhub.metrics.source import Tables
 from cxhub.services.metrics import ready_tables
+from cxhub.services.metrics.backend import backend
 from cxhub.warehouse import Warehouse
-from cxhub.warehouse.engines import connect
 
 DEFAULT_DAYS = 30
 
 Times = str | date | datetime
-
-
-_PER_THREAD = threading.local()
-
-
-def backend(wh: Warehouse) -> Tables:
-    """An Ibis DuckDB backend over the calling thread's read cursor of the warehouse, kept for
-    the thread's later calls so that table schemas are looked up once."""
-    kept: weakref.WeakKeyDictionary[Warehouse, Tables] | None = getattr(
-        _PER_THREAD, "backends", None)
-    if kept is None:
-        kept = _PER_THREAD.backends = weakref.WeakKeyDictionary()
-    found = kept.get(wh)
-    if found is None:
-        found = kept[wh] = Tables(connect(duckdb_connection=wh.cursor()))
-    return found
 
 
 def compute(wh: Warehouse, name: str, *, start: Times, end: Times,

@@ -99,7 +99,8 @@ def refresh_labels(con: Con, schemas: Schemas, *, full: bool = False) -> dict[st
     count, top, appended = _appended(con, "labels", seen, "labels")
     version = (seen or {}).get("version", 0) + 1
     done: dict[str, Any] = {"step": "labels", "rebuilt": False, "changed": 0}
-    if full or not appended:
+    # `appended` is False without a state: the `seen is None` is for the type checker.
+    if full or seen is None or not appended:
         con.execute("DELETE FROM current_labels")
         sql = ready_sql.current_labels(Unbound(schemas))
         # In id order: a few records' labels are then found by their row groups' id range.
@@ -107,12 +108,12 @@ def refresh_labels(con: Con, schemas: Schemas, *, full: bool = False) -> dict[st
                     "ORDER BY target, target_id")
         done.update(rebuilt=True, changed=int(one(con, "SELECT count(*) FROM current_labels")))
         full_version = version
-    elif count == seen["labels_rows"]:  # type: ignore[index]
+    elif count == seen["labels_rows"]:
         return done
     else:
-        full_version = seen["full_version"]  # type: ignore[index]
+        full_version = seen["full_version"]
         con.execute("CREATE OR REPLACE TEMP TABLE _d_scope AS SELECT DISTINCT target, target_id "
-                    "FROM labels WHERE rowid > ?", [seen["labels_rowid"]])  # type: ignore[index]
+                    "FROM labels WHERE rowid > ?", [seen["labels_rowid"]])
         con.execute("CREATE OR REPLACE TEMP VIEW _d_labels AS SELECT l.* FROM labels l "
                     "SEMI JOIN _d_scope s USING (target, target_id)")
         sql = ready_sql.current_labels(Unbound(schemas, rename={"labels": "_d_labels"}))
@@ -164,8 +165,8 @@ def refresh_repeats(con: Con, schemas: Schemas, *, full: bool = False) -> dict[s
     version = (seen or {}).get("version", 0) + 1
     done: dict[str, Any] = {"step": "repeats", "rebuilt": False, "changed": 0}
     src_ready = Ready(labels=True)
-    if (full or not appended or seen["links"] != mark["links"]  # type: ignore[index]
-            or labels.get("full_version", 0) > seen["labels_version"]):  # type: ignore[index]
+    if (full or seen is None or not appended or seen["links"] != mark["links"]
+            or labels.get("full_version", 0) > seen["labels_version"]):
         con.execute("DELETE FROM contact_repeats")
         sql = ready_sql.contact_repeats(Unbound(schemas, ready=src_ready))
         con.execute(f"INSERT INTO contact_repeats SELECT *, {version} FROM ({sql}) "
@@ -173,8 +174,8 @@ def refresh_repeats(con: Con, schemas: Schemas, *, full: bool = False) -> dict[s
         done.update(rebuilt=True, changed=int(one(con, "SELECT count(*) FROM contact_repeats")))
         full_version = version
     else:
-        full_version = seen["full_version"]  # type: ignore[index]
-        changed_contacts(con, seen, seen["labels_version"])  # type: ignore[index]
+        full_version = seen["full_version"]
+        changed_contacts(con, seen, seen["labels_version"])
         if one(con, "SELECT count(*) FROM _d_contacts_changed"):
             con.execute("CREATE OR REPLACE TEMP VIEW _d_rep_contacts AS SELECT c.* FROM contacts c "
                         "SEMI JOIN _d_contacts_changed USING (contact_id)")
@@ -229,9 +230,10 @@ def refresh_sums(con: Con, schemas: Schemas, metrics: list[Any], *,
              "metrics": {m.name: sums.fingerprint(m) for m in metrics if sums.storable(m)}}
     done: dict[str, Any] = {"step": "sums", "rebuilt": False, "changed": 0}
     ready = Ready(labels=True, repeats=True)
-    if (full or not appended or not surveys_appended or seen["metrics"] != mark["metrics"]  # type: ignore[index]
-            or labels.get("full_version", 0) > seen["labels_version"]  # type: ignore[index]
-            or repeats.get("full_version", 0) > seen["repeats_version"]):  # type: ignore[index]
+    if (full or seen is None or not appended or not surveys_appended
+            or seen["metrics"] != mark["metrics"]
+            or labels.get("full_version", 0) > seen["labels_version"]
+            or repeats.get("full_version", 0) > seen["repeats_version"]):
         # Emptied now, summed one family per transaction (`sum_all`), then marked up to date
         # with what the records were now: whatever arrives meanwhile is summed again after.
         # 'cube' was this step's name before: a warehouse summed then is summed again once.
@@ -241,8 +243,7 @@ def refresh_sums(con: Con, schemas: Schemas, metrics: list[Any], *,
         done.update(rebuilt=True, pending=mark)
         return done
     else:
-        changed_contacts(con, seen, seen["labels_version"],  # type: ignore[index]
-                         seen["repeats_version"])  # type: ignore[index]
+        changed_contacts(con, seen, seen["labels_version"], seen["repeats_version"])
         done["changed"] = _resum_changed_days(con, schemas, metrics, seen, ready)
     save(con, "sums", mark)
     return done

@@ -22,11 +22,14 @@ import json
 import logging
 import threading
 import weakref
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from cxhub.metrics import default_catalogue, sums
 from cxhub.metrics.source import Ready
 from cxhub.services.metrics import ready_steps as steps
+from cxhub.services.metrics.backend import backend
 from cxhub.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
@@ -72,8 +75,6 @@ def _keeper(wh: Warehouse) -> _Keeper:
 
 
 def _schemas(wh: Warehouse) -> Any:
-    from cxhub.services.metrics.compute import backend
-
     tables = backend(wh)
     return lambda name: tables.table(name).schema()
 
@@ -84,20 +85,21 @@ def refresh(wh: Warehouse, *, full: bool = False,
     repeat gaps, tenures, sums); `full` rebuilds them. Returns what each step did."""
     schemas = _schemas(wh)
     metrics = list(default_catalogue())
-    jobs = {"labels": lambda con: steps.refresh_labels(con, schemas, full=full),
-            "repeats": lambda con: steps.refresh_repeats(con, schemas, full=full),
-            "tenures": lambda con: steps.refresh_tenures(con, schemas, full=full),
-            "sums": lambda con: steps.refresh_sums(con, schemas, metrics, full=full)}
+    jobs: dict[str, Callable[[Any], dict[str, Any]]] = {
+        "labels": lambda con: steps.refresh_labels(con, schemas, full=full),
+        "repeats": lambda con: steps.refresh_repeats(con, schemas, full=full),
+        "tenures": lambda con: steps.refresh_tenures(con, schemas, full=full),
+        "sums": lambda con: steps.refresh_sums(con, schemas, metrics, full=full)}
     with _keeper(wh).lock:
         done = [wh.write(jobs[name], groupable=False) for name in steps.STEPS if name in only]
         pending = done[-1].pop("pending", None) if done else None
         if pending is not None:  # a rebuild of the sums: one transaction per family
             for fact, time in sums.families(sums.entries(metrics)):
-                wh.write(lambda con, f=fact, t=time: steps.sum_all(con, schemas, metrics, f, t),
-                         groupable=False)
+                wh.write(partial(steps.sum_all, schemas=schemas, metrics=metrics, fact=fact,
+                                 time=time), groupable=False)
             for key in sums.value_series(metrics):
-                wh.write(lambda con, k=key: steps.store_all_values(con, schemas, metrics, k),
-                         groupable=False)
+                wh.write(partial(steps.store_all_values, schemas=schemas, metrics=metrics,
+                                 key=key), groupable=False)
             wh.write(lambda con: steps.save(con, "sums", pending), groupable=False)
     log.info("ready-made tables refreshed: %s", done)
     return done
@@ -133,8 +135,8 @@ def _fresh(snap: dict[str, Any], st: dict[str, dict[str, Any]]) -> Ready:
     sums_ok = (summed is not None and repeats_ok and contacts_ok(summed)
                and summed["surveys_rows"] == snap["surveys"]
                and summed["repeats_version"] == repeats["version"])  # type: ignore[index]
-    stored = frozenset(f"{k}:{v}" for k, v in summed["metrics"].items()) if sums_ok \
-        else frozenset()
+    stored = frozenset(f"{k}:{v}" for k, v in summed["metrics"].items()) \
+        if sums_ok and summed is not None else frozenset()
     return Ready(labels=labels_ok, repeats=repeats_ok, tenures=tenures_ok, sums=stored)
 
 
@@ -156,7 +158,7 @@ def _quick(snap: dict[str, Any], st: dict[str, dict[str, Any]]) -> bool:
     added = (snap["contacts"] - min(repeats["contacts_rows"], summed["contacts_rows"])
              + snap["labels"] - st["labels"]["labels_rows"]
              + snap["surveys"] - summed["surveys_rows"])
-    return 0 <= added <= QUICK_ROWS
+    return bool(0 <= added <= QUICK_ROWS)
 
 
 def available(wh: Warehouse, *, refresh_if_quick: bool = True) -> Ready:

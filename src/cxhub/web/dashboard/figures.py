@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from cxhub.domain import plausibility as plausible
-from cxhub.services.customers.contacts import engine, figure_range
+from cxhub.services.customers.contacts import figure_range
 from cxhub.services.metrics import compute as metrics
 from cxhub.warehouse import Warehouse
 from cxhub.web.dashboard.pages import NONE_VALUE, qs
@@ -36,7 +36,7 @@ def metric(name: str) -> Metric:
 
 
 def compute(wh: Warehouse, name: str, **kwargs: Any) -> list[dict[str, Any]]:
-    return metrics.compute(wh, name, engine=engine(wh), **kwargs)
+    return metrics.compute(wh, name, **kwargs)
 
 
 WAIT_METRIC = "expected_wait"  # shown per channel group, never as one mixed figure
@@ -45,8 +45,7 @@ WAIT_METRIC = "expected_wait"  # shown per channel group, never as one mixed fig
 def waits(wh: Warehouse, start: datetime, end: datetime) -> list[dict[str, Any]]:
     """The wait per channel group (label, measure, text, n) for the overview and the page."""
     return [{k: g[k] for k in ("group", "label", "measure", "text", "n")}
-            for g in metrics.waits_by_channel_group(wh, start=start, end=end,
-                                                   engine=engine(wh))]
+            for g in metrics.waits_by_channel_group(wh, start=start, end=end)]
 
 
 def default_grain(start: date, end: date) -> str:
