@@ -124,3 +124,50 @@ def test_trigger_errors_name_trigger_and_field() -> None:
         with pytest.raises(CatalogueError) as err:
             svc.from_yaml({"triggers": [raw]})
         assert err.value.entry == "T" and err.value.field == field
+
+
+def test_scheduled_runs_record_new_members_once_and_report_each_trigger(
+        warehouse: Warehouse) -> None:
+    """The server's loop (`trigger_runs.run`): the demo's triggers (no catalogue saved) find
+    their members once; run again, nothing new; a member's next event inside the trigger's
+    window adds nothing, after it a new membership. The report: members vs control."""
+    from cxhub.services.offers import trigger_runs
+
+    _setup(warehouse)
+    first = {r["trigger"]: r for r in trigger_runs.run(warehouse, now=NOW, send=False)}
+    assert {k: v["recorded"] for k, v in first.items()} == {
+        "COMPLAINT-RESOLVED-HIGH-VALUE": 1, "CONTRACT-ENDING-HAPPY": 1, "MOVING-HOUSE": 1}
+    again = trigger_runs.run(warehouse, now=NOW + timedelta(minutes=5), send=False)
+    assert [r["new"] for r in again] == [0, 0, 0]
+    # C10 says it again the next day: still the same member (30-day window).
+    def more(con, ext: str, days: float) -> None:
+        con.execute("INSERT INTO contacts (contact_id, source, external_id, customer_source, "
+                    "customer_external_id, channel, created_at, text) VALUES "
+                    "(?, 'contact_centre', ?, 'crm', 'C10', 'phone', ?, 'moving house')",
+                    [600 + int(days), ext, NOW + timedelta(days=days)])
+    warehouse.write(lambda con: more(con, "M9", 1))
+    later = {r["trigger"]: r["new"] for r in trigger_runs.run(
+        warehouse, now=NOW + timedelta(days=1, hours=1), send=False)}
+    assert later["MOVING-HOUSE"] == 0
+    warehouse.write(lambda con: more(con, "M10", 40))
+    much_later = {r["trigger"]: r["new"] for r in trigger_runs.run(
+        warehouse, now=NOW + timedelta(days=40, hours=1), send=False)}
+    assert much_later["MOVING-HOUSE"] == 1
+
+    # The report: 3 members accepted of 4, 1 of 4 in control -> +50 points.
+    def planted(con) -> None:
+        for i, (control, outcome) in enumerate([(False, "accepted")] * 3 + [
+                (False, "declined")] + [(True, "accepted")] + [(True, "declined")] * 3):
+            con.execute(
+                "INSERT INTO offer_decisions (decision_id, source, external_id, offer_code, "
+                "presented_at, control, outcome, revenue, attributes) VALUES "
+                "(?, 'cxhub-trigger', ?, 'TEST-TRIGGER', ?, ?, ?, ?, ?)",
+                [900 + i, f"TEST-TRIGGER:{i}", NOW, control, outcome,
+                 40.0 if outcome == "accepted" and not control else None,
+                 json.dumps({"customer_id": i + 1})])
+    warehouse.write(planted)
+    rep = trigger_runs.reports(warehouse)["TEST-TRIGGER"]
+    assert rep["audience"] == 8 and rep["control"] == 4 and rep["with_outcome"] == 8
+    assert rep["all"]["uplift"] == pytest.approx(0.75 - 0.25)
+    assert rep["all"]["uplift_low"] < 0.5 < rep["all"]["uplift_high"]
+    assert rep["all"]["inc_revenue"] == pytest.approx(0.5 * 40.0)
