@@ -164,7 +164,11 @@ def p_alive(params: BgNbdParams, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) 
 
 
 def expected_purchases(
-    params: BgNbdParams, t: float | np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray
+    params: BgNbdParams,
+    t: float | np.ndarray,
+    x: float | np.ndarray,
+    t_x: float | np.ndarray,
+    T: float | np.ndarray,
 ) -> np.ndarray:
     """E[purchases in (T, T + t] | x, t_x, T]: equation 10 of the paper."""
     r, alpha, a, b = params.r, params.alpha, params.a, params.b

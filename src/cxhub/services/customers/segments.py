@@ -159,7 +159,9 @@ class Segments:
 
 def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows as dicts, with None where a value is unknown (JSON has no NaN)."""
-    return df.astype(object).where(df.notna(), None).to_dict(orient="records")
+    records: list[dict[str, Any]] = (
+        df.astype(object).where(df.notna(), None).to_dict(orient="records"))
+    return records
 
 
 def _counts(values: pd.Series) -> dict[str, int]:
@@ -424,7 +426,9 @@ def _stored_contact_rates(wh: Warehouse, by: str, months: int) -> list[dict[str,
     df = features.frame(
         seg.left_join(per, "customer_id").select(by, "contacts_12m", "contacts_phone"))
     df = df.fillna({"contacts_12m": 0, "contacts_phone": 0})
-    return intensity.contact_rate_by(df, by).round(1).to_dict(orient="records")
+    rates: list[dict[str, Any]] = (
+        intensity.contact_rate_by(df, by).round(1).to_dict(orient="records"))
+    return rates
 
 
 def rfm_summary(c: pd.DataFrame) -> pd.DataFrame:
