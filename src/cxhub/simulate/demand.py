@@ -15,13 +15,14 @@ import numpy as np
 from cxhub.simulate import rates as r
 from cxhub.simulate import week
 from cxhub.simulate.people import People, active_range
-from cxhub.simulate.plan import DAY, Plan, hour_shape, product_share
+from cxhub.simulate.plan import DAY, Plan, product_share
 from cxhub.simulate.texts import (
     INCIDENT_BILLING,
     INCIDENT_CAMPAIGN,
     INCIDENT_NONE,
     INCIDENT_RELEASE,
 )
+from cxhub.simulate.week import hour_shape
 
 _CAT = {c: i for i, c in enumerate(r.CATEGORIES)}
 _CAUSE = {c: i for i, c in enumerate(r.CAUSES)}

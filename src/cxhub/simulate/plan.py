@@ -11,7 +11,6 @@ from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 
-from cxhub.simulate import calibration as cal
 from cxhub.simulate import rates as r
 from cxhub.simulate import week
 
@@ -187,17 +186,3 @@ def make_plan(
         slot_staffing=_slot_staffing(days, rng_for(seed, PLAN_STREAM, 1)),
         fix_effect=fix_effect,
     )
-
-
-def hour_shape(written: bool) -> np.ndarray:
-    """Arrival shape over the 24 hours as measured (phone and chat then follow each day's
-    opening hours: `week.live_seconds`); written channels arrive more evenly (people write in
-    the evening), so half of their shape is flat over 7-23."""
-    measured: np.ndarray = np.asarray(cal.HOUR_SHAPE, dtype=float)
-    measured = measured / measured.sum()
-    if not written:
-        return measured
-    flat = np.zeros(24)
-    flat[7:24] = 1 / 17
-    mixed: np.ndarray = 0.5 * measured + 0.5 * flat
-    return mixed

@@ -190,10 +190,22 @@ def hourly_factor(channel: str, when: datetime) -> float:
             daily += float(shape[kind_of(before)]) * 7  # the closed day's callers come today
             before -= timedelta(days=1)
     else:
-        from cxhub.simulate.plan import hour_shape  # plan imports this module
-
         share = float(hour_shape(True)[when.hour])
     return daily * share * 24
+
+
+def hour_shape(written: bool) -> np.ndarray:
+    """Arrival shape over the 24 hours as measured (phone and chat then follow each day's
+    opening hours: `live_seconds`); written channels arrive more evenly (people write in
+    the evening), so half of their shape is flat over 7-23."""
+    measured: np.ndarray = np.asarray(cal.HOUR_SHAPE, dtype=float)
+    measured = measured / measured.sum()
+    if not written:
+        return measured
+    flat = np.zeros(24)
+    flat[7:24] = 1 / 17
+    mixed: np.ndarray = 0.5 * measured + 0.5 * flat
+    return mixed
 
 
 def opening_hours_doc(start: date, days: int) -> dict[str, Any]:
