@@ -1,6 +1,6 @@
 """Erlang A against the real Anonymous Bank log, hour by hour: patience from the hang-ups
-(censored by the served callers' waits), agents on duty from the agents serving, and the
-predicted abandonment and service level against what happened."""
+(censored by the served callers' waits), agents on duty from the agents' stretches of service,
+and the predicted abandonment and service level against what happened."""
 
 from __future__ import annotations
 
@@ -34,7 +34,16 @@ def test_patience_estimate_and_erlang_a_per_hour(shared_data: Path) -> None:
     h = result.hours
     assert np.corrcoef(h["p_abandon"], h["p_abandon_pred"])[0, 1] > 0.75
     assert np.corrcoef(h["sl"], h["sl_pred"])[0, 1] > 0.75
-    # ... but predicts fewer hang-ups than happened (5.2 points per hour on average; the
-    # issue's aim is 5): see BENCHMARKS.md for why.
-    assert s["mae_abandonment_points"] < 6.0
-    assert s["mae_service_level_points"] < 15.0
+    # Agents on duty through stretches of services (breaks over 10 minutes off duty): 3.6
+    # points per hour (the issue's aim is 5). The break length was chosen on the first two
+    # weeks; on the last two alone the error is 3.9 (BENCHMARKS.md).
+    assert s["break_minutes"] == 10
+    assert s["mae_abandonment_points"] < 4.5
+    assert s["mae_service_level_points"] < 10.0
+    late = h["hour"] >= np.datetime64("1999-02-15")
+    assert 100 * (h["p_abandon_pred"] - h["p_abandon"])[late].abs().mean() < 4.5
+    # Agents counted only from their first to last service inside each hour take breaks as
+    # time on duty: Erlang A then predicts too few hang-ups (5.2 points, the first version).
+    inside = check(path, answer_within_seconds=60, break_minutes=None).summary()
+    assert inside["mean_abandonment_pred"] < s["mean_abandonment_pred"] < s["mean_abandonment"]
+    assert inside["mae_abandonment_points"] > s["mae_abandonment_points"]

@@ -68,15 +68,19 @@ def erlang(arrivals: float, interval_minutes: float, aht: float, target: float,
               help="Service-level threshold, seconds.")
 @click.option("--min-calls", type=int, default=30, show_default=True,
               help="Compare only hours with at least this many calls.")
+@click.option("--break-minutes", type=float, default=10, show_default=True,
+              help="A gap between an agent's services longer than this is off duty.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def check(file: Path, answer_within: float, min_calls: int, as_json: bool) -> None:
+def check(file: Path, answer_within: float, min_calls: int, break_minutes: float,
+          as_json: bool) -> None:
     """Check Erlang A on an Anonymous Bank log: patience from the hang-ups, agents on duty
     from the agents serving, predicted vs actual abandonment and service level per hour."""
     from cxhub.domain.errors import CxhubError
     from cxhub.services.forecast.erlang_check import check as run_check
 
     try:
-        result = run_check(file, answer_within_seconds=answer_within, min_calls=min_calls)
+        result = run_check(file, answer_within_seconds=answer_within, min_calls=min_calls,
+                           break_minutes=break_minutes)
     except CxhubError as exc:
         fail(str(exc))
         return

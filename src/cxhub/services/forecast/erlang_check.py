@@ -9,7 +9,11 @@ From the Anonymous Bank log (the Technion's February 1999 file):
   waiting w shows patience w; a served caller who waited w only shows patience > w. The
   estimate of the mean is total time waited by everyone / number who hung up (Brown et al.
   2005 use this with Kaplan-Meier as a check).
-- Agents on duty per hour: the distinct agents who served some part of a call in that hour.
+- Agents on duty per hour: each agent is on duty through a stretch of services whose gaps are
+  at most `break_minutes` (a longer gap is a break, or the agent is away); the agents per hour
+  are those stretches' seconds in the hour / 3600. Counting only from an agent's first to last
+  service inside each hour (the first version) takes a break inside the hour as time on duty
+  and makes Erlang A optimistic; see docs/forecast.md for the figures of both.
 - Per hour (of one day) with enough calls: Erlang A with that hour's arrival rate, mean
   handling time and agents, and the patience above, predicts the share who hang up and the
   share answered within the threshold; both are compared with what happened.
@@ -46,6 +50,34 @@ SELECT * FROM calls
 """
 
 
+# Agents per hour (a CTE list continuing `services`: server, a, b), ending in s(hour, agents).
+_IN_HOUR = """spans AS (  -- each service cut at hour boundaries
+    SELECT server, unnest(generate_series(date_trunc('hour', a), date_trunc('hour', b),
+        INTERVAL 1 HOUR)) AS hour, a, b FROM services
+), duty AS (  -- an agent is on duty from their first to their last service in the hour
+    SELECT hour, server, epoch(max(least(b, hour + INTERVAL 1 HOUR)))
+           - epoch(min(greatest(a, hour))) AS seconds
+    FROM spans GROUP BY ALL
+), s AS (SELECT hour, sum(seconds) / 3600 AS agents FROM duty GROUP BY 1)"""
+
+_STRETCHES = """marks AS (  -- a service starting more than {gap} s after the agent's last ended
+    SELECT *, CASE WHEN epoch(a) - epoch(max(b) OVER (PARTITION BY server ORDER BY a, b
+        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)) <= {gap} THEN 0 ELSE 1 END AS new
+    FROM services
+), numbered AS (
+    SELECT *, sum(new) OVER (PARTITION BY server ORDER BY a, b ROWS UNBOUNDED PRECEDING) AS k
+    FROM marks
+), stretches AS (SELECT server, k, min(a) AS a, max(b) AS b FROM numbered GROUP BY ALL
+), spans AS (
+    SELECT unnest(generate_series(date_trunc('hour', a), date_trunc('hour', b),
+        INTERVAL 1 HOUR)) AS hour, a, b FROM stretches
+), s AS (
+    SELECT hour, sum(epoch(least(b, hour + INTERVAL 1 HOUR)) - epoch(greatest(a, hour)))
+           / 3600 AS agents
+    FROM spans GROUP BY 1
+)"""
+
+
 @dataclass
 class ErlangCheck:
     patience_seconds: float
@@ -53,11 +85,14 @@ class ErlangCheck:
     offered: int
     hours: pd.DataFrame
     answer_within_seconds: float
+    break_minutes: float | None = None
 
     def summary(self) -> dict[str, Any]:
         h = self.hours
         return {
             "patience_seconds": round(self.patience_seconds, 1),
+            "break_minutes": self.break_minutes,
+            "mean_agents": round(float(h["agents"].mean()), 2),
             "offered": self.offered, "abandons": self.abandons,
             "hours_compared": len(h),
             "answer_within_seconds": self.answer_within_seconds,
@@ -72,9 +107,15 @@ class ErlangCheck:
         }
 
 
-def check(path: Path, *, answer_within_seconds: float = 60.0,
-          min_calls: int = 30) -> ErlangCheck:
-    """Estimate patience and compare Erlang A with each hour that had at least `min_calls`."""
+BREAK_MINUTES = 10.0
+
+
+def check(path: Path, *, answer_within_seconds: float = 60.0, min_calls: int = 30,
+          break_minutes: float | None = BREAK_MINUTES) -> ErlangCheck:
+    """Estimate patience and compare Erlang A with each hour that had at least `min_calls`.
+    `break_minutes` None: agents counted from their first to last service in each hour."""
+    if break_minutes is not None and not break_minutes > 0:
+        raise CxhubError(f"break minutes must be above 0, got {break_minutes:g}")
     if not path.is_file():
         raise CxhubError(f"{path}: no such file")
     con = duckdb.connect()
@@ -88,6 +129,7 @@ def check(path: Path, *, answer_within_seconds: float = 60.0,
             raise CxhubError(f"{path}: nobody hung up while waiting; patience is unknown")
         patience = float(calls["waited"].sum()) / abandons
         con.register("calls", calls)
+        duty = _IN_HOUR if break_minutes is None else _STRETCHES.format(gap=60 * break_minutes)
         hours = con.execute(f"""
             WITH h AS (
                 SELECT date_trunc('hour', offered_at) AS hour, count(*) AS offered,
@@ -96,20 +138,10 @@ def check(path: Path, *, answer_within_seconds: float = 60.0,
                                         AND waited <= {float(answer_within_seconds)}) AS in_time,
                        avg(handled) FILTER (WHERE outcome = 'AGENT') AS aht
                 FROM calls GROUP BY 1
-            ), spans AS (  -- each service cut at hour boundaries
-                SELECT server, unnest(generate_series(date_trunc('hour', served_at),
-                    date_trunc('hour', served_at + to_seconds(handled)),
-                    INTERVAL 1 HOUR)) AS hour, served_at AS a,
-                    served_at + to_seconds(handled) AS b
+            ), services AS (
+                SELECT server, served_at AS a, served_at + to_seconds(handled) AS b
                 FROM calls WHERE server IS NOT NULL AND server <> 'NO_SERVER'
-            ), duty AS (  -- an agent is on duty from their first to their last service
-                SELECT hour, server,
-                       epoch(max(least(b, hour + INTERVAL 1 HOUR)))
-                       - epoch(min(greatest(a, hour))) AS seconds
-                FROM spans GROUP BY ALL
-            ), s AS (
-                SELECT hour, sum(seconds) / 3600 AS agents FROM duty GROUP BY 1
-            )
+            ), {duty}
             SELECT h.*, coalesce(s.agents, 0) AS agents
             FROM h LEFT JOIN s USING (hour) ORDER BY hour""").df()
     finally:
@@ -122,4 +154,5 @@ def check(path: Path, *, answer_within_seconds: float = 60.0,
     hours["sl"] = hours["in_time"] / hours["offered"]
     hours["p_abandon_pred"] = np.asarray(f.p_abandon)
     hours["sl_pred"] = np.asarray(f.service_level)
-    return ErlangCheck(patience, abandons, len(calls), hours, answer_within_seconds)
+    return ErlangCheck(patience, abandons, len(calls), hours, answer_within_seconds,
+                       break_minutes)
