@@ -63,10 +63,10 @@ def metrics(ctx: click.Context, name: str | None, start: str | None, end: str | 
     from cxhub.services.metrics import compute as metric_service
 
     if refresh:
-        from cxhub.services.metrics import ready_tables as derived
+        from cxhub.services.metrics import ready_tables
 
         with open_warehouse(ctx) as wh:
-            for step in derived.refresh(wh):  # on stderr: stdout may be --json
+            for step in ready_tables.refresh(wh):  # on stderr: stdout may be --json
                 console.print(f"{step['step']}: {'rebuilt' if step['rebuilt'] else 'updated'},"
                               f" {step['changed']:,} changed", highlight=False)
         if not name:

@@ -180,7 +180,7 @@ def _v5(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(ddl)
 
 
-# Figures kept ready for the metrics (cxhub.metrics.derived, kept by
+# Figures kept ready for the metrics (cxhub.metrics.ready_sql, kept by
 # services.metrics.ready_tables): winning label per record and dimension; each resolved contact's
 # customer key and the gap to that customer's next contact on the same cause; each customer's
 # first and last holding; the additive metrics summed per hour (by channel) and per day (by

@@ -37,11 +37,11 @@ def create_app(settings: Settings | None = None, warehouse: Warehouse | None = N
             inbox = RevocationInbox(wh, settings.home, app.state.key_cache)
             inbox.start()
         if warehouse is None:
-            from cxhub.services.metrics import ready_tables as derived
+            from cxhub.services.metrics import ready_tables
 
             # The metrics' ready-made tables, built or brought up to date in the background
             # (apps given a warehouse, in tests, refresh them when a query finds them behind).
-            derived.start_background(wh)
+            ready_tables.start_background(wh)
         feed = None
         if settings.demo_live_feed:
             from cxhub.services.demo.live_feed import LiveFeed
@@ -68,7 +68,7 @@ def create_app(settings: Settings | None = None, warehouse: Warehouse | None = N
             if feed is not None:
                 feed.stop()
             if warehouse is None:
-                derived.stop_background(wh, timeout=0)
+                ready_tables.stop_background(wh, timeout=0)
                 wh.close()
 
     app = FastAPI(title="cxhub", version=__version__, lifespan=lifespan, docs_url=None,

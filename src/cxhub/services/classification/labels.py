@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from cxhub.services.metrics import ready_tables as derived
+from cxhub.services.metrics import ready_tables
 from cxhub.warehouse import Warehouse
 
 
 def refresh_current(wh: Warehouse, *, full: bool = False) -> dict[str, Any]:
     """Bring `current_labels` up to date with `labels`; returns {"rebuilt": bool, "changed":
     rows changed}."""
-    return derived.refresh(wh, full=full, only=("labels",))[0]
+    return ready_tables.refresh(wh, full=full, only=("labels",))[0]

@@ -43,10 +43,10 @@ class DiscoverReport:
 
 def _labels_ready(wh: Warehouse) -> bool:
     """Whether current_labels is up to date with the labels (else they are read directly)."""
-    from cxhub.services.metrics import ready_tables as derived
+    from cxhub.services.metrics import ready_tables
 
     # Never a refresh from here: on a large warehouse that is the pipeline's minute, not ours.
-    return derived.available(wh, refresh_if_quick=False).labels
+    return ready_tables.available(wh, refresh_if_quick=False).labels
 
 
 def _con(wh: Warehouse) -> Any:
