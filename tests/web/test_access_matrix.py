@@ -44,6 +44,7 @@ RULES: list[tuple[str, str, str]] = [
     ("GET", r"/app/problems(/.*)?", "perm:metrics"),
     ("POST", r"/app/problems(/.*)?", "perm:label"),
     ("GET", r"/app/staffing(/.*)?|/app/forecast(/.*)?", "perm:metrics"),
+    ("GET POST", r"/app/offers/manage/.*", "perm:label"),  # changing the catalogue
     ("GET", r"/app/offers(/.*)?", "perm:metrics"),
     ("GET POST", r"/app/queue/offers/.*", "perm:queue"),
     ("POST", r"/api/v1/decisions(/.*)?", "scope:ingest"),

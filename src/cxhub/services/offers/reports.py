@@ -31,13 +31,23 @@ def offer_report(engine: Engine, offer: Offer) -> dict[str, Any]:
 
 
 def trigger_summary(engine: Engine) -> list[dict[str, Any]]:
-    """Triggers whose audiences are on record: members, held out, outcomes, and the effect."""
+    """Every trigger in the catalogue and any other on record: members, held out, outcomes,
+    and the effect against its own control group with its 95% interval."""
+    from cxhub.services.offers import catalogue as store
+    from cxhub.services.offers import trigger_runs
+
+    measured = trigger_runs.reports(engine.wh)
+    listed = {t.code: t for t in store.load_triggers(engine.wh, active_only=False)}
     out = []
-    for code, n, held, known in engine.wh.read(
-            "SELECT offer_code, count(*), count(*) FILTER (control), "
-            "count(*) FILTER (outcome IS NOT NULL) FROM offer_decisions "
-            "WHERE source = 'cxhub-trigger' GROUP BY offer_code ORDER BY offer_code"):
-        out.append({"code": code, "audience": n, "control": held, "with_outcome": known})
+    for code in sorted(set(listed) | set(measured)):
+        t, m = listed.get(code), measured.get(code) or {}
+        effect = m.get("all") or {}
+        out.append({"code": code, "title": t.title if t else code,
+                    "event": t.event if t else None, "active": t.active if t else None,
+                    "audience": m.get("audience", 0), "control": m.get("control", 0),
+                    "with_outcome": m.get("with_outcome", 0),
+                    **{k: effect.get(k) for k in ("uplift", "uplift_low", "uplift_high",
+                                                  "inc_revenue")}})
     return out
 
 

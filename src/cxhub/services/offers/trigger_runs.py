@@ -85,3 +85,22 @@ def reports(wh: Warehouse) -> dict[str, dict[str, Any]]:
                                     else 0.0, groups=("segment", "value_band"))
         out[code] = item
     return out
+
+
+def for_customer(wh: Warehouse, customer_id: int, limit: int = 20) -> list[dict[str, Any]]:
+    """The triggers a customer was in (newest first): the event, whether they were held out
+    as control, and the outcome when one was recorded; for the customer's page."""
+    titles = {t.code: t for t in store.load_triggers(wh, active_only=False)}
+    rows = wh.read(
+        "SELECT offer_code, presented_at, control, outcome, revenue, "
+        "json_extract_string(attributes, '$.event'), external_id FROM offer_decisions "
+        "WHERE source = ? AND TRY_CAST(json_extract_string(attributes, '$.customer_id') "
+        "AS BIGINT) = ? ORDER BY presented_at DESC LIMIT ?", [svc.SOURCE, customer_id, limit])
+    out = []
+    for code, at, control, outcome, revenue, event, rid in rows:
+        t = titles.get(code)
+        out.append({"code": code, "title": t.title if t else code,
+                    "action": t.action if t else "", "at": at, "event": event,
+                    "control": bool(control), "outcome": outcome, "revenue": revenue,
+                    "id": rid})
+    return out

@@ -22,6 +22,7 @@ def install(app: FastAPI, settings: Settings) -> None:
         contacts,
         customers,
         offers,
+        offers_admin,
         problems,
         routes,
         staffing,
@@ -48,6 +49,7 @@ def install(app: FastAPI, settings: Settings) -> None:
                             headers={"Cache-Control": "public, max-age=604800"})
 
     app.include_router(assets)
-    for module in (routes, contacts, customers, admin, alerts, problems, staffing, offers):
+    for module in (routes, contacts, customers, admin, alerts, problems, staffing, offers,
+                   offers_admin):
         app.include_router(module.router)
     app.mount("/app/static", StaticFiles(directory=STATIC), name="dashboard-static")

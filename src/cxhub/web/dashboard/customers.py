@@ -10,6 +10,7 @@ from fastapi.responses import Response
 
 from cxhub.services.access.users import User
 from cxhub.services.customers import read as customers
+from cxhub.services.offers import trigger_runs
 from cxhub.web.dashboard.auth import Forbidden, require
 from cxhub.web.dashboard.pages import render
 
@@ -39,4 +40,6 @@ def customer_page(request: Request, customer_id: int,
     return render(request, "app/customer.html", {
         "c": c, "golden_rows": rows, "location": golden.get("location"),
         "recent": customers.recent_contacts(wh, customer_id),
+        # The triggers this customer was in (issue 14): what marketing was told, and when.
+        "triggers": trigger_runs.for_customer(wh, customer_id),
     })
