@@ -137,7 +137,7 @@ def test_mentions_count_customer_posts(warehouse: Warehouse, metric: Metric) -> 
     assert by(metric("mentions", by="channel"), "channel") == {"social": 3}
 
 
-# --- stocks ------------------------------------------------------------------------------
+# --- running counts (backlog, active customers) ------------------------------------------
 
 def test_backlog_at_the_end_of_each_day(warehouse: Warehouse, metric: Metric) -> None:
     contacts(warehouse, "channel, created_at, resolved_at, abandoned_at, outcome", [

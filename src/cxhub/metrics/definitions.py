@@ -75,7 +75,7 @@ class Metric:
     @property
     def dimensions(self) -> tuple[str, ...]:
         dims = FACTS[self.fact].dimensions
-        if self.kind in ("backlog", "per_customer"):  # stocks have no time of day
+        if self.kind in ("backlog", "per_customer"):  # running counts have no time of day
             dims = tuple(d for d in dims if d not in TIME_DIMENSIONS)
         return dims
 
