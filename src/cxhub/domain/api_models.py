@@ -102,7 +102,7 @@ class RecordIn(BaseModel):
 def _model(kind: RecordKind) -> type[RecordIn]:
     fields: dict[str, Any] = {}
     for f in kind.fields:
-        py: Any = Literal[f.choices] if f.choices else _TYPES[f.type]  # type: ignore[valid-type]
+        py: Any = Literal[f.choices] if f.choices else _TYPES[f.type]
         if f.name in ("source", "external_id"):
             py = Annotated[str, Field(min_length=1, max_length=200)]
         if f.planned and f.type == FieldType.TIMESTAMP:  # known in advance: may be future

@@ -16,6 +16,8 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
+
 from cxhub.domain.errors import CxhubError
 from cxhub.warehouse import Warehouse
 
@@ -44,9 +46,9 @@ def create_key(wh: Warehouse, *, scopes: list[str], name: str = "") -> tuple[Api
     token = f"cxh_{prefix}_{secrets.token_urlsafe(24)}"
     scopes = sorted(set(scopes))
 
-    def job(con):  # type: ignore[no-untyped-def]
-        row = con.execute("SELECT coalesce(max(key_id), 0) + 1 FROM api_keys").fetchone()
-        key_id = int(row[0])
+    def job(con: duckdb.DuckDBPyConnection) -> int:
+        (last,) = con.execute("SELECT coalesce(max(key_id), 0) FROM api_keys").fetchall()[0]
+        key_id = int(last) + 1
         con.execute(
             "INSERT INTO api_keys (key_id, name, prefix, key_hash, scopes) VALUES (?, ?, ?, ?, ?)",
             [key_id, name, prefix, hash_token(token), scopes],
@@ -65,7 +67,7 @@ def list_keys(wh: Warehouse) -> list[ApiKey]:
 
 
 def revoke_key(wh: Warehouse, key_id: int) -> bool:
-    def job(con):  # type: ignore[no-untyped-def]
+    def job(con: duckdb.DuckDBPyConnection) -> bool:
         row = con.execute(
             "UPDATE api_keys SET revoked_at = current_timestamp::TIMESTAMP "
             "WHERE key_id = ? AND revoked_at IS NULL",

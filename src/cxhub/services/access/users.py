@@ -152,7 +152,8 @@ def create_user(wh: Warehouse, *, username: str, password: str, role: str) -> Us
     def job(con: duckdb.DuckDBPyConnection) -> int:
         if con.execute("SELECT 1 FROM users WHERE username = ?", [username]).fetchone():
             raise UserError(f"user {username!r} already exists")
-        user_id = int(con.execute("SELECT coalesce(max(user_id), 0) + 1 FROM users").fetchone()[0])
+        (last,) = con.execute("SELECT coalesce(max(user_id), 0) FROM users").fetchall()[0]
+        user_id = int(last) + 1
         con.execute("INSERT INTO users (user_id, username, password_hash, role) "
                     "VALUES (?, ?, ?, ?)", [user_id, username, password_hash, role])
         return user_id

@@ -20,6 +20,7 @@ Errors name the file, the entry and the field (`owners[2].cause: unknown cause '
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -72,9 +73,11 @@ class Ownership:
     def owner_for(self, problem: dict[str, Any]) -> Owner | None:
         """The first entry matching the problem's topic terms, then product, then cause."""
         terms = set(problem.get("terms") or [])
-        for test in (lambda o: o.topic and o.topic in terms,
-                     lambda o: o.product and o.product == problem.get("product"),
-                     lambda o: o.cause and o.cause == problem.get("cause")):
+        tests: tuple[Callable[[Owner], object], ...] = (
+            lambda o: o.topic and o.topic in terms,
+            lambda o: o.product and o.product == problem.get("product"),
+            lambda o: o.cause and o.cause == problem.get("cause"))
+        for test in tests:
             for o in self.owners:
                 if test(o):
                     return o
