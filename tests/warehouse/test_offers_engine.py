@@ -109,3 +109,29 @@ def test_catalogue_saved_and_read_back(warehouse: Warehouse, tmp_path: Path) -> 
     back = store.load(warehouse)
     assert {o.code: o for o in back.offers} == {o.code: o for o in demo.offers}
     assert {a.code: a for a in back.actions} == {a.code: a for a in demo.actions}
+
+
+def test_pipeline_learns_the_offers_once_per_change(warehouse: Warehouse, tmp_path: Path
+                                                   ) -> None:
+    """The pipeline's `offers` step (after segments): offers with enough decided decisions are
+    learned before the server starts; again with nothing new, nothing; one more outcome of
+    an offer, that offer alone."""
+    from cxhub.services import pipeline
+
+    names = [n for n, _ in pipeline._steps()]
+    assert "offers" in names and names.index("offers") > names.index("segments")
+    plant(warehouse, customers=300, decisions=1500)
+    first = learning.learn_due(warehouse, tmp_path / "m")
+    counts = dict(warehouse.read(
+        "SELECT offer_code, count(*) FROM offer_decisions WHERE outcome IS NOT NULL "
+        "GROUP BY 1"))
+    assert {r["offer_code"] for r in first} == {c for c, n in counts.items() if n >= 200}
+    assert learning.learn_due(warehouse, tmp_path / "m") == []
+    code = first[0]["offer_code"]
+    warehouse.write(lambda con: con.execute(
+        "INSERT INTO offer_decisions (decision_id, source, external_id, offer_code, "
+        "presented_at, control, outcome) VALUES (999999, 'test', 'one-more', ?, now(), false, "
+        "'declined')", [code]))
+    again = learning.learn_due(warehouse, tmp_path / "m")
+    assert [r["offer_code"] for r in again] == [code]
+    assert learning.latest_reports(warehouse)[code]["decisions"] == counts[code] + 1

@@ -62,6 +62,12 @@ def _steps() -> list[tuple[str, StepFn]]:
         steps.append(("problems", lambda wh: runner.run(wh)))
     except ImportError:
         pass
+    try:  # after segments: the offers' effects and uplift models, ready when the server starts
+        from cxhub.services.offers import learning as offers_learning
+
+        steps.append(("offers", lambda wh: offers_learning.learn_due(wh)))
+    except ImportError:
+        pass
     return steps
 
 

@@ -113,6 +113,7 @@ def learn(wh: Warehouse, models_dir: Path, *, seed: int = 0,
                             "skipped": f"fewer than {MIN_DECISIONS} decided or 20 in control"})
             continue
         rep = report(part, offer.value)
+        rep["decisions"] = len(part)  # what `learn_due` compares with the decisions now
         known = part[part["customer_id"].notna()].reset_index(drop=True)
         model, fit = train(known, features, seed)
         rep |= fit
@@ -124,6 +125,21 @@ def learn(wh: Warehouse, models_dir: Path, *, seed: int = 0,
         results.append({"offer_code": offer.code, "decisions": len(part), **fit,
                         "uplift": rep["all"]["uplift"], "path": str(path)})
     return results
+
+
+def learn_due(wh: Warehouse, models_dir: Path | None = None, *, seed: int = 0
+              ) -> list[dict[str, Any]]:
+    """The pipeline's step: learn the offers whose decided count changed since their active
+    model (or that have none), so the dashboard's reports and the decisions' ranking are ready
+    when the server starts; nothing when no offer has enough decisions or none changed."""
+    models_dir = models_dir or Path(wh.path).parent / "models" / "offers"
+    decided = dict(wh.read(
+        "SELECT offer_code, count(*) FROM offer_decisions "
+        "WHERE outcome IN ('accepted', 'declined', 'ignored') GROUP BY offer_code"))
+    learned = {code: rep.get("decisions") for code, rep in latest_reports(wh).items()}
+    due = [o.code for o in catalogue_store.load(wh).offers
+           if decided.get(o.code, 0) >= MIN_DECISIONS and learned.get(o.code) != decided[o.code]]
+    return learn(wh, models_dir, seed=seed, offers=due) if due else []
 
 
 def _store(wh: Warehouse, code: str, stamp: datetime, fit: dict[str, Any],
