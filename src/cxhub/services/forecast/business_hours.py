@@ -62,7 +62,8 @@ def business_seconds(h: hours.Hours, channel: str, starts: Any, ends: Any) -> np
         i = ((t - first).dt.days).to_numpy()
         sec = (t - t.dt.floor("D")).dt.total_seconds().to_numpy()
         inside = np.clip(sec, spans[i, 0], spans[i, 1]) - spans[i, 0]
-        return before[i] + inside
+        open_seconds: np.ndarray = before[i] + inside
+        return open_seconds
 
     out[ok] = np.maximum(f(b[ok]) - f(a[ok]), 0.0)
     return out

@@ -88,7 +88,7 @@ def plotly_url(app: FastAPI) -> str:
         public = "/static/plotly.min.js"
         cached = public if serves(app, public) else "/app/static/plotly.min.js"
         app.state.dashboard_plotly_url = cached
-    return cached  # type: ignore[no-any-return]
+    return cached
 
 
 def serves(app: FastAPI, path: str) -> bool:
@@ -107,7 +107,7 @@ def render(request: Request, name: str, context: dict[str, Any] | None = None,
     response = templates.TemplateResponse(request, name, ctx, status_code=status)
     set_csrf_cookie(request, response)
     response.headers.update(SECURITY_HEADERS)
-    return response  # type: ignore[no-any-return]
+    return response
 
 
 def redirect(url: str) -> RedirectResponse:
