@@ -111,7 +111,9 @@ def _print_report(report: IngestReport) -> None:
             for example in f.examples[:3]:
                 out.print(f"  e.g. {example}", highlight=False, markup=False)
         out.print("See them all with `cxhub quarantine`.")
-    for why in report.failed.values():
+    for path, why in report.failed.items():
+        # A refusal of the warehouse (a full disk) names the warehouse; say which file too.
+        why = why if why.startswith(path) else f"{path}: {why}"
         console.print(f"[bold red]not loaded:[/] {why}", highlight=False)
 
 

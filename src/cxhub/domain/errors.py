@@ -19,5 +19,14 @@ class WarehouseBusyError(CxhubError):
     """The warehouse file is held by another process."""
 
 
+class WarehouseUnavailableError(CxhubError):
+    """The disk refused the warehouse file: read-only, no permission, full. What was being
+    written was rolled back; the file is as it was before."""
+
+    def __init__(self, message: str, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason  # the operating system's words, without the file's path
+
+
 class NotFoundError(CxhubError):
     pass

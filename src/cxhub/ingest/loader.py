@@ -17,7 +17,7 @@ from pathlib import Path
 
 import duckdb
 
-from cxhub.domain.errors import IngestError
+from cxhub.domain.errors import IngestError, WarehouseUnavailableError
 from cxhub.ingest.compile import CompiledField, cleaned, compile_fields
 from cxhub.ingest.derive import run_steps
 from cxhub.ingest.mapping import Mapping
@@ -25,6 +25,7 @@ from cxhub.ingest.readers import Source, collect_rejects, lit, open_source, reco
 from cxhub.ingest.upsert import insert_new, next_batch_id
 from cxhub.warehouse import Warehouse
 from cxhub.warehouse.schema import quote
+from cxhub.warehouse.writer import disk_reason, refused_by_disk
 
 Phase = Callable[[str], None]
 _EXAMPLES = 5
@@ -83,8 +84,14 @@ def _load(
     try:
         result = _load_source(con, mapping, src, source, started, phase)
     except duckdb.Error as exc:
-        # The writer rolls the batch back; say which file failed and why.
-        raise IngestError(f"{path}: cannot be read: {str(exc).strip().splitlines()[0]}") from exc
+        # The writer rolls the batch back; say which file failed and why. A full or read-only
+        # disk is the warehouse's fault, not the file's: DuckDB's words name the warehouse.
+        first = str(exc).strip().splitlines()[0]
+        if refused_by_disk(exc, None):
+            raise WarehouseUnavailableError(
+                f"{path}: not loaded, the warehouse could not be written: {first}",
+                reason=disk_reason(exc)) from exc
+        raise IngestError(f"{path}: cannot be read: {first}") from exc
     for table in src.cleanup:
         con.execute(f"DROP TABLE IF EXISTS {table}")
     return result

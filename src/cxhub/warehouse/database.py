@@ -9,9 +9,9 @@ from typing import Any
 
 import duckdb
 
-from cxhub.domain.errors import WarehouseBusyError
+from cxhub.domain.errors import WarehouseBusyError, WarehouseUnavailableError
 from cxhub.warehouse.schema import LATEST, current_version, migrate
-from cxhub.warehouse.writer import T, WriteJob, Writer
+from cxhub.warehouse.writer import T, WriteJob, Writer, disk_reason, refused_by_disk
 
 
 class Warehouse:
@@ -24,7 +24,7 @@ class Warehouse:
     def __init__(self, path: Path, con: duckdb.DuckDBPyConnection) -> None:
         self.path = path
         self._con = con
-        self.writer = Writer(con)
+        self.writer = Writer(con, path=path)
         self._local = threading.local()
         self._cursors: list[duckdb.DuckDBPyConnection] = []
         self._cursors_lock = threading.Lock()
@@ -35,7 +35,14 @@ class Warehouse:
         path.parent.mkdir(parents=True, exist_ok=True)
         con = connect(path, read_only=read_only)
         if not read_only:
-            migrate(con)
+            try:
+                migrate(con)
+            except duckdb.Error as exc:  # a folder that is read-only refuses the upgrade
+                con.close()
+                refused = refused_by_disk(exc, path)
+                if refused is None:
+                    raise
+                raise refused from None
         elif current_version(con) < LATEST:
             con.close()
             raise WarehouseBusyError(
@@ -125,7 +132,11 @@ def connect(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection
                 f"{path} is open in another cxhub process (is `cxhub serve` running?). "
                 "Stop it, or send data through the REST API instead."
             ) from None
-        raise
+        # A read-only or unreadable file was a traceback; say which file and why instead.
+        raise WarehouseUnavailableError(
+            f"the warehouse {path} cannot be opened{'' if read_only else ' for writing'}: "
+            f"{disk_reason(exc)} (check the permissions of the file and of its folder)"
+        ) from None
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET enable_progress_bar = false")
     return con

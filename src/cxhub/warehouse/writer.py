@@ -13,14 +13,20 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 import duckdb
+
+from cxhub.domain.errors import WarehouseUnavailableError
 
 T = TypeVar("T")
 WriteJob = Callable[[duckdb.DuckDBPyConnection], T]
 
 _MAX_GROUP = 256
+# What the operating system says when the disk refuses a write, as DuckDB quotes it.
+_DISK_REASONS = ("No space left on device", "Disk quota exceeded", "File too large",
+                 "Read-only file system", "Permission denied")
 
 
 @dataclass
@@ -31,8 +37,10 @@ class _Job:
 
 
 class Writer:
-    def __init__(self, con: duckdb.DuckDBPyConnection, name: str = "cxhub-writer") -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, name: str = "cxhub-writer", *,
+                 path: Path | None = None) -> None:
         self._con = con
+        self._path = path
         self._queue: queue.Queue[_Job | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._closed = False
@@ -122,9 +130,35 @@ class Writer:
             con.execute("COMMIT")
         except BaseException as exc:  # the caller gets the error through the future
             _rollback(con)
-            job.future.set_exception(exc)
+            job.future.set_exception(refused_by_disk(exc, self._path) or exc)
             return
         job.future.set_result(result)
+
+
+def disk_reason(exc: BaseException) -> str:
+    """Why the operating system refused DuckDB's read or write, in its own words."""
+    text = str(exc)
+    return next((r for r in _DISK_REASONS if r in text), text.strip().splitlines()[0])
+
+
+def refused_by_disk(exc: BaseException, path: Path | None) -> WarehouseUnavailableError | None:
+    """A write the disk refused (full, read-only, not permitted) as an error naming the file:
+    a full disk answered 500 with DuckDB's traceback in the log. The transaction was rolled
+    back, so nothing of it is in the file, and the writer goes on once space is free."""
+    # A failed COMMIT is rolled back by DuckDB itself, and a ROLLBACK after it then fails
+    # with "no transaction is active": the disk's refusal is that error's context.
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if seen is None:
+            return None
+        if isinstance(seen, duckdb.Error) and any(r in str(seen) for r in _DISK_REASONS):
+            error = WarehouseUnavailableError(
+                f"the warehouse {path or 'file'} could not be written: {disk_reason(seen)}; "
+                "nothing of this write was kept", reason=disk_reason(seen))
+            error.__cause__ = seen
+            return error
+        seen = seen.__context__
+    return None
 
 
 def _rollback(con: duckdb.DuckDBPyConnection) -> None:

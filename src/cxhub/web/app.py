@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 
 from cxhub import __version__
+from cxhub.domain.errors import WarehouseUnavailableError
 from cxhub.services.access.keys import KeyCache, RevocationInbox
 from cxhub.services.records.api import RecordSink
 from cxhub.settings import Settings
@@ -15,6 +18,8 @@ from cxhub.warehouse import Warehouse
 from cxhub.web import api_docs
 from cxhub.web.api.v1 import keys, read, records
 from cxhub.web.limits import BodySizeLimit
+
+log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None, warehouse: Warehouse | None = None) -> FastAPI:
@@ -81,6 +86,17 @@ def create_app(settings: Settings | None = None, warehouse: Warehouse | None = N
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
+
+    @app.exception_handler(WarehouseUnavailableError)
+    async def disk_refused(request: Request, exc: WarehouseUnavailableError) -> JSONResponse:
+        # A full or read-only disk was a 500 with a traceback. The write was rolled back, so
+        # the client may send the same request again once the operator has made room; the
+        # log names the file, the answer only the reason.
+        log.error("%s", exc)
+        return JSONResponse(
+            {"detail": f"the warehouse cannot store data now ({exc.reason or 'disk error'}); "
+                       "nothing of this request was stored: send it again later"},
+            status_code=503, headers={"Retry-After": "60"})
 
     from cxhub.web import dashboard, public
     from cxhub.web.api.v1 import metrics as metrics_api
