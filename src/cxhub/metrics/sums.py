@@ -70,6 +70,12 @@ def storable(m: Metric) -> bool:
         m.kind == "backlog" and m.fact == "contacts"))
 
 
+def fingerprints(metrics: Iterable[Metric]) -> dict[str, str]:
+    """Name -> fingerprint of every definition the sums keep: what the stored sums were made
+    from, compared with the catalogue's to know whether they still hold."""
+    return {m.name: fingerprint(m) for m in metrics if storable(m)}
+
+
 def series_key(m: Metric) -> str:
     """Where a quantile's values are kept: shared by definitions with the same values (the
     median and the 90th percentile of the same times)."""

@@ -227,7 +227,7 @@ def refresh_sums(con: Con, schemas: Schemas, metrics: list[Any], *,
     mark |= {"surveys_rows": surveys, "surveys_rowid": surveys_top,
              "labels_version": labels.get("version", 0),
              "repeats_version": repeats.get("version", 0),
-             "metrics": {m.name: sums.fingerprint(m) for m in metrics if sums.storable(m)}}
+             "metrics": sums.fingerprints(metrics)}
     done: dict[str, Any] = {"step": "sums", "rebuilt": False, "changed": 0}
     ready = Ready(labels=True, repeats=True)
     if (full or seen is None or not appended or not surveys_appended

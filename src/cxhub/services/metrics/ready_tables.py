@@ -152,8 +152,7 @@ def _quick(snap: dict[str, Any], st: dict[str, dict[str, Any]]) -> bool:
         return False  # a new identity run or segments: rebuilds
     if tenures["holdings"] != snap["holdings"]:
         return False
-    if summed["metrics"] != {m.name: sums.fingerprint(m) for m in default_catalogue()
-                             if sums.storable(m)}:
+    if summed["metrics"] != sums.fingerprints(default_catalogue()):
         return False
     added = (snap["contacts"] - min(repeats["contacts_rows"], summed["contacts_rows"])
              + snap["labels"] - st["labels"]["labels_rows"]
