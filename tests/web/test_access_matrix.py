@@ -34,6 +34,12 @@ RULES: list[tuple[str, str, str]] = [
     ("POST", r"/app/logout", "public"),  # ends whatever session the browser has
     ("GET", r"/app", "login"),  # agents are sent on to their queue
     ("GET", r"/app/api/.*|/app/metrics/.*|/app/alerts", "perm:metrics"),
+    # Downloads of a page's table (CSV, Parquet): the rule of the page the table is on.
+    ("GET", r"/app/export/(contacts|customers(/.*)?|problems/\{\w+\}/contacts)\.\{fmt\}",
+     "perm:contacts"),
+    ("GET", r"/app/export/queue\.\{fmt\}", "perm:queue"),
+    ("GET", r"/app/export/(alerts|problems(/.*)?|metrics/.*|offers(/.*)?|staffing)\.\{fmt\}",
+     "perm:metrics"),
     ("POST", r"/app/alerts/.*", "perm:label"),
     ("GET", r"/app/contacts(/.*)?|/app/customers(/.*)?", "perm:contacts"),
     ("POST", r"/app/contacts/.*", "perm:label"),

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +26,7 @@ from typing import Any
 
 import duckdb
 import ibis.expr.types as ir
+import pyarrow as pa
 
 from cxhub.domain.canonical import CATEGORIES, CAUSES
 from cxhub.domain.errors import CxhubError
@@ -307,19 +309,55 @@ GROUP BY target_id
 """
 
 
+def _rows_sql() -> str:
+    """The listed columns of the contacts whose ids are the two parameters, with their best
+    labels (a page and a download of the whole list read the same)."""
+    cols = ", ".join(f"coalesce(l.{c}, c.{c}) AS {c}" if c in ("category", "cause")
+                     else f"c.{c}" for c in LIST_COLUMNS)
+    return (f"SELECT {cols} FROM contacts c LEFT JOIN ({BEST_LABELS_SQL}) l "
+            "USING (contact_id) WHERE c.contact_id IN (SELECT unnest(?::BIGINT[]))")
+
+
 def _rows_by_id(wh: Warehouse, ids: list[int]) -> list[dict[str, Any]]:
     """The listed columns of these contacts, in this order, with their best labels."""
     if not ids:
         return []
-    cols = ", ".join(f"coalesce(l.{c}, c.{c}) AS {c}" if c in ("category", "cause")
-                     else f"c.{c}" for c in LIST_COLUMNS)
     cur = wh.cursor()
-    cur.execute(f"SELECT {cols} FROM contacts c LEFT JOIN ({BEST_LABELS_SQL}) l "
-                "USING (contact_id) WHERE c.contact_id IN (SELECT unnest(?::BIGINT[]))",
-                [ids, ids])
+    cur.execute(_rows_sql(), [ids, ids])
     names = [d[0] for d in cur.description]
     found = {r[0]: dict(zip(names, r, strict=True)) for r in cur.fetchall()}
     return [found[i] for i in ids if i in found]
+
+
+def whole_list(wh: Warehouse, q: ContactQuery, *, sort: str = "created_at",
+               descending: bool = True, batch: int = 5000) -> tuple[int, Iterator[pa.Table]]:
+    """Every contact of a list, in the list's order with the page's columns, as Arrow tables of
+    `batch` rows read one after another (a download of the whole list). The count comes
+    first, and a bad query fails here rather than once the batches are being read."""
+    if sort not in SORTS:
+        raise ValueError(f"unknown sort {sort!r}; sorts: {', '.join(SORTS)}")
+    pop = population(wh, q)
+    direction = "DESC" if descending else "ASC"
+    ids_sql = (f"SELECT c.contact_id FROM {pop.source} c WHERE {pop.where} "
+               f"ORDER BY {SORTS[sort]} {direction} NULLS LAST, c.contact_id {direction}")
+    return count_contacts(wh, pop), _batches(wh, ids_sql, list(pop.params), batch)
+
+
+def _batches(wh: Warehouse, ids_sql: str, params: list[Any], batch: int) -> Iterator[pa.Table]:
+    # The ids are read on a connection of their own: between batches the thread's cursor may
+    # serve other requests, which would end a half-read result.
+    ids_con = wh.cursor().cursor()
+    try:
+        ids_con.execute(ids_sql, params)
+        first = True
+        while (chunk := ids_con.fetchmany(batch)) or first:  # no contact: the columns alone
+            first = False
+            ids = [r[0] for r in chunk]
+            yield wh.cursor().sql(
+                _rows_sql() + " ORDER BY list_position(?::BIGINT[], c.contact_id)",
+                params=[ids, ids, ids]).to_arrow_table()
+    finally:
+        ids_con.close()
 
 
 # --- one contact ----------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from xml.etree import ElementTree as ET
 
 import duckdb
 
+from cxhub.domain.csv_cells import csv_cell
 from cxhub.domain.errors import CxhubError
 from cxhub.services.public.figures import actions, daily_sections, sections, suppress
 from cxhub.warehouse import Warehouse
@@ -230,17 +231,6 @@ def to_csv(report: Report) -> str:
 
 CSV_EXTRA_MEASURES = {"forecast_accuracy": (("forecast", "forecast_contacts"),
                                             ("coverage", "forecast_interval_coverage"))}
-
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_cell(value: Any) -> Any:
-    """A text cell that a spreadsheet would run as a formula (it starts with = + - @, a tab or
-    a carriage return) gets a leading apostrophe; numbers are left as numbers."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
 
 
 def feed(wh: Warehouse, *, base_url: str, min_count: int) -> bytes:

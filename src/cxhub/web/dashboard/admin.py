@@ -10,6 +10,7 @@ from fastapi.responses import Response
 
 from cxhub.services.access import users
 from cxhub.services.access.users import ROLES, User, UserError
+from cxhub.web.dashboard import downloads
 from cxhub.web.dashboard.auth import CheckedForm, Forbidden, require
 from cxhub.web.dashboard.pages import redirect, render
 
@@ -28,6 +29,17 @@ def _page(request: Request, *, message: str | None = None, error: str | None = N
 @router.get("")
 def user_list(request: Request, admin: Admin, message: str | None = None) -> Response:
     return _page(request, message=message)
+
+
+@router.get("/export.{fmt}")
+def user_list_file(request: Request, fmt: str, admin: Admin) -> Response:
+    """The users as listed (never a password hash or a session)."""
+    downloads.check_format(fmt)
+    rows = [{"username": u.username, "role": u.role, "created_at": u.created_at,
+             "disabled_at": u.disabled_at}
+            for u in users.list_users(request.app.state.warehouse)]
+    return downloads.respond(fmt, "users", downloads.table(
+        rows, ("username", "role", "created_at", "disabled_at")))
 
 
 def _done(message: str) -> Response:

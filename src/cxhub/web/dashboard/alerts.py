@@ -9,6 +9,7 @@ from fastapi.responses import Response
 
 from cxhub.services.access.users import User
 from cxhub.services.listening import detect as listening
+from cxhub.web.dashboard import downloads
 from cxhub.web.dashboard.auth import CheckedForm, Forbidden, require
 from cxhub.web.dashboard.pages import redirect, render
 
@@ -22,7 +23,28 @@ def alert_list(request: Request, user: Annotated[User, require("metrics")],
     rows = listening.list_alerts(request.app.state.warehouse, limit=200,
                                  status=None if status == "all" else status)
     return render(request, "app/alerts.html", {
-        "alerts": rows, "status": status, "statuses": ("all", *listening.ALERT_STATUSES)})
+        "alerts": rows, "status": status, "statuses": ("all", *listening.ALERT_STATUSES),
+        "download": downloads.link_params({"status": status})})
+
+
+ALERT_COLUMNS = ("alert_id", "kind", "dimension", "value", "window_start", "window_end",
+                 "observed", "expected", "threshold", "score", "status", "created_at", "detail",
+                 "webhook_status", "webhook_attempts", "delivered_at")
+
+
+@router.get("/export/alerts.{fmt}")
+def alert_file(request: Request, fmt: str, user: Annotated[User, require("metrics")],
+               status: Annotated[str, Query(pattern="^(open|acknowledged|closed|all)$")] = "all",
+               ) -> Response:
+    """Every alert of the status (the page shows the newest 200). The webhook's address is
+    left out: it may carry a secret."""
+    downloads.check_format(fmt)
+    rows = listening.list_alerts(request.app.state.warehouse, limit=downloads.MAX_ROWS + 1,
+                                 status=None if status == "all" else status)
+    if not user.can("contacts"):  # as on the page: no example contacts for aggregates only
+        for r in rows:
+            r["detail"] = {k: v for k, v in r["detail"].items() if k != "examples"}
+    return downloads.respond(fmt, f"alerts-{status}", downloads.table(rows, ALERT_COLUMNS))
 
 
 @router.post("/alerts/{alert_id}/status")

@@ -12,7 +12,7 @@ from cxhub.domain import plausibility as plausible
 from cxhub.domain.errors import CxhubError
 from cxhub.services.access.users import User
 from cxhub.services.customers import contacts as cq
-from cxhub.web.dashboard import figures
+from cxhub.web.dashboard import downloads, figures
 from cxhub.web.dashboard.auth import CheckedForm, Forbidden, require
 from cxhub.web.dashboard.pages import NONE_VALUE, redirect, render
 
@@ -39,6 +39,17 @@ def _bound(value: str | None, *, end: bool) -> datetime | None:
     return parsed.replace(tzinfo=None)
 
 
+def _list_query(request: Request, metric: str | None, start: str | None, end: str | None,
+                q: str | None) -> tuple[cq.ContactQuery, dict[str, str | None]]:
+    """Which contacts a list shows (its page and its download read the same parameters)."""
+    params = request.query_params
+    filters = {d: (None if params[d] == NONE_VALUE else params[d])
+               for d in cq.DRILL_DIMENSIONS if params.get(d)}
+    query = cq.ContactQuery.of(metric or None, _bound(start, end=False), _bound(end, end=True),
+                               filters, external_id=(q or "").strip() or None)
+    return query, filters
+
+
 @router.get("/contacts")
 def contact_list(request: Request, user: Annotated[User, require("contacts")],
                  metric: str | None = None, start: str | None = None, end: str | None = None,
@@ -46,10 +57,7 @@ def contact_list(request: Request, user: Annotated[User, require("contacts")],
                  dir: Annotated[str, Query(pattern="^(asc|desc)$")] = "desc",  # noqa: A002
                  cursor: str | None = None, q: str | None = None) -> Response:
     params = request.query_params
-    filters = {d: (None if params[d] == NONE_VALUE else params[d])
-               for d in cq.DRILL_DIMENSIONS if params.get(d)}
-    query = cq.ContactQuery.of(metric or None, _bound(start, end=False), _bound(end, end=True),
-                               filters, external_id=(q or "").strip() or None)
+    query, filters = _list_query(request, metric, start, end, q)
     m = None
     try:
         m = figures.metric(metric) if metric else None
@@ -65,7 +73,35 @@ def contact_list(request: Request, user: Annotated[User, require("contacts")],
         "params": keep, "sort": sort, "dir": dir, "sorts": SORT_LABELS, "q": q or "",
         "choices": cq.label_choices(request.app.state.warehouse),
         "raw_start": start or "", "raw_end": end or "",
+        "download": downloads.link_params(params),
     }, status=400 if error else 200)
+
+
+@router.get("/export/contacts.{fmt}")
+def contact_list_file(request: Request, fmt: str, user: Annotated[User, require("contacts")],
+                      metric: str | None = None, start: str | None = None,
+                      end: str | None = None,
+                      sort: Annotated[str, Query(pattern="^[a-z_]+$")] = "created_at",
+                      dir: Annotated[str, Query(pattern="^(asc|desc)$")] = "desc",  # noqa: A002
+                      q: str | None = None) -> Response:
+    """The whole list of /app/contacts with the same parameters, every page of it."""
+    downloads.check_format(fmt)
+    query, _ = _list_query(request, metric, start, end, q)
+    return _whole_list(request, fmt, "contacts", query, sort=sort, descending=dir == "desc")
+
+
+def _whole_list(request: Request, fmt: str, name: str, query: cq.ContactQuery, *,
+                sort: str, descending: bool) -> Response:
+    try:
+        if query.metric:
+            figures.metric(query.metric)
+        total, batches = cq.whole_list(request.app.state.warehouse, query,
+                                       sort=sort if sort in cq.SORTS else "created_at",
+                                       descending=descending)
+    except (CxhubError, ValueError) as exc:
+        raise Forbidden(str(exc), 400) from None
+    downloads.check_size(total, "contacts")
+    return downloads.respond(fmt, name, batches)
 
 
 @router.get("/contacts/{contact_id}")
@@ -124,3 +160,11 @@ def queue(request: Request, user: Annotated[User, require("queue")],
     except CxhubError as exc:
         raise Forbidden(str(exc), 400) from None
     return render(request, "app/queue.html", {"page": page, "params": {}})
+
+
+@router.get("/export/queue.{fmt}")
+def queue_file(request: Request, fmt: str, user: Annotated[User, require("queue")]) -> Response:
+    """The whole of the agent's queue, in the queue's order."""
+    downloads.check_format(fmt)
+    query = cq.ContactQuery.of(filters={"agent": user.username}, open_only=True)
+    return _whole_list(request, fmt, "queue", query, sort="created_at", descending=False)

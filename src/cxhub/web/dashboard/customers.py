@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from cxhub.services.access.users import User
 from cxhub.services.customers import read as customers
 from cxhub.services.offers import trigger_runs
+from cxhub.web.dashboard import downloads
 from cxhub.web.dashboard.auth import Forbidden, require
 from cxhub.web.dashboard.pages import render
 
@@ -25,7 +26,22 @@ GOLDEN_FIELDS = (("first_name", "First name"), ("last_name", "Last name"), ("ema
 def customer_search(request: Request, user: Annotated[User, require("contacts")],
                     q: str = "") -> Response:
     found = customers.find_customers(request.app.state.warehouse, q) if q.strip() else []
-    return render(request, "app/customers.html", {"q": q, "found": found})
+    return render(request, "app/customers.html", {"q": q, "found": found,
+                                                  "download": downloads.link_params({"q": q})})
+
+
+FOUND_COLUMNS = ("customer_id", "first_name", "last_name", "email", "city", "postcode")
+RECENT_COLUMNS = ("contact_id", "created_at", "channel", "subject", "text", "outcome")
+
+
+@router.get("/export/customers.{fmt}")
+def customer_search_file(request: Request, fmt: str, user: Annotated[User, require("contacts")],
+                         q: str = "") -> Response:
+    """Every customer the search finds (the page shows the first 50)."""
+    downloads.check_format(fmt)
+    found = (customers.find_customers(request.app.state.warehouse, q,
+                                      limit=downloads.MAX_ROWS + 1) if q.strip() else [])
+    return downloads.respond(fmt, "customers", downloads.table(found, FOUND_COLUMNS))
 
 
 @router.get("/customers/{customer_id}")
@@ -43,3 +59,16 @@ def customer_page(request: Request, customer_id: int,
         # The triggers this customer was in (issue 14): what marketing was told, and when.
         "triggers": trigger_runs.for_customer(wh, customer_id),
     })
+
+
+@router.get("/export/customers/{customer_id}/contacts.{fmt}")
+def customer_contacts_file(request: Request, customer_id: int, fmt: str,
+                           user: Annotated[User, require("contacts")]) -> Response:
+    """All the customer's contacts, newest first, as the page lists its latest ones."""
+    downloads.check_format(fmt)
+    wh = request.app.state.warehouse
+    if customers.customer(wh, customer_id) is None:
+        raise Forbidden(f"There is no customer with id {customer_id}.", 404)
+    rows = customers.recent_contacts(wh, customer_id, limit=downloads.MAX_ROWS + 1)
+    return downloads.respond(fmt, f"customer-{customer_id}-contacts",
+                             downloads.table(rows, RECENT_COLUMNS))

@@ -15,6 +15,7 @@ from cxhub.services.problems import discovery, ownership, store, workflow
 from cxhub.services.problems import figures as figures_svc
 from cxhub.services.problems import impact as impact_svc
 from cxhub.services.problems.errors import ProblemInputError
+from cxhub.web.dashboard import downloads
 from cxhub.web.dashboard.auth import CheckedForm, Forbidden, require
 from cxhub.web.dashboard.pages import redirect, render
 
@@ -28,6 +29,22 @@ def _wh(request: Request) -> Any:
 @router.get("/problems")
 def problem_list(request: Request, user: Annotated[User, require("metrics")]) -> Response:
     return render(request, "app/problems.html", {"problems": store.problems(_wh(request))})
+
+
+# The list's columns, its figures spread out (a file has no nested cells).
+PROBLEM_FIGURES = ("contacts", "mentions", "customers_affected", "handling_cost",
+                   "revenue_at_risk", "currency")
+
+
+@router.get("/export/problems.{fmt}")
+def problem_list_file(request: Request, fmt: str,
+                      user: Annotated[User, require("metrics")]) -> Response:
+    downloads.check_format(fmt)
+    rows = [{**{k: v for k, v in p.items() if k != "figures"},
+             **{k: (p.get("figures") or {}).get(k) for k in PROBLEM_FIGURES}}
+            for p in store.problems(_wh(request))]
+    columns = [c for c in store.PROBLEM_COLUMNS if c != "figures"] + list(PROBLEM_FIGURES)
+    return downloads.respond(fmt, "problems", downloads.table(rows, columns))
 
 
 @router.get("/problems/owners")
@@ -99,13 +116,7 @@ def problem_page(request: Request, problem_id: int, user: Annotated[User, requir
                                       figures_svc.costs(request.app.state.settings.home))
     except CxhubError:
         figures = p.get("figures") or {}
-    sample = []
-    if user.can("contacts"):
-        sample = [dict(zip(("contact_id", "created_at", "channel", "text"), r, strict=True))
-                  for r in wh.read(
-            "SELECT c.contact_id, c.created_at, c.channel, c.text FROM problem_contacts p "
-            "JOIN contacts c USING (contact_id) WHERE p.problem_id = ? "
-            "ORDER BY c.created_at DESC LIMIT 10", [problem_id])]
+    sample = _problem_contacts(wh, problem_id, 10) if user.can("contacts") else []
     actions = workflow.actions(wh, problem_id=problem_id)
     impact = None
     if actions:
@@ -120,6 +131,47 @@ def problem_page(request: Request, problem_id: int, user: Annotated[User, requir
         "kinds": workflow.ACTION_KINDS,
         "volume": {"x": [w[0] for w in weekly], "y": [w[1] for w in weekly]},
         "impact_chart": _impact_chart(impact)})
+
+
+SAMPLE_COLUMNS = ("contact_id", "created_at", "channel", "text")
+
+
+def _problem_contacts(wh: Any, problem_id: int, limit: int) -> list[dict[str, Any]]:
+    """The problem's contacts, newest first (the page shows 10, its download all)."""
+    return [dict(zip(SAMPLE_COLUMNS, r, strict=True)) for r in wh.read(
+        "SELECT c.contact_id, c.created_at, c.channel, c.text FROM problem_contacts p "
+        "JOIN contacts c USING (contact_id) WHERE p.problem_id = ? "
+        "ORDER BY c.created_at DESC, c.contact_id DESC LIMIT ?", [problem_id, limit])]
+
+
+def _known(wh: Any, problem_id: int) -> None:
+    try:
+        store.problem(wh, problem_id)
+    except CxhubError as exc:
+        raise Forbidden(str(exc), 404) from None
+
+
+@router.get("/export/problems/{problem_id}/contacts.{fmt}")
+def problem_contacts_file(request: Request, problem_id: int, fmt: str,
+                          user: Annotated[User, require("contacts")]) -> Response:
+    """Every contact linked to the problem (its page samples the newest 10)."""
+    downloads.check_format(fmt)
+    wh = _wh(request)
+    _known(wh, problem_id)
+    rows = _problem_contacts(wh, problem_id, downloads.MAX_ROWS + 1)
+    return downloads.respond(fmt, f"problem-{problem_id}-contacts",
+                             downloads.table(rows, SAMPLE_COLUMNS))
+
+
+@router.get("/export/problems/{problem_id}/history.{fmt}")
+def problem_history_file(request: Request, problem_id: int, fmt: str,
+                         user: Annotated[User, require("metrics")]) -> Response:
+    downloads.check_format(fmt)
+    wh = _wh(request)
+    _known(wh, problem_id)
+    rows = store.events(wh, problem_id)
+    return downloads.respond(fmt, f"problem-{problem_id}-history", downloads.table(
+        rows, ("event_id", "happened_at", "actor", "kind", "state", "note", "detail")))
 
 
 def _impact_chart(impact: dict[str, Any] | None) -> dict[str, Any] | None:

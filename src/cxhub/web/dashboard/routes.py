@@ -12,7 +12,7 @@ from cxhub.domain.errors import CxhubError
 from cxhub.services.access import users
 from cxhub.services.access.users import User
 from cxhub.services.customers.contacts import label_choices
-from cxhub.web.dashboard import figures
+from cxhub.web.dashboard import downloads, figures
 from cxhub.web.dashboard.auth import (
     CheckedForm,
     CurrentUser,
@@ -123,16 +123,8 @@ def metric_page(request: Request, name: str, user: Annotated[User, require("metr
                 start: str | None = None, end: str | None = None,
                 grain: Annotated[str | None, Query(pattern="^(hour|day|week|month)$")] = None,
                 by: str | None = None) -> Response:
-    try:
-        m = figures.metric(name)
-    except CxhubError as exc:
-        raise Forbidden(str(exc), 404) from None
+    m, d0, d1, grain, by, dims, filters = _metric_params(request, name, start, end, grain, by)
     wh = request.app.state.warehouse
-    d0, d1 = figures.parse_range(start, end, _latest_contact(request))
-    grain = grain or figures.default_grain(d0, d1)
-    dims = [d for d in figures.FILTER_DIMENSIONS if d in m.dimensions]
-    by = by if by in dims else None
-    filters = {d: request.query_params[d] for d in dims if request.query_params.get(d)}
     t0, t1 = _bounds(d0, d1)
     try:
         view = figures.metric_view(wh, m, start=t0, end=t1, grain=grain, by=by,
@@ -155,6 +147,53 @@ def metric_page(request: Request, name: str, user: Annotated[User, require("metr
         "params": {"start": d0.isoformat(), "end": d1.isoformat(), "grain": grain,
                    "by": by or "", **filters},
     }, status=400 if error else 200)
+
+
+def _metric_params(request: Request, name: str, start: str | None, end: str | None,
+                   grain: str | None, by: str | None) -> tuple[Any, ...]:
+    """A metric's page parameters, checked: (metric, first day, last day, grain, cut, the
+    dimensions it can be cut by, filters)."""
+    try:
+        m = figures.metric(name)
+    except CxhubError as exc:
+        raise Forbidden(str(exc), 404) from None
+    d0, d1 = figures.parse_range(start, end, _latest_contact(request))
+    grain = grain or figures.default_grain(d0, d1)
+    dims = [d for d in figures.FILTER_DIMENSIONS if d in m.dimensions]
+    by = by if by in dims else None
+    filters = {d: request.query_params[d] for d in dims if request.query_params.get(d)}
+    return m, d0, d1, grain, by, dims, filters
+
+
+@router.get("/export/metrics/{name}/{table}.{fmt}")
+def metric_table_file(request: Request, name: str, table: str, fmt: str,
+                      user: Annotated[User, require("metrics")], start: str | None = None,
+                      end: str | None = None,
+                      grain: Annotated[str | None, Query(pattern="^(hour|day|week|month)$")] = None,
+                      by: str | None = None) -> Response:
+    """A metric page's table: `series` (every period, by the cut if any) or `breakdown` (one
+    row per value of the cut), with the raw value beside the text the page shows."""
+    downloads.check_format(fmt)
+    if table not in ("series", "breakdown"):
+        raise Forbidden(f"A metric's page has no table {table!r}: use series or breakdown.",
+                        404)
+    m, d0, d1, grain, by, _, filters = _metric_params(request, name, start, end, grain, by)
+    if table == "breakdown" and not by:
+        raise Forbidden("The breakdown needs a cut: add by=<dimension>.", 400)
+    try:
+        view = figures.metric_view(request.app.state.warehouse, m, start=_bounds(d0, d1)[0],
+                                   end=_bounds(d0, d1)[1], grain=grain, by=by, filters=filters)
+    except CxhubError as exc:
+        raise Forbidden(str(exc), 400) from None
+    rows = [{"period": f.period, **f.dims, "value": f.value, "text": f.text, "n": f.n,
+             **{c[0].replace(" ", "_"): c[1] for c in f.compare}}
+            for f in (view.series if table == "series" else view.breakdown)]
+    first = ["period"] if table == "series" else []
+    columns = [*first, *([by] if by else []), "value", "text", "n",
+               *dict.fromkeys(k for r in rows for k in r if k not in {"period", by, "value",
+                                                                     "text", "n"})]
+    stem = f"{m.name}-{table}-{d0.isoformat()}-{d1.isoformat()}"
+    return downloads.respond(fmt, stem, downloads.table(rows, columns))
 
 
 def _filter_choices(request: Request, dims: list[str]) -> dict[str, list[str]]:

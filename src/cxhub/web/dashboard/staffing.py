@@ -3,6 +3,7 @@ per interval of the latest forecast run, with under- and over-staffed intervals 
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -11,7 +12,8 @@ from fastapi.responses import Response
 from cxhub.domain.errors import NotFoundError
 from cxhub.services.access.users import User
 from cxhub.services.forecast import plan as plans
-from cxhub.web.dashboard.auth import require
+from cxhub.web.dashboard import downloads
+from cxhub.web.dashboard.auth import Forbidden, require
 from cxhub.web.dashboard.pages import render
 
 router = APIRouter(prefix="/app", include_in_schema=False)
@@ -30,3 +32,24 @@ def staffing(request: Request, user: Annotated[User, require("metrics")],
     return render(request, "app/staffing.html", {
         "run_id": result.run_id, "channel": channel, "channels": plans.LIVE,
         "summary": p.summary(), "chart": plans.chart_data(p)})
+
+
+INTERVAL_COLUMNS = ("forecast", "lo", "hi", "actual", "need", "scheduled", "status")
+
+
+@router.get("/export/staffing.{fmt}")
+def staffing_file(request: Request, fmt: str, user: Annotated[User, require("metrics")],
+                  channel: Annotated[str, Query(pattern="^[a-z]{1,20}$")] = "phone") -> Response:
+    """Each interval the two charts draw: forecast (with its interval), actual, agents needed
+    and scheduled, and whether it is under- or over-staffed."""
+    downloads.check_format(fmt)
+    try:
+        result = plans.plan(request.app.state.warehouse, channel=channel)
+    except NotFoundError as exc:
+        raise Forbidden(str(exc), 404) from None
+    chart = plans.chart_data(result.channels[0])
+    rows = [{"run_id": result.run_id, "channel": channel,
+             "interval_start": datetime.fromisoformat(x),
+             **{c: chart[c][i] for c in INTERVAL_COLUMNS}} for i, x in enumerate(chart["x"])]
+    return downloads.respond(fmt, f"staffing-{channel}", downloads.table(
+        rows, ("run_id", "channel", "interval_start", *INTERVAL_COLUMNS)))
