@@ -11,7 +11,9 @@ the contacts in its warehouse file are counted, to check that what wrk counted w
 
 The baseline, run the same way in the same run, is a trivial FastAPI endpoint served by uvicorn
 with the same settings: it parses the JSON body and answers, with no validation and no write.
-Prints one JSON document.
+`--before REV` also runs cxhub as it was at git revision REV (its `src/`, taken with `git
+archive`), interleaved with the others, so a change is measured against the old code under the
+same load. Prints one JSON document.
 """
 
 from __future__ import annotations
@@ -156,10 +158,24 @@ def preloaded_warehouse(rows: int, work: Path) -> Path:
     return home / "cxhub.duckdb"
 
 
-def start_server(kind: str, home: Path) -> tuple[subprocess.Popen[bytes], int, str]:
-    """('cxhub' | 'trivial') -> (process, port, API key)."""
+def source_at(rev: str, work: Path) -> Path:
+    """cxhub's `src/` as it was at git revision `rev`, extracted under `work`."""
+    root = Path(__file__).resolve().parent.parent
+    out = work / f"src-{rev}"
+    out.mkdir()
+    archive = subprocess.run(["git", "-C", str(root), "archive", rev, "src"],
+                             capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(out)], input=archive, check=True)
+    return out / "src"
+
+
+def start_server(kind: str, home: Path, src: Path | None = None
+                 ) -> tuple[subprocess.Popen[bytes], int, str]:
+    """('cxhub' | 'trivial') -> (process, port, API key); `src`: run cxhub from that tree."""
     port = free_port()
     env = {**os.environ, "CXHUB_HOME": str(home)}
+    if src is not None:
+        env["PYTHONPATH"] = str(src)
     key = ""
     if kind == "cxhub":
         made = subprocess.run([sys.executable, "-m", "cxhub", "keys", "create", "--scope",
@@ -216,12 +232,12 @@ def parse_wrk(text: str) -> dict[str, Any]:
 
 
 def run_once(kind: str, batch: int, args: argparse.Namespace, script: Path,
-             preloaded: Path | None = None) -> dict[str, Any]:
+             preloaded: Path | None = None, src: Path | None = None) -> dict[str, Any]:
     home = Path(tempfile.mkdtemp(prefix=f"cxhub-bench-api-{kind}-"))
     try:
         if preloaded is not None and kind == "cxhub":
             shutil.copy(preloaded, home / "cxhub.duckdb")
-        proc, port, key = start_server(kind, home)
+        proc, port, key = start_server(kind, home, src)
         conns = args.batch_connections if batch else args.connections
         env = {**os.environ, "BENCH_KEY": key, "BENCH_BATCH": str(batch)}
         settled = settle(proc.pid)
@@ -259,10 +275,22 @@ def run_once(kind: str, batch: int, args: argparse.Namespace, script: Path,
         shutil.rmtree(home, ignore_errors=True)
 
 
-def summarise(runs: list[dict[str, Any]], base: list[dict[str, Any]]) -> dict[str, Any]:
+def summarise(runs: list[dict[str, Any]], base: list[dict[str, Any]],
+              before: list[dict[str, Any]]) -> dict[str, Any]:
     def med(rs: list[dict[str, Any]], k: str) -> float:
         return round(statistics.median(r[k] for r in rs), 2)
 
+    then: dict[str, Any] = {}
+    if before:
+        then = {
+            "before_runs": before,
+            "before_median_contacts_per_s": med(before, "contacts_per_s"),
+            "before_median_p99_ms": med(before, "p99_ms"),
+            "before_ratio_vs_baseline": round(
+                med(before, "requests_per_s") / med(base, "requests_per_s"), 3),
+            "contacts_per_s_vs_before": round(
+                med(runs, "contacts_per_s") / med(before, "contacts_per_s"), 2),
+        }
     return {
         "runs": runs,
         "baseline_runs": base,
@@ -275,6 +303,8 @@ def summarise(runs: list[dict[str, Any]], base: list[dict[str, Any]]) -> dict[st
         "median_server_cpu_ms_per_request": med(runs, "server_cpu_ms_per_request"),
         "baseline_median_server_cpu_ms_per_request": med(base, "server_cpu_ms_per_request"),
         "ratio_vs_baseline": round(med(runs, "requests_per_s") / med(base, "requests_per_s"), 3),
+        "median_load_average": med(runs, "load_average"),
+        **then,
     }
 
 
@@ -288,6 +318,8 @@ def main() -> None:
     ap.add_argument("--scenarios", default="single,batch")
     ap.add_argument("--preload", type=int, default=0,
                     help="contacts already in the warehouse when each run starts (e.g. 1000000)")
+    ap.add_argument("--before", metavar="REV",
+                    help="also run cxhub as at this git revision, interleaved (e.g. HEAD~3)")
     args = ap.parse_args()
     if not 1 <= args.duration <= MAX_DURATION:
         ap.error(f"--duration must be between 1 and {MAX_DURATION} seconds")
@@ -300,17 +332,24 @@ def main() -> None:
                     "wrk": version.split()[1] if version else "?"},
         "settings": {"duration_s": args.duration, "threads": 2,
                      "connections": args.connections, "batch_connections": args.batch_connections,
-                     "batch": args.batch, "preloaded_contacts": args.preload},
+                     "batch": args.batch, "preloaded_contacts": args.preload,
+                     "before": args.before},
     }
     with tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp) / "post.lua"
         script.write_text(_LUA)
         preloaded = preloaded_warehouse(args.preload, Path(tmp)) if args.preload else None
+        old = source_at(args.before, Path(tmp)) if args.before else None
         for scenario in args.scenarios.split(","):
             batch = args.batch if scenario == "batch" else 0
-            runs, base = [], []
+            runs, base, before = [], [], []
             for _ in range(args.runs):
                 base.append(run_once("trivial", batch, args, script))
+                if old is not None:
+                    before.append(run_once("cxhub", batch, args, script, preloaded, old))
+                    print(f"{scenario}: before {before[-1]['requests_per_s']:.0f} req/s "
+                          f"p99 {before[-1]['p99_ms']:.1f} ms; load {os.getloadavg()[0]:.1f}",
+                          file=sys.stderr)
                 runs.append(run_once("cxhub", batch, args, script, preloaded))
                 print(f"{scenario}: cxhub {runs[-1]['requests_per_s']:.0f} req/s "
                       f"p99 {runs[-1]['p99_ms']:.1f} ms; trivial "
@@ -319,7 +358,7 @@ def main() -> None:
                       f"{base[-1]['server_cpu_ms_per_request']:.2f} ms/request; "
                       f"load {os.getloadavg()[0]:.1f}",
                       file=sys.stderr)
-            result[scenario] = summarise(runs, base)
+            result[scenario] = summarise(runs, base, before)
     print(json.dumps(result, indent=2))
 
 

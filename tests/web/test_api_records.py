@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -15,9 +14,6 @@ import pytest
 from tests.conftest import run_cli
 from tests.web.conftest import Server, create_key, start
 
-from cxhub.domain.api_models import MODELS
-from cxhub.services.records.api import RecordSink, Written
-from cxhub.services.records.files import ingest_paths
 from cxhub.warehouse import Warehouse
 
 T0 = "2024-05-06T09:00:00"
@@ -380,41 +376,3 @@ def test_keys_loaded_from_a_file_or_before_a_restart_are_known(tmp_path: Path) -
         assert again == {"ids": [3, 2, 4], "created": 1, "existing": 2}
     finally:
         server.stop()
-
-
-def test_the_sink_sees_rows_another_writer_added(warehouse: Warehouse, tmp_path: Path) -> None:
-    def row(ext: str) -> dict[str, Any]:
-        return MODELS["contacts"](source="crm", external_id=ext, channel="chat",
-                                  created_at=T0).model_dump()
-
-    sink = RecordSink(warehouse)
-    assert sink.submit("contacts", [row("a")]).result() == [Written(1, True)]
-    (tmp_path / "contacts.csv").write_text(
-        "source,external_id,channel,created_at\ncrm,b,phone,2024-05-01 10:00:00\n")
-    report = ingest_paths(warehouse, "generic", [tmp_path / "contacts.csv"], kind="contacts")
-    assert report.totals["loaded"] == 1
-    got = sink.submit("contacts", [row("b"), row("a"), row("c"), row("c")]).result()
-    assert got == [Written(2, False), Written(1, False), Written(3, True), Written(3, False)]
-    assert warehouse.read("SELECT external_id, contact_id FROM contacts ORDER BY 2") == [
-        ("a", 1), ("b", 2), ("c", 3)]
-
-
-def test_ids_are_given_only_for_rows_that_were_committed(warehouse: Warehouse) -> None:
-    """The writer commits jobs in groups; when another job of the group fails, the group is
-    rolled back and each job runs again alone. A request must then still find its rows."""
-    gate = threading.Event()
-    warehouse.writer.submit(lambda con: gate.wait(10))  # holds the writer while jobs queue up
-    sink = RecordSink(warehouse)
-    record = MODELS["contacts"](source="crm", external_id="g-1", channel="web",
-                                created_at=T0).model_dump()
-    answer = sink.submit("contacts", [record])
-
-    def fails(con: Any) -> None:
-        raise RuntimeError("a job that fails in the same group")
-
-    failed = warehouse.writer.submit(fails)
-    gate.set()
-    assert answer.result(timeout=10) == [Written(1, True)]
-    with pytest.raises(RuntimeError):
-        failed.result(timeout=10)
-    assert warehouse.read("SELECT contact_id, external_id FROM contacts") == [(1, "g-1")]

@@ -102,6 +102,12 @@ def _print_report(report: IngestReport) -> None:
                       f"{f.loaded:,}", f"{f.existing:,}", f"{f.quarantined:,}")
     if report.files:
         out.print(table)
+    for f in report.files:  # two records under one id: only the first was loaded
+        if f.repeated_ids:
+            out.print(f"[bold]{f.repeated_ids:,} id(s) given to different records in "
+                      f"{Path(f.path).name}; the first of each was loaded:[/]")
+            for example in f.repeated_examples[:3]:
+                out.print(f"  e.g. {example}", highlight=False, markup=False)
     reasons = report.top_reasons
     if reasons:
         out.print("[bold]Most common reasons for quarantine:[/]")

@@ -47,6 +47,10 @@ class FileResult:
     reasons: dict[str, int] = field(default_factory=dict)
     examples: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    # Ids the file gives to more than one record with different values: only the first record
+    # of each is loaded. How many, and a few as "file:line id=...: also on lines ...".
+    repeated_ids: int = 0
+    repeated_examples: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -128,10 +132,15 @@ def _load_source(
         assert src.unnumbered is not None
         relation = cleaned(src.unnumbered, src.columns, numbered=False)
     with _bounded_memory(con, src.path):
-        result.loaded = insert_new(
+        inserted = insert_new(
             con, kind, _good_rows(relation, fields), columns, batch_id=batch_id,
             row_number=None if parallel else "_row", source=src_name,
         )
+    result.loaded = inserted.count
+    if inserted.repeated:
+        result.repeated_ids = len(inserted.repeated)
+        result.repeated_examples = _repeated_examples(
+            con, src, _good_rows(cleaned(src.relation, src.columns), fields), inserted.repeated)
     if result.loaded and result.loaded == record_bound(con, src):
         total, bad_rows = result.loaded, []
     else:
@@ -310,6 +319,28 @@ def _store_quarantine(
         [batch_id, kind, source, file, kind, source, file],
     )
     con.execute("DROP TABLE _q")
+
+
+def _repeated_examples(con: duckdb.DuckDBPyConnection, src: Source, rows_sql: str,
+                       keys: list[tuple[str, str]]) -> list[str]:
+    """Where the file gives one id to records that differ, for the first few such ids."""
+    shown = keys[:_EXAMPLES]
+    found = con.execute(
+        f"SELECT source, external_id, list(_row ORDER BY _row) FROM ({rows_sql}) r SEMI JOIN "
+        "(SELECT unnest(?::VARCHAR[]) AS source, unnest(?::VARCHAR[]) AS external_id) k "
+        "USING (source, external_id) GROUP BY ALL",
+        [[k[0] for k in shown], [k[1] for k in shown]],
+    ).fetchall()
+    rows = {(s, e): r for s, e, r in found}
+    out = []
+    for key in shown:
+        lines = [src.line(int(n)) for n in rows.get(key, [])]
+        if lines:
+            also = ", ".join(str(n) for n in lines[1:6]) + (" ..." if len(lines) > 6 else "")
+            out.append(f"{src.path}:{lines[0]} id={_short(key[1])} (source {key[0]}): the same "
+                       f"id with different values on line{'s' if len(lines) > 2 else ''} {also}; "
+                       f"only line {lines[0]} loaded")
+    return out
 
 
 def _sources_in_batch(

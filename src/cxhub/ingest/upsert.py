@@ -1,23 +1,62 @@
-"""Idempotent insert into a record table, keyed on (source, external_id).
+"""The one write path for records: idempotent insert keyed on (source, external_id).
 
-Used by file ingestion and by the REST API alike. Runs on the writer's connection, inside the
-writer's transaction, so the anti-join below cannot race with another insert.
+The policy, for files, the REST API, the live feed, listening's routing and offers' decisions:
+- a record whose key is stored already is not written again, and gets the stored id back;
+- a key repeated within one batch keeps its first occurrence (the lowest id);
+- ids are dense: the table's largest id plus the record's rank among the batch's new records;
+- each batch gets a row in `ingest_batches` from one allocator (`keys.BatchIds`);
+- everything runs in one writer job, so it is one transaction: a batch is all there or absent,
+  and nothing races between the look-up and the insert.
+
+Two ways in, for two sizes of batch: `insert_new` takes the rows of an SQL query (a file of
+millions of records, checked inside DuckDB) and finds new keys with an anti-join; `write_rows`
+takes rows as Python dicts (the API's few hundred) and finds new keys in the writer's key index
+(`keys.KeyIndex`) when a server has built it, otherwise with a join on the table. Both tell the
+index what they inserted, so no writer rebuilds what another one changed.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from operator import itemgetter
+from typing import Any
 
 import duckdb
+import orjson
 
-from cxhub.domain.canonical import RecordKind
+from cxhub.domain.canonical import FieldType, RecordKind
+from cxhub.ingest.derive import run_steps
+from cxhub.ingest.keys import KeyIndex, known
 from cxhub.warehouse.schema import quote
+
+
+@dataclass(frozen=True)
+class Written:
+    id: int
+    created: bool
+
+
+@dataclass(frozen=True)
+class Inserted:
+    count: int
+    # Keys that came more than once in the batch with different values: (source, external_id).
+    repeated: list[tuple[str, str]] = field(default_factory=list)
 
 
 def next_id(con: duckdb.DuckDBPyConnection, kind: RecordKind) -> int:
     row = con.execute(f"SELECT coalesce(max({kind.id_column}), 0) FROM {kind.table}").fetchone()
     return int(row[0]) + 1 if row else 1
 
+
+def next_batch_id(con: duckdb.DuckDBPyConnection, *, job: int | None = None) -> int:
+    """A new batch id (the caller inserts its `ingest_batches` row in the same job)."""
+    state = known(con)
+    return state.batch_ids.next(con, trusted=state.trusted(job))
+
+
+# --- rows from SQL: files ---------------------------------------------------------------
 
 def insert_new(
     con: duckdb.DuckDBPyConnection,
@@ -28,8 +67,9 @@ def insert_new(
     batch_id: int,
     row_number: str | None = "_row",
     source: str | None = None,
-) -> int:
-    """Insert the rows of `rows_sql` whose key is not in the table yet; return how many.
+) -> Inserted:
+    """Insert the rows of `rows_sql` whose key is not in the table yet; how many, and the keys
+    repeated within the batch with different values.
 
     `rows_sql` must yield `columns` (canonical field names) and `row_number`, unique per row and
     rising in the order of the records: ids are the table's next id plus that number, so they
@@ -74,9 +114,12 @@ def insert_new(
             f"UPDATE {table} SET {id_col} = {base} + 1 + rowid - (SELECT min(rowid) FROM "
             f"{table} WHERE batch_id = {batch_id}) WHERE batch_id = {batch_id}"
         )
+    repeated: list[tuple[str, str]] = []
     if count:
-        count -= _drop_repeats(con, kind, batch_id)
-    return count
+        dropped, repeated = _drop_repeats(con, kind, batch_id, columns)
+        count -= dropped
+        known(con).index(kind).added_in_batch(con, batch_id)
+    return Inserted(count, repeated)
 
 
 def _may_be_present(con: duckdb.DuckDBPyConnection, kind: RecordKind, source: str | None) -> bool:
@@ -102,24 +145,145 @@ def _keeps_order(con: duckdb.DuckDBPyConnection, insert: str) -> bool:
     return bool(plan) and json.loads(plan[1])[0].get("name") == "BATCH_INSERT"
 
 
-def _drop_repeats(con: duckdb.DuckDBPyConnection, kind: RecordKind, batch_id: int) -> int:
-    """Keys repeated inside one batch: keep the first row, delete the others."""
+def _drop_repeats(con: duckdb.DuckDBPyConnection, kind: RecordKind, batch_id: int,
+                  columns: list[str]) -> tuple[int, list[tuple[str, str]]]:
+    """Keys repeated inside one batch: keep the first row, delete the others. Returns how many
+    were deleted, and the keys whose repeats differ from the first in any field (the same
+    record sent twice is no news; two records under one id are)."""
     table, id_col = kind.table, kind.id_column
     repeated = con.execute(
-        f"SELECT count(*) FROM (SELECT 1 FROM {table} WHERE batch_id = ? "
-        "GROUP BY source, external_id HAVING count(*) > 1)",
+        f"SELECT source, external_id FROM {table} WHERE batch_id = ? "
+        f"GROUP BY source, external_id HAVING count(*) > 1 ORDER BY min({id_col})",
         [batch_id],
-    ).fetchone()
-    if not repeated or not repeated[0]:
-        return 0
+    ).fetchall()
+    if not repeated:
+        return 0, []
+    fields = ", ".join(quote(c) for c in columns if c not in ("source", "external_id"))
+    differing = {tuple(r) for r in con.execute(
+        f"SELECT t.source, t.external_id FROM {table} t SEMI JOIN (SELECT unnest(?::VARCHAR[]) "
+        "AS source, unnest(?::VARCHAR[]) AS external_id) k USING (source, external_id) "
+        f"WHERE t.batch_id = ? GROUP BY ALL HAVING count(DISTINCT hash({fields or 'NULL'})) > 1",
+        [[r[0] for r in repeated], [r[1] for r in repeated], batch_id],
+    ).fetchall()}
     deleted = con.execute(
         f"DELETE FROM {table} WHERE batch_id = ? AND {id_col} NOT IN ("
         f"SELECT min({id_col}) FROM {table} WHERE batch_id = ? GROUP BY source, external_id)",
         [batch_id, batch_id],
     ).fetchone()
-    return int(deleted[0]) if deleted else 0
+    return (int(deleted[0]) if deleted else 0), [
+        (s, e) for s, e in repeated if (s, e) in differing]
 
 
-def next_batch_id(con: duckdb.DuckDBPyConnection) -> int:
-    row = con.execute("SELECT coalesce(max(batch_id), 0) + 1 FROM ingest_batches").fetchone()
-    return int(row[0]) if row else 1
+# --- rows from Python: the API, the live feed, routing ------------------------------------
+
+def write_rows(
+    con: duckdb.DuckDBPyConnection,
+    kind: RecordKind,
+    groups: list[list[dict[str, Any]]],
+    *,
+    job: int | None = None,
+    origin: str = "api",
+) -> list[list[Written]]:
+    """Insert the rows of several requests of one kind as one batch; ids per request.
+
+    Runs in the writer's transaction, so looking the keys up and then inserting the missing
+    ones cannot race with another insert. `job`: the writer's number of the running job, when
+    the caller knows it (the API's flushes): if no other job ran since the last flush, what the
+    writer knows of the tables is not checked again. `origin`: the batch's format in
+    `ingest_batches`.
+    """
+    state = known(con)
+    trusted = state.trusted(job)
+    flat = [row for rows in groups for row in rows]
+    keys = [(r["source"], r["external_id"]) for r in flat]
+    index = state.index(kind)
+    if index.built:
+        first_new = index.next_id(con, trusted=trusted)
+        hashes, maybe = index.find(con, keys)
+        found = maybe if maybe is not None else _existing_ids(con, kind, keys)
+    else:
+        found = _existing_ids(con, kind, keys)
+        first_new = next_id(con, kind)
+    # Each row's id is either found, or first_new + the rank of its key among the new keys;
+    # only the first occurrence of a new key is inserted and reported as created.
+    rank: dict[tuple[str, str], int] = {}
+    fresh: list[int] = []
+    for i, key in enumerate(keys):
+        if key not in found and key not in rank:
+            rank[key] = len(rank)
+            fresh.append(i)
+    now = datetime.now(UTC).replace(tzinfo=None)
+    batch_id = state.batch_ids.next(con, trusted=trusted)
+    con.execute(
+        "INSERT INTO ingest_batches VALUES (?, ?, ?, NULL, NULL, ?, ?, 'loaded', ?, ?, ?, 0)",
+        [batch_id, origin, kind.table, now, now, len(flat), len(fresh), len(flat) - len(fresh)],
+    )
+    if fresh:
+        _insert(con, kind, [flat[i] for i in fresh], first_new, batch_id, index)
+        if index.built:
+            index.added([int(hashes[i]) for i in fresh],
+                        [first_new + n for n in range(len(fresh))])
+        for source in sorted({flat[i]["source"] for i in fresh}):
+            run_steps(con, kind.table, (), batch_id, source)
+    state.job = job if job is not None else -1
+    created = set(fresh)
+    written = [
+        Written(found[key], False) if key in found else Written(first_new + rank[key], i in created)
+        for i, key in enumerate(keys)
+    ]
+    out: list[list[Written]] = []
+    n = 0
+    for rows in groups:
+        out.append(written[n : n + len(rows)])
+        n += len(rows)
+    return out
+
+
+def _insert(con: duckdb.DuckDBPyConnection, kind: RecordKind, rows: list[dict[str, Any]],
+            first_id: int, batch_id: int, index: KeyIndex) -> None:
+    """DuckDB's appender: for the few rows of a flush it costs half of registering an Arrow
+    table and inserting from it, and a tenth of an `executemany`."""
+    names = kind.field_names
+    json_fields = [f.name for f in kind.fields if f.type == FieldType.JSON]
+    take = itemgetter(*names)  # rows from the API's models hold every field
+    appender = _appender(con, kind, index)
+    values = []
+    for n, row in enumerate(rows):
+        if json_fields and any(row.get(f) is not None for f in json_fields):
+            row = {**row, **{f: _json(row.get(f)) for f in json_fields}}
+        try:
+            fields = take(row)
+        except KeyError:  # rows from elsewhere may leave fields out
+            fields = tuple(row.get(name) for name in names)
+        values.append((first_id + n, *fields, batch_id))
+    appender.append_rows(values)
+    appender.flush()
+
+
+def _appender(con: duckdb.DuckDBPyConnection, kind: RecordKind,
+              index: KeyIndex) -> duckdb.Appender:
+    """The index keeps its table's appender for its connection (making one costs half a
+    flush); rows that a failed flush left in it are dropped."""
+    if index.appender is None or index.appender[0] is not con:
+        index.appender = (con, con.appender(
+            kind.table, columns=[kind.id_column, *kind.field_names, "batch_id"]))
+    index.appender[1].clear()
+    return index.appender[1]
+
+
+def _json(value: Any) -> str | None:
+    return orjson.dumps(value).decode() if value is not None else None
+
+
+def _existing_ids(
+    con: duckdb.DuckDBPyConnection, kind: RecordKind, keys: list[tuple[str, str]]
+) -> dict[tuple[str, str], int]:
+    """The ids already given to any of `keys`, by a look-up in the table."""
+    unique = list(dict.fromkeys(keys))
+    rows = con.execute(
+        f"SELECT t.source, t.external_id, t.{kind.id_column} FROM {kind.table} t JOIN "
+        "(SELECT unnest(?::VARCHAR[]) AS source, unnest(?::VARCHAR[]) AS external_id) k "
+        "ON t.source = k.source AND t.external_id = k.external_id",
+        [[k[0] for k in unique], [k[1] for k in unique]],
+    ).fetchall()
+    return {(s, e): int(i) for s, e, i in rows}

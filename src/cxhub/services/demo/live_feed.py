@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from cxhub.services.records.api import RecordSink
+from cxhub.ingest.sink import RecordSink
 from cxhub.simulate import calibration as cal
 from cxhub.simulate import rates as r
 from cxhub.simulate.texts import INCIDENT_NONE, contact_texts

@@ -4,9 +4,9 @@ The rule is `cxhub.analytics.listening.routing.needs_service`. Each routed menti
 contact from source `listening` whose external id is the mention's source and external id
 (`social:SM0000000042`), over channel `social`, created when the post was, with the post's text,
 its customer (when the mention names one), and its best category and cause. The contact is
-written by the same path as contacts posted to the API (`records.write_rows`), and the link in
-`mention_contacts` in the same transaction; routing a mention twice finds the contact's key
-and adds nothing.
+written by the one write path for records (`ingest.upsert.write_rows`, as the API's), and the
+link in `mention_contacts` in the same transaction; routing a mention twice finds the contact's
+key and adds nothing.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import pandas as pd
 
 from cxhub.analytics.listening import routing, volume
 from cxhub.domain.canonical import CONTACTS
-from cxhub.services.records.api import write_rows
+from cxhub.ingest.upsert import write_rows
 from cxhub.warehouse import Warehouse
 from cxhub.warehouse.engines import connect
 

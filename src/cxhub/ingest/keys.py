@@ -1,0 +1,203 @@
+"""What the writer knows of the stored records between its jobs: the keys, the next batch id.
+
+One `Known` per write connection (so per warehouse), shared by every writer of records (files,
+the API, the live feed, listening's routing, offers' decisions): each one that inserts rows
+tells it, so none of them has to rebuild what another one changed. Only the writer thread
+touches it.
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import Any
+
+import duckdb
+import numpy as np
+
+from cxhub.domain.canonical import RecordKind
+
+
+class BatchIds:
+    """The next `ingest_batches` id: the one allocator of batch ids, for files and API alike.
+    Kept between jobs, because asking the table costs a statement per API flush."""
+
+    def __init__(self) -> None:
+        self._next: int | None = None
+
+    def next(self, con: duckdb.DuckDBPyConnection, *, trusted: bool = False) -> int:
+        if not trusted or self._next is None:
+            self.sync(con)
+        assert self._next is not None
+        batch_id, self._next = self._next, self._next + 1
+        return batch_id
+
+    def sync(self, con: duckdb.DuckDBPyConnection) -> None:
+        row = con.execute("SELECT coalesce(max(batch_id), 0) FROM ingest_batches").fetchall()
+        self._next = int(row[0][0]) + 1
+
+
+class KeyIndex:
+    """(source, external_id) -> id for one record table, kept in memory by the writer thread.
+
+    The tables have no index on the key (bulk loads are several times faster without one), so
+    telling new keys from known ones would otherwise scan the whole table at every API flush,
+    and the API would slow down as the warehouse grows. This keeps DuckDB's 64-bit hash of each
+    key with its id, sorted (16 bytes a record), plus a dict of the keys added since the last
+    merge. A hash that is found is checked against the table by id, so a collision can never
+    merge two records. The index checks the table's row count and largest id when it cannot
+    trust itself: rows it was told of that were rolled back are dropped; anything else (rows
+    written by hand, or deleted) rebuilds it.
+    """
+
+    def __init__(self, kind: RecordKind) -> None:
+        self.kind = kind
+        self._hashes = np.empty(0, np.uint64)
+        self._ids = np.empty(0, np.int64)
+        self._recent: dict[int, int] = {}
+        self._count = -1
+        self._max_id = -1
+        self.appender: tuple[duckdb.DuckDBPyConnection, duckdb.Appender] | None = None
+
+    @property
+    def built(self) -> bool:
+        return self._count >= 0
+
+    def next_id(self, con: duckdb.DuckDBPyConnection, *, trusted: bool = False) -> int:
+        """Bring the index up to date with the table; the next free id. `trusted`: no other
+        job has written since this index was last up to date, so the table is not asked."""
+        if trusted and self.built:
+            return self._max_id + 1
+        k = self.kind
+        count, max_id = con.execute(
+            f"SELECT count(*), coalesce(max({k.id_column}), 0) FROM {k.table}"
+        ).fetchall()[0]
+        if (count, max_id) != (self._count, self._max_id) and not self._forget_after(
+                int(count), int(max_id)):
+            cols = con.execute(
+                f"SELECT hash(source, external_id) AS h, {k.id_column} AS id FROM {k.table}"
+            ).fetchnumpy()
+            order = np.argsort(cols["h"], kind="stable")
+            self._hashes = np.asarray(cols["h"], np.uint64)[order]
+            self._ids = np.asarray(cols["id"], np.int64)[order]
+            self._recent = {}
+            self._count, self._max_id = int(count), int(max_id)
+        return self._max_id + 1
+
+    def _forget_after(self, count: int, max_id: int) -> bool:
+        """A rolled-back job's rows: the recent keys with ids above the table's largest id.
+        Whether dropping them makes the index agree with the table again."""
+        dropped = [h for h, i in self._recent.items() if i > max_id]
+        if not dropped or self._count - len(dropped) != count:
+            return False
+        for h in dropped:
+            del self._recent[h]
+        self._count, self._max_id = count, max_id
+        return True
+
+    def find(self, con: duckdb.DuckDBPyConnection, keys: list[tuple[str, str]]
+             ) -> tuple[np.ndarray, dict[tuple[str, str], int] | None]:
+        """The keys' hashes, and the ids of those already in the table (None when a hash
+        collision makes the index unsure: then the caller looks the keys up in the table)."""
+        hashes = con.execute(
+            "SELECT hash(s, e) FROM (SELECT unnest(?::VARCHAR[]) AS s, "
+            "unnest(?::VARCHAR[]) AS e)",
+            [[k[0] for k in keys], [k[1] for k in keys]],
+        ).fetchnumpy()
+        h = np.asarray(next(iter(hashes.values())), np.uint64)
+        candidates: dict[int, int] = {}
+        if len(self._hashes):
+            pos = np.minimum(np.searchsorted(self._hashes, h), len(self._hashes) - 1)
+            for i in np.flatnonzero(self._hashes[pos] == h):
+                candidates[int(h[i])] = int(self._ids[pos[i]])
+        if self._recent:
+            for value in h.tolist():
+                if value in self._recent:
+                    candidates[value] = self._recent[value]
+        if not candidates:
+            return h, {}
+        k = self.kind
+        rows = con.execute(
+            f"SELECT {k.id_column}, source, external_id FROM {k.table} "
+            f"WHERE {k.id_column} IN (SELECT unnest(?::BIGINT[]))",
+            [sorted(set(candidates.values()))],
+        ).fetchall()
+        stored = {int(i): (s, e) for i, s, e in rows}
+        found = {}
+        for key, value in zip(keys, h.tolist(), strict=True):
+            rid = candidates.get(value)
+            if rid is None:
+                continue
+            if stored.get(rid) != key:
+                return h, None  # a collision: this hash belongs to another key
+            found[key] = rid
+        return h, found
+
+    def added(self, hashes: list[int] | np.ndarray, ids: list[int] | np.ndarray) -> None:
+        """Record rows inserted into the table (call within the same transaction)."""
+        if not len(ids):
+            return
+        if len(ids) > 10_000:  # a file's batch: straight into the sorted arrays
+            self._merge(np.asarray(hashes, np.uint64), np.asarray(ids, np.int64))
+        else:  # plain ints: numpy's would reach DuckDB's parameters in `find`
+            self._recent.update(zip(np.asarray(hashes, np.uint64).tolist(),
+                                    np.asarray(ids, np.int64).tolist(), strict=True))
+        self._count += len(ids)
+        self._max_id = max(self._max_id, int(np.max(ids)))
+        if len(self._recent) >= max(100_000, len(self._hashes) // 8):
+            self._merge(np.fromiter(self._recent.keys(), np.uint64, len(self._recent)),
+                        np.fromiter(self._recent.values(), np.int64, len(self._recent)))
+            self._recent = {}
+
+    def added_in_batch(self, con: duckdb.DuckDBPyConnection, batch_id: int) -> None:
+        """Record the rows a batch inserted by SQL (a file's), when the index is in use."""
+        if not self.built:
+            return
+        k = self.kind
+        cols = con.execute(
+            f"SELECT hash(source, external_id) AS h, {k.id_column} AS id FROM {k.table} "
+            "WHERE batch_id = ?", [batch_id]).fetchnumpy()
+        self.added(np.asarray(cols["h"], np.uint64), np.asarray(cols["id"], np.int64))
+
+    def _merge(self, new_h: np.ndarray, new_i: np.ndarray) -> None:
+        order = np.argsort(new_h, kind="stable")
+        at = np.searchsorted(self._hashes, new_h[order])
+        self._hashes = np.insert(self._hashes, at, new_h[order])
+        self._ids = np.insert(self._ids, at, new_i[order])
+
+
+class Known:
+    """Per write connection: the key index of each record table (built when a server starts;
+    one-off writers look keys up in the table instead), the batch ids, and the writer's job
+    number at which all of it was last known to be right."""
+
+    def __init__(self) -> None:
+        self.indexes: dict[str, KeyIndex] = {}
+        self.batch_ids = BatchIds()
+        self.job = -1
+
+    def index(self, kind: RecordKind) -> KeyIndex:
+        found = self.indexes.get(kind.table)
+        if found is None:
+            found = self.indexes[kind.table] = KeyIndex(kind)
+        return found
+
+    def trusted(self, job: int | None) -> bool:
+        """Whether no other writer job ran since this was last right (`job`: the writer's
+        number of the job asking; None when the caller cannot tell)."""
+        return job is not None and self.job == job - 1
+
+    def build(self, con: duckdb.DuckDBPyConnection, kinds: dict[str, RecordKind]) -> None:
+        for kind in kinds.values():
+            self.index(kind).next_id(con)
+        self.batch_ids.sync(con)
+
+
+_KNOWN: weakref.WeakKeyDictionary[Any, Known] = weakref.WeakKeyDictionary()
+
+
+def known(con: duckdb.DuckDBPyConnection) -> Known:
+    """What the writer of `con` knows (made empty the first time)."""
+    found = _KNOWN.get(con)
+    if found is None:
+        found = _KNOWN[con] = Known()
+    return found

@@ -1,0 +1,144 @@
+"""Records from callers that send a few at a time (the REST API, the live feed), written in as
+few transactions as possible.
+
+Requests do not write one by one. Each request's rows join a pending list and one writer job
+takes everything pending, so a burst of single-record POSTs becomes one insert per kind
+(group commit), through `upsert.write_rows` like every other writer of records. A key posted
+twice, in one request or in two, gets the same id both times. Requests learn their ids only
+after the writer has committed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+
+from cxhub.domain.canonical import RECORD_KINDS
+from cxhub.ingest.keys import known
+from cxhub.ingest.upsert import Written, write_rows
+from cxhub.warehouse import Warehouse
+
+
+@dataclass
+class _Request:
+    rows: list[dict[str, Any]]
+    future: Future[list[Written]] | None = None  # for callers in threads
+    waiter: asyncio.Future[list[Written]] | None = None  # for callers on an event loop
+
+
+class RecordSink:
+    """Collects validated rows per kind and writes them in as few transactions as possible.
+
+    Made when the server starts: it builds the writer's key indexes then (a quarter of a second
+    per million records) rather than on the first request, which would wait for it.
+    """
+
+    def __init__(self, wh: Warehouse, *, build_indexes: bool = True) -> None:
+        self._wh = wh
+        self._lock = threading.Lock()
+        self._pending: dict[str, list[_Request]] = {}
+        self._scheduled = False
+        if build_indexes:
+            wh.writer.run(self._build, groupable=False)
+
+    def submit(self, kind: str, rows: list[dict[str, Any]]) -> Future[list[Written]]:
+        """Queue rows for the next flush; the future holds their ids once committed."""
+        request = _Request(rows, future=Future())
+        self._add(kind, request)
+        assert request.future is not None
+        return request.future
+
+    async def write(self, kind: str, rows: list[dict[str, Any]]) -> list[Written]:
+        """`submit` for code on an event loop, without a thread per waiting request: a flush
+        wakes each loop once for all of its requests."""
+        request = _Request(rows, waiter=asyncio.get_running_loop().create_future())
+        self._add(kind, request)
+        assert request.waiter is not None
+        return await request.waiter
+
+    def _add(self, kind: str, request: _Request) -> None:
+        with self._lock:
+            self._pending.setdefault(kind, []).append(request)
+            if not self._scheduled:
+                self._scheduled = True
+                flush = _Flush(self)
+                self._wh.writer.submit(flush.run).add_done_callback(flush.done)
+
+    def _take(self) -> dict[str, list[_Request]]:
+        with self._lock:
+            pending, self._pending, self._scheduled = self._pending, {}, False
+        return pending
+
+    def _build(self, con: duckdb.DuckDBPyConnection) -> None:
+        state = known(con)
+        state.build(con, RECORD_KINDS)
+        state.job = self._wh.writer.job_number
+
+
+class _Flush:
+    """One writer job: the requests pending when it first runs, written in one transaction.
+
+    The requests learn their ids only once the writer has committed: the writer may roll a
+    group of jobs back and run each again alone, and then this job writes the same requests
+    again rather than answer for rows that were rolled back.
+    """
+
+    def __init__(self, sink: RecordSink) -> None:
+        self._sink = sink
+        self._requests: dict[str, list[_Request]] | None = None
+        self._con: duckdb.DuckDBPyConnection | None = None
+
+    def run(self, con: duckdb.DuckDBPyConnection) -> list[tuple[_Request, list[Written]]]:
+        self._con = con
+        if self._requests is None:
+            self._requests = self._sink._take()
+        else:  # a rerun after the writer rolled its group back: nothing cached can be trusted
+            known(con).job = -1
+        job = self._sink._wh.writer.job_number
+        out = []
+        for kind, requests in self._requests.items():
+            results = write_rows(con, RECORD_KINDS[kind], [r.rows for r in requests], job=job)
+            out += zip(requests, results, strict=True)
+        return out
+
+    def done(self, job: Future[list[tuple[_Request, list[Written]]]]) -> None:
+        """On the writer thread, after the commit (or the failure)."""
+        exc = job.exception()
+        if exc is not None:
+            if self._con is not None:  # rolled back: what the writer knows is checked again
+                known(self._con).job = -1
+            answers: list[tuple[_Request, Any]] = [
+                (r, exc) for rs in (self._requests or {}).values() for r in rs
+            ]
+        else:
+            answers = list(job.result())
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Request, Any]]] = {}
+        for request, answer in answers:
+            if request.waiter is not None:
+                by_loop.setdefault(request.waiter.get_loop(), []).append((request, answer))
+            elif request.future is not None:
+                if isinstance(answer, BaseException):
+                    request.future.set_exception(answer)
+                else:
+                    request.future.set_result(answer)
+        for loop, items in by_loop.items():
+            try:
+                loop.call_soon_threadsafe(_answer, items)
+            except RuntimeError:  # the loop is closed: nobody is waiting any more
+                pass
+
+
+def _answer(items: list[tuple[_Request, Any]]) -> None:
+    for request, answer in items:
+        waiter = request.waiter
+        if waiter is None or waiter.done():  # a client that went away cancels its wait
+            continue
+        if isinstance(answer, BaseException):
+            waiter.set_exception(answer)
+        else:
+            waiter.set_result(answer)
