@@ -22,7 +22,8 @@ from cxhub.metrics.facts import FACTS, TIME_DIMENSIONS
 from cxhub.metrics.formula import Formula, parse
 
 KINDS = ("count", "share", "mean", "quantile", "backlog", "per_customer")
-UNITS = ("contacts", "mentions", "share", "seconds", "points", "score", "per_1000_customers")
+UNITS = ("contacts", "mentions", "share", "seconds", "points", "score", "per_1000_customers",
+         "revenue")
 BETTER = ("higher", "lower", "neither")
 
 _COMMON = {"label", "description", "fact", "kind", "unit", "better", "time", "where", "params",
@@ -113,6 +114,8 @@ class Metric:
             return f"{value:+.1f}"
         if self.unit == "score":
             return f"{value:.2f}"
+        if self.unit == "revenue":
+            return f"{value:,.2f}"
         return f"{value:,.1f}"
 
     def to_dict(self) -> dict[str, Any]:

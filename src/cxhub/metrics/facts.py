@@ -89,6 +89,13 @@ _MENTION = {
     "persona": "the author's persona", "portfolio": "the author's portfolio quadrant",
     "rfm_segment": "the author's RFM segment",
 }
+_SERVICE_CONTACT = {
+    "incremental_revenue": "what the offers decided in the contact added (offer_decisions "
+                           "with an outcome): each accepted offer's revenue per acceptance "
+                           "(its offer's mean among offered), over the offer's share offered "
+                           "when offered, minus over its share held out when in control; 0 "
+                           "without a decision",
+}
 _TIME_DIMENSIONS = ("hour_of_day", "weekday")
 # The customer's segments, each a column of customer_segments reached through the record's
 # customer (customer_links): every metric can be cut by each of them.
@@ -121,6 +128,12 @@ FACTS: dict[str, Fact] = {
         _MENTION, ("channel", "category", "cause", *_SEGMENT_DIMENSIONS, "platform", "brand",
                    "source", *_TIME_DIMENSIONS)),
 }
+# Contacts as the service channel of marketing (issue 14): the same rows and dimensions, with
+# what the offers decided in each added. Not summed ahead (sums.FACTS): an offer's figures
+# change with every outcome recorded, on any day.
+FACTS["service_contacts"] = Fact(
+    "service_contacts", "every contact, with the incremental revenue of the offers decided in it",
+    FACTS["contacts"].columns | _SERVICE_CONTACT, FACTS["contacts"].dimensions)
 TIME_DIMENSIONS = _TIME_DIMENSIONS
 SEGMENT_DIMENSIONS = _SEGMENT_DIMENSIONS
 
@@ -139,6 +152,9 @@ def build(con: TableSource, fact: str, needed: Collection[str], *,
         return surveys(con, needed)
     if fact == "mentions":
         return mentions(con, needed)
+    if fact == "service_contacts":
+        return service_contacts(con, needed, created_since=created_since,
+                                created_before=created_before, created_in=created_in)
     raise KeyError(f"unknown fact {fact!r}; facts: {', '.join(FACTS)}")
 
 
@@ -324,6 +340,39 @@ def contacts(con: TableSource, needed: set[str], *, created_since: datetime | No
     if "repeat_gap_seconds" in needed and not ready:
         c = c.mutate(repeat_gap_seconds=repeat_gaps(c))
     return c
+
+
+def service_contacts(con: TableSource, needed: set[str], **window: Any) -> ir.Table:
+    """Contacts with `incremental_revenue`: the sum over the contact's decided offers of a
+    transformed outcome whose mean over an offer's decisions is exactly its incremental
+    acceptance times its revenue per acceptance (the offers report's figure): acceptance x
+    revenue x (1 / share offered when offered, -1 / share held out when in control). An
+    offer with no control group (or no offered decision) adds 0: nothing to measure it by."""
+    if "incremental_revenue" not in needed:
+        return contacts(con, needed, **window)
+    c = contacts(con, (needed - {"incremental_revenue"}) | {"source", "external_id"}, **window)
+    d = con.table("offer_decisions")
+    d = d.filter(d.contact_external_id.notnull()
+                 & d.outcome.isin(["accepted", "declined", "ignored"]))
+    d = d.mutate(held=d.control.fill_null(False), took=d.outcome == "accepted")
+    per = d.group_by(per_offer=d.offer_code).agg(
+        held_share=d.held.cast("float64").mean(),
+        per_accept=d.revenue.fill_null(0.0).mean(where=d.took & ~d.held))
+    d = d.inner_join(per, d.offer_code == per.per_offer)
+    weight = ibis.ifelse(d.held, -1.0 / d.held_share, 1.0 / (1.0 - d.held_share))
+    measurable = (d.held_share > 0) & (d.held_share < 1) & d.per_accept.notnull()
+    z = ibis.ifelse(measurable & d.took, d.per_accept * weight, 0.0)
+    # A decision made through the API (cxhub-nba) names the contact by its id alone.
+    own = ibis.ifelse(d.source == "cxhub-nba", ibis.null("string"), d.source)
+    per_contact = d.mutate(z=z, d_source=own).group_by(
+        ["d_source", "contact_external_id"]).agg(incremental_revenue=_.z.sum())
+    per_contact = per_contact.rename(d_external_id="contact_external_id")
+    joined = c.left_join(per_contact, (c.external_id == per_contact.d_external_id) & (
+        (c.source == per_contact.d_source) | per_contact.d_source.isnull()))
+    joined = joined.mutate(incremental_revenue=joined.incremental_revenue.fill_null(0.0))
+    drop = [x for x in ("d_source", "d_external_id") if x in joined.columns]
+    drop += [x for x in ("source", "external_id") if x not in needed and x in joined.columns]
+    return joined.drop(*drop)
 
 
 def repeat_gaps(c: ir.Table) -> ir.Value:
