@@ -90,9 +90,11 @@ def demand(wh: Warehouse, *, grain: str, min_count: int,
         start = first_day
         if _floor(first_day, grain) < first_day:
             start = min(_next(_floor(first_day, grain), grain), end)
-        if start >= end:
-            return {"grain": grain, "start": start.isoformat(), "end": end.isoformat(),
-                    "rows": []}
+    if start >= end:
+        # No complete period yet (every contact is from the hour or day in progress, as on
+        # a new server fed by the API): nothing to draw, which is not a failure.
+        return {"grain": grain, "start": start.isoformat(), "end": end.isoformat(),
+                "rows": []}
     rows = compute(wh, "contacts", start=start, end=end, by=(grain,), compare=("last_year",))
     summary_start = last_complete(now or _now()) - timedelta(days=SUMMARY_DAYS)
     doc: dict[str, Any] = {
