@@ -230,3 +230,18 @@ def test_the_tables_stay_fresh_after_segments_computed_at_a_fraction_of_a_second
     ready_tables.refresh(warehouse)
     found = ready_tables.available(warehouse, refresh_if_quick=False)
     assert found.tenures and found.labels and found.repeats, found
+
+
+def test_sums_kept_under_their_old_step_name_are_made_again_once(filled: Warehouse) -> None:
+    # Before the words were settled the sums' step was called 'cube': a warehouse refreshed then
+    # holds its state under that name, which nothing reads now.
+    ready_tables.refresh(filled)
+    filled.write(lambda con: con.execute(
+        "UPDATE derived_state SET name = 'cube' WHERE name = 'sums'"))
+    assert not ready_tables.available(filled, refresh_if_quick=False).sums
+    done = _steps(ready_tables.refresh(filled))
+    assert done["sums"]["rebuilt"] and not done["labels"]["rebuilt"], done
+    names = {n for (n,) in filled.read("SELECT name FROM derived_state")}
+    assert names == {"labels", "repeats", "tenures", "sums"}
+    assert ready_tables.available(filled, refresh_if_quick=False).sums
+    assert not _steps(ready_tables.refresh(filled))["sums"]["rebuilt"]
