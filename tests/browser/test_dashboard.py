@@ -3,11 +3,14 @@ behind it, open one, label it."""
 
 from __future__ import annotations
 
+import csv
 import json
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import pyarrow.parquet as pq
 from playwright.sync_api import Page, expect
 from tests.browser.dashboard_fixtures import (
     PASSWORD,
@@ -103,3 +106,28 @@ def test_logging_out_closes_the_dashboard(dashboard_site: DashboardSite,
     expect(page).to_have_url(site.url + "/app/login")
     page.goto(site.url + "/app/contacts")
     expect(page).to_have_url(f"{site.url}/app/login?next=/app/contacts")
+
+
+def test_download_the_whole_contact_list(dashboard_site: DashboardSite, dashboard_page: Page,
+                                         tmp_path: Path) -> None:
+    """The list's CSV and Parquet links give every contact it counts, not the page on screen."""
+    page, site = dashboard_page, dashboard_site
+    _log_in(page, site, "/app/contacts")
+    page.goto(site.url + "/app/contacts?team=billing")
+    billing = [r for r in site.contacts if r["team"] == "billing"]
+    expect(page.locator("#total")).to_have_text(f"{len(billing):,}")
+    assert len(billing) > page.locator("tr[data-contact]").count() == 50
+
+    with page.expect_download() as got:
+        page.get_by_role("link", name="CSV").click()
+    assert got.value.suggested_filename == "contacts.csv"
+    got.value.save_as(tmp_path / "contacts.csv")
+    with (tmp_path / "contacts.csv").open(encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert sorted(r["external_id"] for r in rows) == sorted(r["external_id"] for r in billing)
+
+    with page.expect_download() as got:
+        page.get_by_role("link", name="Parquet").click()
+    got.value.save_as(tmp_path / "contacts.parquet")
+    table = pq.read_table(tmp_path / "contacts.parquet")
+    assert table.column("external_id").to_pylist() == [r["external_id"] for r in rows]
