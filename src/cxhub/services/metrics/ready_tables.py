@@ -14,6 +14,11 @@ the background at start and whenever a query finds the tables far behind.
 
 Contacts must change through cxhub (files, the API, events): a contact changed by hand with
 SQL is not noticed until `refresh(wh, full=True)`.
+
+In a server (`start_background`), a query never waits for a refresh: right after a write, a
+refresh of 10 million contacts took 1.3-3 s. When the tables were complete when last made
+and only new records arrived since, `available` answers `Behind`: the tables as they are,
+with `as_of`, the time they were made, while a background refresh catches up.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ import logging
 import threading
 import weakref
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -51,6 +58,14 @@ _SNAPSHOT = {
 }
 _SNAPSHOT_SQL = " UNION ALL ".join(f"SELECT '{k}', ({v})::VARCHAR FROM {t}"
                                    for k, (v, t) in _SNAPSHOT.items())
+
+
+@dataclass(frozen=True)
+class Behind(Ready):
+    """The ready-made tables as they were last made, read while a refresh catches up: the
+    figures are as of `as_of` (UTC), without the records that arrived since."""
+
+    as_of: datetime | None = None
 
 
 class _Keeper:
@@ -170,6 +185,9 @@ def available(wh: Warehouse, *, refresh_if_quick: bool = True) -> Ready:
         return found
     keeper = _keeper(wh)
     if _quick(snap, st):
+        if keeper.background and (behind := _as_made(wh, st)) is not None:
+            start_background(wh)  # catches up; this query does not wait for it
+            return behind
         if keeper.lock.locked():
             if not keeper.lock.acquire(timeout=WAIT_SECONDS):
                 return found  # a long refresh (a first build): the records answer meanwhile
@@ -187,6 +205,22 @@ def available(wh: Warehouse, *, refresh_if_quick: bool = True) -> Ready:
     if keeper.background:
         start_background(wh)
     return found
+
+
+def _as_made(wh: Warehouse, st: dict[str, dict[str, Any]]) -> Behind | None:
+    """The tables as they were last made, when every step was then up to date with the same
+    records (else None: the caller refreshes first)."""
+    if any(name not in st for name in steps.STEPS):
+        return None
+    summed, tenures = st["sums"], st["tenures"]
+    then = {"contacts": summed["contacts_rows"], "labels": st["labels"]["labels_rows"],
+            "surveys": summed["surveys_rows"], "batch": summed["batch"], **tenures}
+    made = _fresh(then, st)
+    if not _complete(made):
+        return None
+    at = wh.read_one("SELECT refreshed_at FROM derived_state WHERE name = 'sums'")
+    return Behind(labels=made.labels, repeats=made.repeats, tenures=made.tenures,
+                  sums=made.sums, as_of=at[0] if at else None)
 
 
 def _complete(d: Ready) -> bool:

@@ -1,0 +1,71 @@
+"""In a server, a metric read right after a write does not wait for the ready-made tables: it
+answers from them as they are, saying as of when, while a background refresh catches up."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+
+import pytest
+
+from cxhub.ingest.sink import RecordSink
+from cxhub.services.metrics import compute as metrics
+from cxhub.services.metrics import ready_tables
+from cxhub.warehouse import Warehouse
+
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:fetch_arrow_table\\(\\) is deprecated:DeprecationWarning")
+
+DAY = {"start": "2024-03-04", "end": "2024-03-04"}
+
+
+def contact(key: str) -> dict[str, object]:
+    return {"source": "api", "external_id": key, "channel": "phone",
+            "created_at": datetime(2024, 3, 4, 10, 0)}
+
+
+def count(wh: Warehouse) -> int:
+    [row] = metrics.compute(wh, "contacts", **DAY)
+    return int(row["value"])
+
+
+def test_a_read_after_a_write_answers_as_of_the_tables_while_they_catch_up(
+    warehouse: Warehouse,
+) -> None:
+    sink = RecordSink(warehouse)
+    sink.submit("contacts", [contact(f"a{i}") for i in range(3)]).result(timeout=30)
+    ready_tables.start_background(warehouse)  # as `cxhub serve` does at start
+    keeper = ready_tables._keeper(warehouse)
+    try:
+        assert keeper.thread is not None
+        keeper.thread.join(60)
+        assert count(warehouse) == 3
+        made = ready_tables.available(warehouse)
+        assert not isinstance(made, ready_tables.Behind) and made.sums
+
+        # Hold the writer, so that the refresh this read starts cannot finish before we look.
+        gate = threading.Event()
+        sink.submit("contacts", [contact("b")]).result(timeout=30)
+        warehouse.writer.submit(lambda con: gate.wait(30))
+        behind = ready_tables.available(warehouse)
+        assert isinstance(behind, ready_tables.Behind) and behind.sums
+        assert behind.as_of is not None and behind.as_of <= datetime.now()
+        assert count(warehouse) == 3  # the tables as they were made, without the new contact
+        gate.set()
+        keeper.thread.join(60)
+        caught_up = ready_tables.available(warehouse)
+        assert not isinstance(caught_up, ready_tables.Behind) and caught_up.sums
+        assert count(warehouse) == 4
+    finally:
+        ready_tables.stop_background(warehouse, timeout=60)
+
+
+def test_outside_a_server_a_read_brings_the_tables_up_to_date_first(
+    warehouse: Warehouse,
+) -> None:
+    sink = RecordSink(warehouse)
+    sink.submit("contacts", [contact("a")]).result(timeout=30)
+    assert count(warehouse) == 1
+    sink.submit("contacts", [contact("b")]).result(timeout=30)
+    assert not isinstance(ready_tables.available(warehouse), ready_tables.Behind)
+    assert count(warehouse) == 2
