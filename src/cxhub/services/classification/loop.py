@@ -15,8 +15,8 @@ import logging
 import threading
 import time
 
+from cxhub.analytics.classify.taxonomy import DIMENSIONS
 from cxhub.services.classification.run import (
-    DIMENSIONS,
     SENTIMENT,
     classify_pending,
     model_in_use,

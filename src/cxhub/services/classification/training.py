@@ -37,9 +37,9 @@ from cxhub.services.classification.run import (
 )
 from cxhub.warehouse import Warehouse
 
-TRAINABLE = ("linear", "embedding", "finetuned")
+TRAINABLE = ("linear", "embedding", "finetuned", "fewshot")
 SENTIMENT_LABELS = ("negative", "neutral", "positive")
-_CHEAP = ("linear", "embedding")  # refitted on every label after the held-out evaluation
+_CHEAP = ("linear", "embedding", "fewshot")  # refitted on every label after the held-out evaluation
 
 
 class ClassifyError(CxhubError):
@@ -66,9 +66,9 @@ def make_model(kind: str, *, dimension: str = "category", taxonomy: Taxonomy | N
                **options: Any) -> Callable[[], TextClassifier]:
     """A factory of fresh models of a kind (zeroshot reads the taxonomy's dimension)."""
     cls = model_kinds()[kind]
-    if kind == "zeroshot":
-        return lambda: ZeroShotClassifier(dimension=dimension, taxonomy=taxonomy, **options)
-    return lambda: cls(**options)  # type: ignore[no-any-return]
+    if kind in ("zeroshot", "fewshot"):  # both read the labels' descriptions
+        return lambda: cls(dimension=dimension, taxonomy=taxonomy, **options)  # type: ignore[no-any-return]
+    return lambda: cls(**options)
 
 
 def evaluate_files(train: tuple[list[str], list[str]], test: tuple[list[str], list[str]], *,
@@ -80,11 +80,11 @@ def evaluate_files(train: tuple[list[str], list[str]], test: tuple[list[str], li
     if per_class:
         rows = ev.sample_per_class(labels, per_class, seed=seed)
         texts, labels = [texts[i] for i in rows], [labels[i] for i in rows]
-    factory = make_model(kind, dimension=dimension, taxonomy=taxonomy)
     if kind == "zeroshot":
-        model = factory().fit(texts)
+        model = ZeroShotClassifier(dimension=dimension, taxonomy=taxonomy).fit(texts)
         return ev.report(test[1], ev.predict(model, test[0]), n_train=0, model=kind)
     _check_classes(labels)
+    factory = make_model(kind, dimension=dimension, taxonomy=taxonomy)
     return ev.holdout(factory, texts, labels, test[0], test[1])
 
 
@@ -138,7 +138,8 @@ def train(wh: Warehouse, dimension: str, kind: str = "linear", *,
     if kind not in TRAINABLE:
         raise ClassifyError(f"cannot train a {kind!r} model; use one of {', '.join(TRAINABLE)} "
                             "(zero-shot needs no labels: it runs when no model is trained)")
-    factory = make_model(kind)
+    factory = make_model(kind, dimension=dimension,
+                         taxonomy=taxonomy or taxonomy_for_home(home_of(wh)))
     if data is None:
         data = labelled_from_warehouse(wh, dimension, include_source=include_source)
         source = "human labels" + (" and source values" if include_source else "")
@@ -268,10 +269,10 @@ def import_labels(wh: Warehouse, path: Path | str, *, user: str = "import",
                       else f"unknown dimension {dimension!r}" if dimension not in choices
                       else f"{label!r} is not a {dimension}" if label not in choices[dimension]
                       else None)
-            if reason:
+            if reason or target_id is None:
                 skipped.append({"line": line, "reason": reason})
             else:
-                rows.append((target, target_id, dimension, label))
+                rows.append((str(target), target_id, str(dimension), label))
     new = set_labels(wh, rows, user, taxonomy=taxonomy) if rows else 0
     return {"imported": new, "unchanged": len(rows) - new, "skipped": skipped}
 
