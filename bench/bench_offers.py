@@ -67,6 +67,8 @@ def _wrk(port: int, path: str, args: argparse.Namespace, script: Path | None,
     r = parse_wrk(out)
     r["server_cpu_ms_per_request"] = round(
         (cpu_seconds(pid) - before) * 1000 / max(r["requests"], 1), 3)
+    # The machine is shared: the load average over the last minute, as the run ends.
+    r["load_1min"] = round(os.getloadavg()[0], 2)
     return r
 
 
