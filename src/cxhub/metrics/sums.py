@@ -76,6 +76,18 @@ def fingerprints(metrics: Iterable[Metric]) -> dict[str, str]:
     return {m.name: fingerprint(m) for m in metrics if storable(m)}
 
 
+def part(t: ir.Table, fact: str) -> ir.DateValue:
+    """The part of each record of `fact` in `t`: the day of its PART_TIME, NO_DAY without one."""
+    value: ir.DateValue = t[PART_TIME[fact]].date().fill_null(ibis.date(NO_DAY))
+    return value
+
+
+def part_sql(fact: str, alias: str = "") -> str:
+    """`part` in DuckDB SQL, for the refresh's own statements (which days changed)."""
+    column = f"{alias}.{PART_TIME[fact]}" if alias else PART_TIME[fact]
+    return f"coalesce(CAST({column} AS DATE), DATE '{NO_DAY}')"
+
+
 def series_key(m: Metric) -> str:
     """Where a quantile's values are kept: shared by definitions with the same values (the
     median and the 90th percentile of the same times)."""
@@ -148,8 +160,7 @@ def fine_sums(con: TableSource, fact: str, time: str, items: list[Entry]) -> ir.
         needed |= e.metric.columns()
     t = facts.build(con, fact, needed)
     t = t.filter(t[time].notnull())
-    part = t[PART_TIME[fact]].date().fill_null(ibis.date(NO_DAY))
-    keys = {"part": part, "starts_at": t[time].truncate("h")}
+    keys = {"part": part(t, fact), "starts_at": t[time].truncate("h")}
     keys |= {d: t[d] if d in dims else ibis.null("string") for d in DAY_DIMS}
     aggs: dict[str, ir.Value] = {}
     for i, e in enumerate(items):
@@ -191,7 +202,7 @@ def values(con: TableSource, m: Metric) -> ir.Table:
     if not isinstance(value, ir.Value):
         value = ibis.literal(value)
     value = value.cast("float64")
-    return t.select(part=t[PART_TIME[m.fact]].date().fill_null(ibis.date(NO_DAY)),
+    return t.select(part=part(t, m.fact),
                     starts_at=t[m.time].truncate("D"), channel=t.channel, bucket=bucket(value),
                     value=value)
 

@@ -273,10 +273,10 @@ def _store_series(con: Con, sql: str, key: str) -> None:
 def _resum_changed_days(con: Con, schemas: Schemas, metrics: list[Any],
                         seen: dict[str, Any], ready: Ready) -> int:
     """Sum again the days of the changed contacts, and of the surveys added or about them."""
-    day = f"coalesce(CAST(created_at AS DATE), DATE '{sums.NO_DAY}')"
+    day = sums.part_sql("contacts")
     con.execute(f"CREATE OR REPLACE TEMP TABLE _d_days AS SELECT DISTINCT {day} AS part "
                 "FROM contacts SEMI JOIN _d_contacts_changed USING (contact_id)")
-    answered = f"coalesce(CAST(s.answered_at AS DATE), DATE '{sums.NO_DAY}')"
+    answered = sums.part_sql("surveys", alias="s")
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE _d_survey_days AS SELECT DISTINCT {answered} AS part "
         "FROM surveys s WHERE s.rowid > $rowid OR EXISTS (SELECT 1 FROM contacts c "
