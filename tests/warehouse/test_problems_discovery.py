@@ -120,3 +120,53 @@ def test_a_campaign_in_the_calendar_is_one_problem_named_after_it(warehouse):
     again = discovery.discover(warehouse)
     assert again.created == [] and again.updated == [p["problem_id"]]
     assert set(store.linked_ids(warehouse, p["problem_id"])) == linked
+
+
+def test_customers_posts_join_the_problem_of_their_words(warehouse):
+    """Posts classified into the problem's cause that use its words, inside its window, are
+    linked (and counted in its figures); the usual posts of that cause, the brand's replies,
+    posts with no label yet and posts from before the fault are not. A new post joins the open
+    problem once it is classified."""
+    from cxhub.services.problems import figures
+
+    company(warehouse)
+    fault_at = START + dt.timedelta(days=50, hours=12)
+    posts = [  # (id, when, text, inbound, cause or None, expected to join)
+        (1, fault_at, "@brand I was charged twice!!", True, "billing", True),
+        (2, fault_at + dt.timedelta(days=1), "duplicate charge again @brand", True, "billing",
+         True),
+        (3, fault_at, "@brand question about my bill", True, "billing", False),
+        (4, fault_at, "@brand charged twice for the router", True, "product", False),
+        (5, fault_at, "Sorry, a duplicate charge: DM us", False, "billing", False),
+        (6, fault_at, "duplicate charge @brand", True, None, False),
+        (7, fault_at - dt.timedelta(days=20), "charged twice last year @brand", True,
+         "billing", False),
+    ]
+
+    def write(c):
+        for mid, at, text, inbound, cause, _ in posts:
+            c.execute("INSERT INTO mentions (mention_id, source, external_id, platform, inbound, "
+                      "created_at, text) VALUES (?, 'social', ?, 'twitter', ?, ?, ?)",
+                      [mid, f"SM{mid}", inbound, at, text])
+            if cause:
+                for dim, label in (("cause", cause), ("category", "complaint")):
+                    c.execute("INSERT INTO labels (target, target_id, dimension, label, score, "
+                              "model) VALUES ('mentions', ?, ?, ?, 0.9, 'm')", [mid, dim, label])
+    warehouse.write(write)
+
+    report = discovery.discover(warehouse)
+    assert len(report.created) == 1 and report.mentions_linked == 2, report
+    pid = report.created[0]
+    assert store.linked_mention_ids(warehouse, pid) == [m[0] for m in posts if m[5]]
+    assert figures.compute(warehouse, pid, figures.costs(None))["mentions"] == 2
+    assert discovery.discover(warehouse).mentions_linked == 0  # found again: no copies
+
+    later = START + dt.timedelta(days=71)
+    warehouse.write(lambda c: [c.execute(
+        "INSERT INTO mentions (mention_id, source, external_id, platform, inbound, created_at, "
+        "text) VALUES (8, 'social', 'SM8', 'forum', true, ?, 'still a duplicate charge')",
+        [later]), c.execute("INSERT INTO labels (target, target_id, dimension, label, score, "
+                            "model) VALUES ('mentions', 8, 'cause', 'billing', 0.9, 'm')")])
+    joined = discovery.join_new_mentions(warehouse, after_id=7)
+    assert joined == {"newest": 8, "linked": {pid: 1}}
+    assert store.linked_mention_ids(warehouse, pid) == [1, 2, 8]

@@ -84,7 +84,8 @@ def discover(ctx: click.Context, as_json: bool) -> None:
         print_json({**report.to_dict(), "assigned": assigned})
         return
     out.print(f"{report.episodes} episodes of extra demand; {len(report.created)} new problems, "
-              f"{len(report.updated)} found again; {report.linked:,} contacts matched; "
+              f"{len(report.updated)} found again; {report.linked:,} contacts and "
+              f"{report.mentions_linked:,} public posts matched; "
               f"{len(assigned)} assigned to owners")
 
 
@@ -110,11 +111,12 @@ def list_(ctx: click.Context, states: tuple[str, ...], as_json: bool) -> None:
     if as_json:
         print_json(rows)
         return
-    table = Table("id", "problem", "state", "priority", "contacts", "customers", "repeats",
-                  "cost", "revenue at risk", "owner")
+    table = Table("id", "problem", "state", "priority", "contacts", "posts", "customers",
+                  "repeats", "cost", "revenue at risk", "owner")
     for r in rows:
         table.add_row(str(r["problem_id"]), r["title"], r["state"], r["priority"],
-                      f"{r['contacts']:,}", f"{r['customers_affected']:,}",
+                      f"{r['contacts']:,}", f"{r.get('mentions', 0):,}",
+                      f"{r['customers_affected']:,}",
                       f"{r['repeat_contacts']:,}", f"{r['handling_cost']:,.0f}",
                       f"{r['revenue_at_risk']:,.0f}", r["owner"] or "")
     out.print(table)

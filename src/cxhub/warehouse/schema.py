@@ -349,6 +349,14 @@ def _v9(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(ddl)
 
 
+# Problems gather customers' posts as well as contacts (issue 13): a mention joins a problem
+# whose rule it matches, as a contact does.
+def _v12(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("""CREATE TABLE IF NOT EXISTS problem_mentions (
+        problem_id BIGINT NOT NULL, mention_id BIGINT NOT NULL, linked_at TIMESTAMP,
+        how VARCHAR)""")
+
+
 # Offers managed one entry at a time (issue 14): who changed the catalogue last, and every
 # change (created, updated, retired) with its author, time and the entry as it became.
 def _v13(con: duckdb.DuckDBPyConnection) -> None:
@@ -371,6 +379,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(9, "forecasts and their runs, rosters, opening hours and holidays", _v9),
     Migration(10, "offers: catalogue rules and control shares, uplift models", _v10),
     Migration(11, "segments: subscribers, retention and the parts of lifetime value", _v11),
+    Migration(12, "problems: customers' posts (mentions) linked as contacts are", _v12),
     Migration(13, "offers: who changed the catalogue, and each change (offer_events)", _v13),
 )
 LATEST = MIGRATIONS[-1].version

@@ -62,3 +62,39 @@ def daily_by_cause(con: BaseBackend, *, start: dt.datetime | None = None,
                           ready_labels=ready_labels)
     t = t.mutate(day=t.created_at.truncate("D"))
     return t.group_by(["day", "cause"]).aggregate(n=lambda x: x.count())
+
+
+MENTION_COLUMNS = ("mention_id", "created_at", "cause", "category", "text")
+
+
+def labelled_mentions(con: BaseBackend, *, start: dt.datetime | None = None,
+                      end: dt.datetime | None = None, after_id: int | None = None,
+                      causes: Sequence[str] | None = None,
+                      columns: Sequence[str] = MENTION_COLUMNS,
+                      ready_labels: bool = True) -> ir.Table:
+    """Customers' posts (not the brand's replies) in [start, end) or with an id above
+    `after_id`, with the cause and category the classifier gave them (a post has no label of
+    its own from the source): the same columns a problem's rule reads on contacts."""
+    m = con.table("mentions")
+    m = m.filter(m.inbound.fill_null(True))
+    if start is not None:
+        m = m.filter(m.created_at >= start)
+    if end is not None:
+        m = m.filter(m.created_at < end)
+    if after_id is not None:
+        m = m.filter(m.mention_id > after_id)
+    if ready_labels:
+        labels = con.table("current_labels")
+        labels = labels.filter(labels.target == "mentions").select(
+            label_id=labels.target_id, cause=labels.cause, category=labels.category)
+    else:
+        raw = con.table("labels")
+        raw = raw.filter(raw.target == "mentions", raw.dimension.isin(["cause", "category"]))
+        if after_id is not None:
+            raw = raw.filter(raw.target_id > after_id)
+        best = best_labels(raw, ("cause", "category"))
+        labels = best.select(label_id=best.target_id, cause=best.cause, category=best.category)
+    j = m.inner_join(labels, m.mention_id == labels.label_id)  # unlabelled: no cause to match
+    if causes is not None and "*" not in causes:
+        j = j.filter(j.cause.isin(list(causes)))
+    return j.select(*columns)

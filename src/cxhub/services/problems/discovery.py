@@ -35,10 +35,11 @@ class DiscoverReport:
     created: list[int] = field(default_factory=list)
     updated: list[int] = field(default_factory=list)
     linked: int = 0
+    mentions_linked: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {"episodes": self.episodes, "created": self.created, "updated": self.updated,
-                "linked": self.linked}
+                "linked": self.linked, "mentions_linked": self.mentions_linked}
 
 
 def _labels_ready(wh: Warehouse) -> bool:
@@ -104,6 +105,8 @@ def discover(wh: Warehouse, *, settings: disc.DiscoverySettings | None = None,
         pid, created = _store(wh, rule, hits, window, ep, actor=actor, now=now)
         (report.created if created else report.updated).append(pid)
         report.linked += len(hits)
+        report.mentions_linked += _link_mentions(
+            wh, con, pid, rule, end=end + FOLLOW if rule.terms else end, ready=ready, now=now)
     return report
 
 
@@ -142,8 +145,30 @@ def _planned(wh: Warehouse, con: Any, st: disc.DiscoverySettings, *, ready: bool
                               title=disc.planned_title(label, rule, start, end))
         (report.created if created else report.updated).append(pid)
         report.linked += len(hits)
+        report.mentions_linked += _link_mentions(wh, con, pid, rule, end=end, ready=ready,
+                                                 now=now)
         claimed.update(hits["contact_id"].astype("int64").tolist())
     return claimed
+
+
+def _link_mentions(wh: Warehouse, con: Any, pid: int, rule: disc.Rule, *, end: dt.datetime,
+                   ready: bool, now: dt.datetime) -> int:
+    """Link the customers' posts that the problem's rule takes (its causes and categories as
+    the classifier gave them, its words, its window up to `end`): what people said in public
+    about the same problem. Returns how many were new."""
+    if not _has_mentions(wh):
+        return 0
+    posts = _frame(plans.labelled_mentions(con, start=rule.start, end=end, ready_labels=ready,
+                                           causes=_causes(rule)))
+    ids = posts["mention_id"][rule.matches(posts)].astype("int64").tolist() if len(posts) else []
+    if not ids:
+        return 0
+    return wh.write(lambda c: store.link_mentions(c, pid, ids, how="discovered", at=now))
+
+
+def _has_mentions(wh: Warehouse) -> bool:
+    """Whether any post has a cause to match (posts are classified with the contacts)."""
+    return wh.read_one("SELECT 1 FROM labels WHERE target = 'mentions' LIMIT 1") is not None
 
 
 def _causes(rule: disc.Rule) -> list[str]:
@@ -271,5 +296,30 @@ def join_new_contacts(wh: Warehouse, *, after_id: int,
                 c.execute("UPDATE problems SET last_seen = greatest(last_seen, ?), "
                           "updated_at = ? WHERE problem_id = ?",
                           [new.loc[new.contact_id.isin(ids), "created_at"].max(), now, pid])
+        wh.write(write)
+    return {"newest": newest, "linked": {p: len(v) for p, v in linked.items()}}
+
+
+def join_new_mentions(wh: Warehouse, *, after_id: int,
+                      now: dt.datetime | None = None) -> dict[str, Any]:
+    """Link the customers' posts with an id above `after_id` to the open problems whose rule
+    they match, as join_new_contacts does for contacts. A post joins once it is classified:
+    call this after the classifier. Returns {"newest": highest post id with a label,
+    "linked": {problem_id: n}}."""
+    now = now or store.utcnow()
+    open_rules = [(r[0], disc.Rule.from_dict(json.loads(r[1]))) for r in wh.read(
+        "SELECT problem_id, rule FROM problems WHERE rule IS NOT NULL AND status IN "
+        f"({', '.join('?' for _ in OPEN_STATES)})", list(OPEN_STATES))]
+    new = _frame(plans.labelled_mentions(_con(wh), after_id=after_id, ready_labels=False))
+    newest = int(new["mention_id"].max()) if len(new) else after_id
+    linked: dict[int, list[int]] = {}
+    for pid, rule in open_rules:
+        hit = new[rule.matches(new)]
+        if len(hit):
+            linked[pid] = hit["mention_id"].astype("int64").tolist()
+    if linked:
+        def write(c: Any) -> None:
+            for pid, ids in linked.items():
+                store.link_mentions(c, pid, ids, how="joined", at=now)
         wh.write(write)
     return {"newest": newest, "linked": {p: len(v) for p, v in linked.items()}}

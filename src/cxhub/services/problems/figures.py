@@ -1,6 +1,7 @@
 """A problem's figures, cost and priority (`cxhub problems list`), each with how it was computed.
 
 - contacts, first and last seen, weekly volume, channels: its linked contacts;
+- mentions: customers' public posts linked to it (by the same rule), by platform;
 - customers affected: distinct resolved customers (else the source's customer id);
 - repeat contacts: contacts beyond each customer's first about the problem;
 - handling cost: contacts x cost per contact of their channel (costs.yaml in $CXHUB_HOME, else
@@ -98,6 +99,10 @@ def compute(wh: Warehouse, problem_id: int, cfg: dict[str, Any]) -> dict[str, An
     handling = sum(k * per.get(ch or "other", per.get("other", 0.0)) for ch, k in
                    channels.items())
     risk = _revenue_at_risk(cur, first)
+    platforms = dict(cur.execute(
+        "SELECT coalesce(m.platform, 'other'), count(*) FROM problem_mentions p "
+        "JOIN mentions m USING (mention_id) WHERE p.problem_id = ? GROUP BY 1 ORDER BY 2 DESC",
+        [problem_id]).fetchall())
     score = handling + risk["revenue_at_risk"]
     cur.execute("DROP TABLE IF EXISTS pc")
     money = cfg["currency"]
@@ -105,12 +110,15 @@ def compute(wh: Warehouse, problem_id: int, cfg: dict[str, Any]) -> dict[str, An
         "problem_id": problem_id, "title": p["title"], "contacts": int(n),
         "first_seen": first, "last_seen": last, "customers_affected": int(customers),
         "repeat_contacts": repeats, "channels": channels, "weekly": weekly,
+        "mentions": int(sum(platforms.values())), "mention_platforms": platforms,
         "handling_cost": round(handling, 2), **risk, "priority_score": round(score, 2),
         "priority": band(score, cfg), "currency": money,
         "how": {
             "customers_affected": "distinct customers among the linked contacts (the resolved "
                                   "customer, else the source's customer id)",
             "repeat_contacts": "linked contacts of known customers beyond each one's first",
+            "mentions": "customers' public posts whose classified cause, category and words "
+                        "match the problem's rule in its window (not counted in the cost)",
             "handling_cost": "contacts x cost per contact of their channel: " + ", ".join(
                 f"{ch} {k} x {per.get(ch or 'other', 0):g}" for ch, k in channels.items()),
             "revenue_at_risk": f"affected customers' lifetime value {risk['clv_affected']:,.0f} "

@@ -73,6 +73,7 @@ class FollowUp:
         self._wh, self._home, self._every = wh, home, every
         self._lock = threading.Lock()
         self.after_id: int | None = None
+        self.after_mention_id: int | None = None
         self._last_escalation = 0.0
         self._sender: threading.Thread | None = None
 
@@ -89,11 +90,17 @@ class FollowUp:
             return {}
         try:
             if self.after_id is None:
-                row = self._wh.read_one("SELECT coalesce(max(contact_id), 0) FROM contacts")
+                row = self._wh.read_one("SELECT coalesce(max(contact_id), 0), (SELECT "
+                                        "coalesce(max(mention_id), 0) FROM mentions) "
+                                        "FROM contacts")
                 self.after_id = int(row[0]) if row else 0
+                self.after_mention_id = int(row[1]) if row else 0
                 return {}
             joined = discovery.join_new_contacts(self._wh, after_id=self.after_id)
             self.after_id = joined["newest"]
+            posts = discovery.join_new_mentions(self._wh, after_id=self.after_mention_id or 0)
+            self.after_mention_id = posts["newest"]
+            joined["mentions_linked"] = posts["linked"]
             if now - self._last_escalation >= self._every and not (
                     self._sender and self._sender.is_alive()):
                 # Sending waits on mail servers and webhooks: on a thread of its own, so

@@ -58,6 +58,24 @@ def link(con: duckdb.DuckDBPyConnection, problem_id: int, contact_ids: Sequence[
     return int(row[0]) if row else 0
 
 
+def link_mentions(con: duckdb.DuckDBPyConnection, problem_id: int, mention_ids: Sequence[int],
+                  *, how: str, at: dt.datetime) -> int:
+    """Link customers' posts not already linked to this problem; returns how many were new."""
+    if not len(mention_ids):
+        return 0
+    frame = pd.DataFrame({"mention_id": pd.Series(mention_ids, dtype="int64")})
+    con.register("new_mention_links", frame)
+    try:
+        row = con.execute(
+            "INSERT INTO problem_mentions (problem_id, mention_id, linked_at, how) "
+            "SELECT DISTINCT ?, n.mention_id, ?, ? FROM new_mention_links n WHERE NOT EXISTS "
+            "(SELECT 1 FROM problem_mentions p WHERE p.problem_id = ? "
+            "AND p.mention_id = n.mention_id)", [problem_id, at, how, problem_id]).fetchone()
+    finally:
+        con.unregister("new_mention_links")
+    return int(row[0]) if row else 0
+
+
 def _row(cols: Sequence[str], values: Sequence[Any]) -> dict[str, Any]:
     d = dict(zip(cols, values, strict=True))
     for key in ("rule", "figures"):
@@ -99,4 +117,10 @@ def events(wh: Warehouse, problem_id: int) -> list[dict[str, Any]]:
 def linked_ids(wh: Warehouse, problem_id: int) -> list[int]:
     return [r[0] for r in wh.read(
         "SELECT contact_id FROM problem_contacts WHERE problem_id = ? ORDER BY contact_id",
+        [problem_id])]
+
+
+def linked_mention_ids(wh: Warehouse, problem_id: int) -> list[int]:
+    return [r[0] for r in wh.read(
+        "SELECT mention_id FROM problem_mentions WHERE problem_id = ? ORDER BY mention_id",
         [problem_id])]

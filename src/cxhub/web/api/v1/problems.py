@@ -55,7 +55,8 @@ def get_problem(problem_id: int, wh: WarehouseDep) -> dict[str, Any]:
         p = store.problem(wh, problem_id)
         return {**_public(p), "events": store.events(wh, problem_id),
                 "actions": workflow.actions(wh, problem_id=problem_id),
-                "contacts_linked": len(store.linked_ids(wh, problem_id))}
+                "contacts_linked": len(store.linked_ids(wh, problem_id)),
+                "mentions_linked": len(store.linked_mention_ids(wh, problem_id))}
     return _answer(get)
 
 
