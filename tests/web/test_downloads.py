@@ -210,6 +210,14 @@ def test_a_metric_pages_tables(client: TestClient) -> None:
     assert sum(r["value"] for r in series_parquet) == 130
     assert client.get(url.replace("/app/metrics/contacts?", "/app/export/metrics/contacts/"
                                   "nothing.csv?")).status_code == 404
+    # The expected wait's page adds a table per channel group (never one mixed mean).
+    url = "/app/metrics/expected_wait?start=2024-03-04&end=2024-03-10"
+    page = html.unescape(client.get(url).text)
+    waits, _ = _download(client, url, 0)
+    shown = re.findall(r"<tr><td>([^<]+)</td><td>([^<]+)</td><td class=\"num\">([^<]+)</td>"
+                       r"<td class=\"num\">([\d,]+)</td></tr>", page)
+    assert [(w["label"], w["measure"], w["text"], f"{int(w['n']):,}") for w in waits] == shown
+    assert len(shown) >= 2
 
 
 def test_the_queue(site: dict[str, Any], client: TestClient) -> None:

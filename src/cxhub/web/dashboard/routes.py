@@ -171,13 +171,21 @@ def metric_table_file(request: Request, name: str, table: str, fmt: str,
                       end: str | None = None,
                       grain: Annotated[str | None, Query(pattern="^(hour|day|week|month)$")] = None,
                       by: str | None = None) -> Response:
-    """A metric page's table: `series` (every period, by the cut if any) or `breakdown` (one
-    row per value of the cut), with the raw value beside the text the page shows."""
+    """A metric page's table: `series` (every period, by the cut if any), `breakdown` (one
+    row per value of the cut), with the raw value beside the text the page shows, or `waits`
+    (the expected wait's table of channel groups)."""
     downloads.check_format(fmt)
-    if table not in ("series", "breakdown"):
+    if table not in ("series", "breakdown", "waits"):
         raise Forbidden(f"A metric's page has no table {table!r}: use series or breakdown.",
                         404)
     m, d0, d1, grain, by, _, filters = _metric_params(request, name, start, end, grain, by)
+    if table == "waits":
+        if m.name != figures.WAIT_METRIC:
+            raise Forbidden(f"Only {figures.WAIT_METRIC} has a table of waits.", 404)
+        groups = figures.waits(request.app.state.warehouse, *_bounds(d0, d1))
+        return downloads.respond(fmt, f"{m.name}-waits-{d0.isoformat()}-{d1.isoformat()}",
+                                 downloads.table(groups, ("group", "label", "measure", "text",
+                                                          "n")))
     if table == "breakdown" and not by:
         raise Forbidden("The breakdown needs a cut: add by=<dimension>.", 400)
     try:
