@@ -210,7 +210,10 @@ def test_catalogue_changes_checked_audited_and_used(second: Server) -> None:
                                                          "not_holding": ["X"]}},
                          "not_holding"),
                         ({**new, "code": "B4", "value": "lots"}, "value"),
-                        ({**new, "code": "B5", "flavour": 1}, "flavour")):
+                        ({**new, "code": "B5", "flavour": 1}, "flavour"),
+                        ({**new, "code": "B6", "product": ["A"]}, "product"),
+                        ({**new, "code": "B7", "max_per_customer_30d": 2**40},
+                         "max_per_customer_30d")):
         bad = server.post("/api/v1/offers", body, key="admin")
         assert bad.status_code == 422 and bad.json()["detail"][0]["loc"][-1] == field, bad.text
         assert server.get(f"/api/v1/offers/{body['code']}", key="read").status_code == 404

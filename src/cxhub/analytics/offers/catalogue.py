@@ -219,13 +219,16 @@ def parse_offer(raw: Any, i: int = 0) -> Offer:
     if valid_from and valid_to and valid_from > valid_to:
         raise CatalogueError(code, "valid_to", f"{valid_to} is before valid_from {valid_from}")
     caps = raw.get("max_per_customer_30d", 1)
-    if isinstance(caps, bool) or not isinstance(caps, int) or caps < 0:
-        raise CatalogueError(code, "max_per_customer_30d", "must be a whole number >= 0")
+    if isinstance(caps, bool) or not isinstance(caps, int) or not 0 <= caps <= 1000:
+        raise CatalogueError(code, "max_per_customer_30d", "must be a whole number, 0 to 1000")
+    product = raw.get("product")
+    if product is not None and not isinstance(product, str):
+        raise CatalogueError(code, "product", "must be a product code (text)")
     active = raw.get("active", True)
     if not isinstance(active, bool):
         raise CatalogueError(code, "active", "must be true or false")
     return Offer(
-        code=code, title=raw.get("title", code), product=raw.get("product"),
+        code=code, title=raw.get("title", code), product=product,
         description=str(raw.get("description", "")),
         value=_number(code, "value", raw.get("value", 0.0), 0.0),
         valid_from=valid_from, valid_to=valid_to,
