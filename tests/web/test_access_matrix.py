@@ -35,7 +35,7 @@ RULES: list[tuple[str, str, str]] = [
     ("GET", r"/app", "login"),  # agents are sent on to their queue
     ("GET", r"/app/api/.*|/app/metrics/.*|/app/alerts", "perm:metrics"),
     # Downloads of a page's table (CSV, Parquet): the rule of the page the table is on.
-    ("GET", r"/app/export/(contacts|customers(/.*)?|problems/\{\w+\}/contacts)\.\{fmt\}",
+    ("GET", r"/app/export/(contacts(/.*)?|customers(/.*)?|problems/\{\w+\}/contacts)\.\{fmt\}",
      "perm:contacts"),
     ("GET", r"/app/export/queue\.\{fmt\}", "perm:queue"),
     ("GET", r"/app/export/(alerts|problems(/.*)?|metrics/.*|offers(/.*)?|staffing)\.\{fmt\}",

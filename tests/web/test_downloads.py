@@ -237,6 +237,19 @@ def test_customers_and_their_contacts(client: TestClient) -> None:
     assert len(mine) == len(mine_parquet) == 3
     assert {r["subject"] for r in mine} >= {"'" + FORMULAS[0]}  # h000's subject
     assert [p["contact_id"] for p in mine_parquet] == [int(r["contact_id"]) for r in mine]
+    records, _ = _download(client, "/app/customers/1", 1)
+    assert sorted(r["external_id"] for r in records) == ["B1", "C1", "M1", "S1"]
+
+
+def test_a_contacts_labels(site: dict[str, Any], client: TestClient) -> None:
+    _as(client, "ana")
+    page = f"/app/contacts/{site['ids']['h007']}"
+    labels, labels_parquet = _download(client, page)
+    assert [(r["dimension"], r["label"], r["labelled_by"]) for r in labels] == [
+        ("category", "complaint", "ana")]
+    assert labels_parquet[0]["is_human"] is True
+    assert client.get(f"/app/export/contacts/{site['ids']['h007']}/notes.csv").status_code == 404
+    assert client.get("/app/export/contacts/999999/labels.csv").status_code == 404
 
 
 def test_alerts(client: TestClient) -> None:
@@ -276,6 +289,8 @@ def test_each_download_keeps_its_pages_access_rule(site: dict[str, Any],
     pid = site["problem"]
     needs = {"/app/export/contacts.csv": "contacts",
              "/app/export/customers/1/contacts.parquet": "contacts",
+             "/app/export/customers/1/records.csv": "contacts",
+             f"/app/export/contacts/{site['ids']['h007']}/labels.csv": "contacts",
              f"/app/export/problems/{pid}/contacts.csv": "contacts",
              "/app/export/queue.csv": "queue", "/app/export/alerts.csv": "metrics",
              "/app/export/problems.parquet": "metrics",

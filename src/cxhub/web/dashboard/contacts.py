@@ -118,6 +118,30 @@ def contact_page(request: Request, contact_id: int, user: Annotated[User, requir
     })
 
 
+# A contact's page's tables, with the columns the page shows.
+CONTACT_TABLES = {
+    "events": ("event_type", "occurred_at", "agent", "team", "queue"),
+    "labels": ("dimension", "label", "is_human", "labelled_by", "model", "model_version",
+               "score", "labelled_at"),
+    "surveys": ("survey_type", "score", "comment", "answered_at"),
+}
+
+
+@router.get("/export/contacts/{contact_id}/{table}.{fmt}")
+def contact_table_file(request: Request, contact_id: int, table: str, fmt: str,
+                       user: Annotated[User, require("contacts")]) -> Response:
+    """One table of a contact's page: its events, labels or survey answers."""
+    downloads.check_format(fmt)
+    if table not in CONTACT_TABLES:
+        raise Forbidden(f"A contact's page has no table {table!r}: use "
+                        f"{', '.join(CONTACT_TABLES)}.", 404)
+    detail = cq.contact_detail(request.app.state.warehouse, contact_id)
+    if detail is None:
+        raise Forbidden(f"There is no contact with id {contact_id}.", 404)
+    return downloads.respond(fmt, f"contact-{contact_id}-{table}",
+                             downloads.table(detail[table], CONTACT_TABLES[table]))
+
+
 def _same_site(request: Request) -> bool:
     referer = request.headers.get("referer", "")
     return referer.split("/")[2:3] == [request.headers.get("host", "")]

@@ -61,6 +61,22 @@ def customer_page(request: Request, customer_id: int,
     })
 
 
+SOURCE_COLUMNS = ("source", "external_id", "first_name", "last_name", "email", "postcode",
+                  "match_probability")
+
+
+@router.get("/export/customers/{customer_id}/records.{fmt}")
+def customer_records_file(request: Request, customer_id: int, fmt: str,
+                          user: Annotated[User, require("contacts")]) -> Response:
+    """The source records linked into the customer (the page's table of them)."""
+    downloads.check_format(fmt)
+    c = customers.customer(request.app.state.warehouse, customer_id)
+    if c is None:
+        raise Forbidden(f"There is no customer with id {customer_id}.", 404)
+    return downloads.respond(fmt, f"customer-{customer_id}-records",
+                             downloads.table(c["source_records"], SOURCE_COLUMNS))
+
+
 @router.get("/export/customers/{customer_id}/contacts.{fmt}")
 def customer_contacts_file(request: Request, customer_id: int, fmt: str,
                            user: Annotated[User, require("contacts")]) -> Response:
