@@ -8,7 +8,7 @@ CXHUB_HOME ?= cxhub-data
 DEMO_DIR ?= demo-data
 export CXHUB_HOME
 
-.PHONY: demo test install system bench lint clean constraints
+.PHONY: demo test check install system bench lint typecheck clean constraints
 
 install: $(STAMP) $(SYSTEM_STAMP)
 
@@ -38,6 +38,11 @@ demo: install
 test: install
 	$(PY) -m pytest -q -p no:cacheprovider
 
+# The quick loop before a commit: lint, types and the tests not marked slow (no browser, Spark,
+# real data or simulated companies; see the `slow` marker in pyproject.toml). CI runs `make test`.
+check: lint typecheck
+	$(PY) -m pytest -q -p no:cacheprovider -m "not slow"
+
 bench: install
 	$(PY) bench/run_all.py
 
@@ -46,6 +51,9 @@ constraints: install
 
 lint: install
 	$(PY) -m ruff check src tests bench
+
+typecheck: install
+	$(PY) -m mypy src
 
 clean:
 	rm -rf $(VENV) cxhub-data demo-data .pytest_cache

@@ -14,6 +14,17 @@ from cxhub.warehouse import Warehouse
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
+# Whole folders of the slow tier (`make check` leaves them out, `make test` runs them): each test
+# there starts chromium, starts Java for Spark, or reads and models the real data sets.
+SLOW_FOLDERS = ("browser", "backends", "realdata")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    tests = Path(__file__).resolve().parent
+    for item in items:
+        folder = item.path.relative_to(tests).parts[0] if item.path.is_relative_to(tests) else ""
+        if folder in SLOW_FOLDERS:
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture

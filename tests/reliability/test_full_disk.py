@@ -40,6 +40,7 @@ def _batch(n: int) -> list[dict[str, Any]]:
             for i in range(BATCH)]
 
 
+@pytest.mark.slow
 def test_a_full_disk_refuses_api_writes_cleanly_and_recovers(disk: SmallDisk,
                                                              tmp_path: Path) -> None:
     made = disk.cxhub("keys", "create", "--name", "full", "--scope", "ingest")
@@ -87,6 +88,7 @@ def test_a_full_disk_refuses_api_writes_cleanly_and_recovers(disk: SmallDisk,
     assert rows["contacts"] == BATCH * (len(acked) + len(refused))
 
 
+@pytest.mark.slow
 def test_a_full_disk_stops_a_load_with_the_file_named(disk: SmallDisk, tmp_path: Path) -> None:
     earlier = tmp_path / "earlier.csv"
     earlier.write_text("source,external_id,channel,created_at\n"

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import duckdb
+import pytest
 from tests.conftest import run_cli
 
 from cxhub.warehouse import Warehouse
@@ -46,6 +47,7 @@ def _counts(db: Path, big: Path) -> tuple[int, int, int, int]:
         )
 
 
+@pytest.mark.slow
 def test_ingest_killed_midway_leaves_nothing_and_runs_again_once(tmp_path: Path) -> None:
     home, big = tmp_path / "home", (tmp_path / "contacts.csv").resolve()
     _write_contacts(big)

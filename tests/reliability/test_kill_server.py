@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from tests.web.conftest import Server, create_key, start
 
 from cxhub.warehouse import Warehouse
@@ -70,6 +71,7 @@ def _post_all(server: Server, batches: dict[tuple[int, int], list[dict[str, Any]
         return dict(pool.map(post, batches.items()))
 
 
+@pytest.mark.slow
 def test_server_killed_during_batch_writes_loses_nothing_acknowledged(tmp_path: Path) -> None:
     key = create_key(tmp_path, "ingest", name="kill")[1]
     server = start(tmp_path)

@@ -44,6 +44,7 @@ def test_recall_and_precision_by_hand() -> None:
     assert recall_precision(truth, predicted, "complaint") == (2 / 3, 2 / 3)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [7, 123])
 def test_complaints_are_found_on_simulated_companies(tmp_path: Path, seed: int) -> None:
     simulate(tmp_path, customers=1500, days=60, seed=seed, start=date(2026, 1, 5))

@@ -16,6 +16,7 @@ from collections import defaultdict
 from itertools import combinations
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from cxhub.cli.simulate_cmd import simulate
@@ -28,6 +29,7 @@ def _pairs(groups: dict[str, list[tuple[str, str]]]) -> set[tuple[tuple[str, str
     return {tuple(sorted(p)) for members in groups.values() for p in combinations(members, 2)}
 
 
+@pytest.mark.slow
 def test_planted_identities_are_found(warehouse: Warehouse, tmp_path: Path) -> None:
     out = tmp_path / "company"
     result = CliRunner().invoke(

@@ -16,6 +16,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+import pytest
 from tests.warehouse.identity_people import billing_record, people, population, write_csv
 
 from cxhub.services.customers import identity
@@ -57,6 +58,7 @@ def _changes(wh: Warehouse, run_id: int) -> set[tuple[str, int, int | None]]:
         [run_id]))
 
 
+@pytest.mark.slow
 def test_rerun_keeps_ids_records_merges_and_splits_and_obeys_non_match(
     warehouse: Warehouse, tmp_path: Path
 ) -> None:
@@ -130,6 +132,7 @@ def test_rerun_keeps_ids_records_merges_and_splits_and_obeys_non_match(
     assert (third.merges, third.splits, third.new_customers) == (0, 0, 0)
 
 
+@pytest.mark.slow
 def test_review_queue_keeps_decisions_and_numbers(warehouse: Warehouse, tmp_path: Path) -> None:
     _load(warehouse, write_csv(tmp_path / "people.csv", population(200, seed=11)))
     identity.resolve(warehouse, threshold=0.9)

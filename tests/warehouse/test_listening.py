@@ -184,6 +184,7 @@ def test_the_pipeline_has_a_listening_step_after_classify() -> None:
         assert names.index("classify") < names.index("listening")
 
 
+@pytest.mark.slow
 def test_cli(company: Warehouse, tmp_path: Path) -> None:
     home = Path(company.path).parent
     company.close()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import pytest
+
 from cxhub.services.demo.live_feed import _CHANNEL_MIX as CHANNEL_MIX
 from cxhub.services.demo.live_feed import LiveFeed
 from cxhub.services.records.api import RecordSink
@@ -37,6 +39,7 @@ def test_live_feed_creates_queues_and_answers(warehouse: Warehouse) -> None:
     assert set(channels) <= {"phone", "chat"}
 
 
+@pytest.mark.slow
 def test_backfill_fills_the_gap_at_the_measured_rate(warehouse: Warehouse) -> None:
     feed = LiveFeed(RecordSink(warehouse), contacts_per_day=20_000, seed=3)
     since = datetime(2026, 11, 24, 9, 0, 0)  # Tuesday 9:00 to 12:00

@@ -120,6 +120,7 @@ def test_downloads_and_feed(warehouse: Warehouse) -> None:
     assert reports.index(warehouse) == [(DAY, 2, NOW + timedelta(hours=1))]
 
 
+@pytest.mark.slow
 def test_cxhub_publish_command(tmp_path: Path) -> None:
     with Warehouse.open(tmp_path / "cxhub.duckdb") as wh:
         _add(wh, "a", {"phone": 12})
@@ -141,6 +142,7 @@ def _week_of_contacts(wh: Warehouse, tag: str, last: date) -> None:
         _add(wh, f"{tag}-{day}", {"phone": 10 + k, "email": 30 - 2 * k, "chat": k}, day=day)
 
 
+@pytest.mark.slow
 def test_a_backfilled_report_equals_the_report_published_on_the_day(tmp_path: Path) -> None:
     later = DAY + timedelta(days=3)
     with Warehouse.open(tmp_path / "then" / "cxhub.duckdb") as then:
@@ -168,6 +170,7 @@ def test_a_backfilled_report_equals_the_report_published_on_the_day(tmp_path: Pa
     assert _by_channel(filled)["email"] == 30 - 2 * (DAY.toordinal() % 9)  # DAY's own
 
 
+@pytest.mark.slow
 def test_cxhub_publish_since_back_fills_every_day(tmp_path: Path) -> None:
     yesterday = datetime.now(UTC).date() - timedelta(days=1)
     with Warehouse.open(tmp_path / "cxhub.duckdb") as wh:

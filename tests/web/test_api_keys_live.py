@@ -6,6 +6,7 @@ import time
 import uuid
 from collections.abc import Callable
 
+import pytest
 from tests.conftest import run_cli
 from tests.web.conftest import Server
 
@@ -44,6 +45,7 @@ def test_keys_are_created_listed_and_revoked_over_the_api(
         assert c.get("/api/v1/keys").status_code == 401
 
 
+@pytest.mark.slow
 def test_cxhub_keys_revoke_works_while_the_server_runs(
     start_server: Callable[..., Server],
 ) -> None:

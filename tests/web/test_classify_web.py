@@ -80,6 +80,7 @@ def server(tmp_path: Path) -> Iterator[Server]:
         running.stop()
 
 
+@pytest.mark.slow
 def test_a_contact_posted_to_the_api_is_labelled_within_five_seconds(server: Server) -> None:
     first, _ = post_contact(server, "w1", "The router is not working at all since Monday")
     wait_for(server, first, {"category", "cause"}, timeout=60)  # the loop may still warm up
@@ -94,6 +95,7 @@ def test_a_contact_posted_to_the_api_is_labelled_within_five_seconds(server: Ser
     assert 0 < found["category"]["score"] <= 1
 
 
+@pytest.mark.slow
 def test_evaluate_prints_accuracy_and_macro_f1_as_json(tmp_path: Path) -> None:
     train = write_csv(tmp_path / "train.csv", 30, seed=2)
     test = write_csv(tmp_path / "test.csv", 10, seed=3)
@@ -110,6 +112,7 @@ def test_evaluate_prints_accuracy_and_macro_f1_as_json(tmp_path: Path) -> None:
     assert bad.returncode == 2 and "has no column intent" in bad.stderr
 
 
+@pytest.mark.slow
 def test_run_label_and_suggest_from_the_command_line(tmp_path: Path) -> None:
     from cxhub.warehouse import Warehouse
 
