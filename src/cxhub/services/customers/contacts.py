@@ -27,7 +27,6 @@ from typing import Any
 import duckdb
 import ibis.expr.types as ir
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from cxhub.domain.canonical import CATEGORIES, CAUSES
 from cxhub.domain.errors import CxhubError
@@ -297,7 +296,7 @@ def _keyset(wh: Warehouse, base: str, params: list[Any], direction: str, cursor:
 
 
 # The best label per contact and dimension, ranked as cxhub.metrics.facts ranks them.
-BEST_LABELS_SQL = """
+_BEST_LABELS = """
 SELECT target_id AS contact_id,
   arg_max(label, rank) FILTER (WHERE dimension = 'category') AS category,
   arg_max(label, rank) FILTER (WHERE dimension = 'cause') AS cause
@@ -305,18 +304,20 @@ FROM (SELECT target_id, dimension, label,
         coalesce(is_human, false)::BIGINT * 10000000000
         + coalesce(epoch(labelled_at)::BIGINT, 0) AS rank
       FROM labels WHERE target = 'contacts' AND dimension IN ('category', 'cause')
-        AND target_id IN (SELECT unnest(?::BIGINT[])))
+        AND target_id IN ({ids}))
 GROUP BY target_id
 """
+BEST_LABELS_SQL = _BEST_LABELS.format(ids="SELECT unnest(?::BIGINT[])")
 
 
-def _rows_sql() -> str:
-    """The listed columns of the contacts whose ids are the two parameters, with their best
-    labels (a page and a download of the whole list read the same)."""
+def _rows_sql(ids: str = "SELECT unnest(?::BIGINT[])") -> str:
+    """The listed columns of the contacts whose ids `ids` selects (by default the two
+    parameters), with their best labels (a page and a download of the whole list read the
+    same)."""
     cols = ", ".join(f"coalesce(l.{c}, c.{c}) AS {c}" if c in ("category", "cause")
                      else f"c.{c}" for c in LIST_COLUMNS)
-    return (f"SELECT {cols} FROM contacts c LEFT JOIN ({BEST_LABELS_SQL}) l "
-            "USING (contact_id) WHERE c.contact_id IN (SELECT unnest(?::BIGINT[]))")
+    return (f"SELECT {cols} FROM contacts c LEFT JOIN ({_BEST_LABELS.format(ids=ids)}) l "
+            f"USING (contact_id) WHERE c.contact_id IN ({ids})")
 
 
 def _rows_by_id(wh: Warehouse, ids: list[int]) -> list[dict[str, Any]]:
@@ -339,28 +340,28 @@ def whole_list(wh: Warehouse, q: ContactQuery, *, sort: str = "created_at",
         raise ValueError(f"unknown sort {sort!r}; sorts: {', '.join(SORTS)}")
     pop = population(wh, q)
     direction = "DESC" if descending else "ASC"
-    ids_sql = (f"SELECT c.contact_id FROM {pop.source} c WHERE {pop.where} "
-               f"ORDER BY {SORTS[sort]} {direction} NULLS LAST, c.contact_id {direction}")
-    return count_contacts(wh, pop), _batches(wh, ids_sql, list(pop.params), batch)
+    # One pass: the population's ids once (a CTE), the rows and labels joined to them, sorted
+    # as the page sorts; DuckDB streams the result in batches and spills a large sort to disk.
+    sql = (f"WITH _ids AS (SELECT c.contact_id FROM {pop.source} c WHERE {pop.where}) "
+           f"{_rows_sql('SELECT contact_id FROM _ids')} "
+           f"ORDER BY {SORTS[sort]} {direction} NULLS LAST, c.contact_id {direction}")
+    return count_contacts(wh, pop), _batches(wh, sql, list(pop.params), batch)
 
 
-def _batches(wh: Warehouse, ids_sql: str, params: list[Any], batch: int) -> Iterator[pa.Table]:
-    # The ids are read on a connection of their own: between batches the thread's cursor may
-    # serve other requests, which would end a half-read result.
-    ids_con = wh.cursor().cursor()
+def _batches(wh: Warehouse, sql: str, params: list[Any], batch: int) -> Iterator[pa.Table]:
+    # A connection of its own: between batches the thread's cursor may serve other requests,
+    # which would end a half-read result.
+    con = wh.cursor().cursor()
     try:
-        ids_con.execute(ids_sql, params)
-        first = True
-        while (chunk := ids_con.fetchmany(batch)) or first:  # no contact: the columns alone
-            first = False
-            ids = [r[0] for r in chunk]
-            got = wh.cursor().sql(_rows_sql(), params=[ids, ids]).to_arrow_table()
-            # Back in the list's order (a hash lookup; ordering in SQL by the id's position in
-            # the list scans the list once per row).
-            at = pc.index_in(pa.array(ids, pa.int64()), value_set=got.column("contact_id"))
-            yield got.take(pc.drop_null(at))
+        reader = con.sql(sql, params=params).to_arrow_reader(batch)
+        empty = True
+        for part in reader:
+            empty = False
+            yield pa.Table.from_batches([part])
+        if empty:  # no contact: the columns alone
+            yield reader.schema.empty_table()
     finally:
-        ids_con.close()
+        con.close()
 
 
 # --- one contact ----------------------------------------------------------------------------
