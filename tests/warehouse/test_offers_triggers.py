@@ -4,6 +4,7 @@ out; control groups; CSV and Parquet exports read back; the webhook on a real lo
 
 from __future__ import annotations
 
+import io
 import json
 import threading
 from datetime import datetime, timedelta
@@ -153,6 +154,14 @@ def test_scheduled_runs_record_new_members_once_and_report_each_trigger(
     much_later = {r["trigger"]: r["new"] for r in trigger_runs.run(
         warehouse, now=NOW + timedelta(days=40, hours=1), send=False)}
     assert much_later["MOVING-HOUSE"] == 1
+
+    # Pulled as a file by a marketing tool: members only, unless the control is asked for.
+    members = pd.read_csv(io.BytesIO(trigger_runs.audience_file(warehouse, "MOVING-HOUSE",
+                                                                "csv")))
+    everyone = pd.read_parquet(io.BytesIO(trigger_runs.audience_file(
+        warehouse, "MOVING-HOUSE", "parquet", include_control=True)))
+    assert not members["control"].any() and len(everyone) >= len(members)
+    assert set(members["customer_id"]) <= set(everyone["customer_id"])
 
     # The report: 3 members accepted of 4, 1 of 4 in control -> +50 points.
     def planted(con) -> None:

@@ -244,6 +244,12 @@ def test_catalogue_changes_checked_audited_and_used(second: Server) -> None:
     assert bad.status_code == 422 and bad.json()["detail"][0]["loc"][-1] == "event"
     listed = server.get("/api/v1/triggers", key="read").json()["triggers"]
     assert [t["code"] for t in listed] == ["T-MOVE"]  # the file loaded had no triggers
+    csv = server.get("/api/v1/triggers/T-MOVE/audience?format=csv", key="read")
+    assert csv.status_code == 200 and csv.text.startswith("customer_id,trigger,event")
+    assert "T-MOVE-audience.csv" in csv.headers["content-disposition"]
+    assert server.get("/api/v1/triggers/T-MOVE/audience?format=xml",
+                      key="read").status_code == 422
+    assert server.get("/api/v1/triggers/NOPE/audience", key="read").status_code == 404
     assert server.post("/api/v1/triggers/T-MOVE/retire", {}, key="admin").status_code == 200
     assert server.get("/api/v1/triggers/T-MOVE", key="read").json()["history"][-1][
         "change"] == "retired"

@@ -104,3 +104,26 @@ def for_customer(wh: Warehouse, customer_id: int, limit: int = 20) -> list[dict[
                     "control": bool(control), "outcome": outcome, "revenue": revenue,
                     "id": rid})
     return out
+
+
+def audience_file(wh: Warehouse, code: str, fmt: str, *, include_control: bool = False
+                  ) -> bytes:
+    """A trigger's audience as it is now, as CSV, Parquet or JSON bytes."""
+    import io
+
+    from cxhub.services.offers.manage import NotFound
+
+    t = next((t for t in store.load_triggers(wh, active_only=False) if t.code == code), None)
+    if t is None:
+        raise NotFound(f"no trigger {code!r} in the catalogue")
+    frame = svc.audience(wh, t)
+    if not include_control:
+        frame = frame[~frame["control"].astype(bool)].reset_index(drop=True)
+    if fmt == "json":
+        return frame.to_json(orient="records", date_format="iso").encode()
+    buf = io.BytesIO()
+    if fmt == "parquet":
+        frame.to_parquet(buf, index=False)
+    else:
+        frame.to_csv(buf, index=False)
+    return buf.getvalue()

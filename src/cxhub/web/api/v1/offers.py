@@ -232,3 +232,28 @@ def update_trigger(code: str, request: Request, body: Any = _ENTRY) -> dict[str,
 def retire_trigger(code: str, request: Request) -> dict[str, Any]:
     return _changed(request, lambda who: manage.retire(request.app.state.warehouse, "trigger",
                                                        code, actor=who))
+
+
+_AUDIENCE_TYPES = {"csv": "text/csv", "parquet": "application/vnd.apache.parquet",
+                   "json": "application/json"}
+
+
+@router.get("/triggers/{code}/audience", dependencies=READ,
+            summary="A trigger's audience now, for a marketing automation tool",
+            responses={200: {"content": {t: {} for t in _AUDIENCE_TYPES.values()}}})
+def trigger_audience(code: str, wh: WarehouseDep, format: str = "csv",  # noqa: A002
+                     include_control: bool = False) -> Response:
+    """Who the trigger's event happened to (the policy's protected customers left out), with
+    each one's control-group draw; the control group is left out unless `include_control`.
+    Evaluated on request: nothing is recorded (the server's own runs record members)."""
+    from cxhub.services.offers import trigger_runs
+
+    if format not in _AUDIENCE_TYPES:
+        raise HTTPException(422, [{"loc": ["query", "format"], "type": "value_error",
+                                   "msg": f"must be one of {', '.join(_AUDIENCE_TYPES)}"}])
+    try:
+        body = trigger_runs.audience_file(wh, code, format, include_control=include_control)
+    except manage.NotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+    return Response(body, media_type=_AUDIENCE_TYPES[format], headers={
+        "Content-Disposition": f'attachment; filename="{code}-audience.{format}"'})
