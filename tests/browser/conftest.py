@@ -2,7 +2,8 @@
 
 The demo company is simulated small (2,000 customers, 60 days ending yesterday) and its
 contact-centre files are loaded before the server starts (the server then holds the file).
-Each test gets a fresh browser page; a screenshot of it is kept under test-artifacts/.
+One chromium serves the whole session; each test gets a fresh page (`page` for the public
+page, `dashboard_page` for the dashboard) and a screenshot of it is kept under test-artifacts/.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from tests.web.conftest import Server, create_key, start
@@ -79,7 +81,7 @@ def demo_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoSite]:
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
+def browser() -> Iterator[Any]:
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is a test extra")
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: `make install` installs Debian's chromium")
@@ -91,16 +93,19 @@ def browser() -> Iterator[object]:
             launched.close()
 
 
-@pytest.fixture
-def page(browser: object, request: pytest.FixtureRequest) -> Iterator[object]:
-    """A fresh page; its screenshot is kept as test-artifacts/<test name>.png."""
-    context = browser.new_context(viewport={"width": 1280, "height": 1000})  # type: ignore[attr-defined]
+def _fresh_page(browser: Any, request: pytest.FixtureRequest, *, width: int,
+                console_errors: bool) -> Iterator[Any]:
+    """A page in a new context (no cookies). JavaScript errors fail the test, and so do the
+    console's errors where asked; the last screen is kept as test-artifacts/<test name>.png."""
+    context = browser.new_context(viewport={"width": width, "height": 1000})
     tab = context.new_page()
     errors: list[str] = []
     tab.on("pageerror", lambda exc: errors.append(str(exc)))
+    if console_errors:
+        tab.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
     try:
         yield tab
-        assert not errors, f"JavaScript errors on the page: {errors}"
+        assert not errors, f"errors in the browser: {errors}"
     finally:
         ARTIFACTS.mkdir(exist_ok=True)
         name = re.sub(r"[^\w.-]+", "_", request.node.name)
@@ -108,3 +113,15 @@ def page(browser: object, request: pytest.FixtureRequest) -> Iterator[object]:
             tab.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
         finally:
             context.close()
+
+
+@pytest.fixture
+def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """The public page's tests: JavaScript errors fail them."""
+    yield from _fresh_page(browser, request, width=1280, console_errors=False)
+
+
+@pytest.fixture
+def dashboard_page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """The dashboard's tests: a wider screen, and a console error fails them too."""
+    yield from _fresh_page(browser, request, width=1360, console_errors=True)

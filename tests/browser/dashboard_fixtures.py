@@ -1,11 +1,10 @@
-"""A real `cxhub serve` with a month of hand-made contacts and users made by `cxhub users`, and
-Debian's chromium driven by Playwright. Names differ from the public page's fixtures on purpose:
-the two suites share a folder, not fixtures."""
+"""A real `cxhub serve` with a month of hand-made contacts and users made by `cxhub users`. The
+browser and its `dashboard_page` are the folder's own (conftest.py): one chromium for both
+suites."""
 
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -15,15 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.browser.conftest import ARTIFACTS
 from tests.web.conftest import Server, start
 from tests.web.dashboard_fixtures import add_label, load_contacts
 
 from cxhub.warehouse import Warehouse
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 PASSWORD = "browser-passphrase"
 LAST_DAY = datetime(2024, 5, 31)
 CHANNELS = ("phone", "email", "chat", "web")
@@ -90,40 +86,6 @@ def dashboard_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboa
         yield DashboardSite(server, rows)
     finally:
         server.stop()
-
-
-@pytest.fixture(scope="module")
-def dashboard_browser() -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is a test extra")
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make install` installs Debian's chromium")
-    with sync_api.sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
-
-
-@pytest.fixture
-def dashboard_page(dashboard_browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
-    """A fresh browser context (no cookies); JavaScript errors fail the test; the last
-    screen is kept as test-artifacts/<test name>.png."""
-    context = dashboard_browser.new_context(viewport={"width": 1360, "height": 1000})
-    tab = context.new_page()
-    errors: list[str] = []
-    tab.on("pageerror", lambda exc: errors.append(str(exc)))
-    tab.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    try:
-        yield tab
-        assert not errors, f"errors in the browser: {errors}"
-    finally:
-        ARTIFACTS.mkdir(exist_ok=True)
-        name = re.sub(r"[^\w.-]+", "_", request.node.name)
-        try:
-            tab.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-        finally:
-            context.close()
 
 
 def shot(page: Any, name: str) -> None:

@@ -15,13 +15,11 @@ from playwright.sync_api import Page, expect
 from tests.browser.dashboard_fixtures import (
     PASSWORD,
     DashboardSite,
-    dashboard_browser,
-    dashboard_page,
     dashboard_site,
     shot,
 )
 
-__all__ = ["dashboard_browser", "dashboard_page", "dashboard_site"]
+__all__ = ["dashboard_site"]
 
 
 def _log_in(page: Page, site: DashboardSite, path: str = "/app") -> None:

@@ -13,8 +13,6 @@ from tests.browser.dashboard_fixtures import (
     PASSWORD,
     DashboardSite,
     create_user,
-    dashboard_browser,
-    dashboard_page,
     shot,
 )
 from tests.warehouse.offers_data import plant
@@ -23,7 +21,6 @@ from tests.web.conftest import start
 from cxhub.analytics.offers.policy import in_control
 from cxhub.warehouse import Warehouse
 
-__all__ = ["dashboard_browser", "dashboard_page"]
 OFFER = "SPEED-BOOST-500"
 
 

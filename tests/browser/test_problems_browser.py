@@ -11,16 +11,12 @@ from tests.browser.dashboard_fixtures import (
     PASSWORD,
     DashboardSite,
     create_user,
-    dashboard_browser,
-    dashboard_page,
     shot,
 )
 from tests.warehouse.problems_data import plant
 from tests.web.conftest import start
 
 from cxhub.warehouse import Warehouse
-
-__all__ = ["dashboard_browser", "dashboard_page"]
 
 
 @pytest.fixture(scope="module")
