@@ -63,7 +63,21 @@ def second(tmp_path_factory: pytest.TempPathFactory):
                          "fresh": ("ingest",)}.items()}
     with Warehouse.open(home / "cxhub.duckdb") as wh:
         plant(wh, customers=60, decisions=0)
-    (home / "offers.yaml").write_text(CATALOGUE)
+        # C5 told us two days ago they are moving: the server's own trigger run finds it.
+        wh.write(lambda con: con.execute(
+            "INSERT INTO contacts (contact_id, source, external_id, customer_source, "
+            "customer_external_id, channel, created_at, text) VALUES (90001, "
+            "'contact_centre', 'MV1', 'crm', 'C5', 'phone', now()::TIMESTAMP - INTERVAL 2 DAY, "
+            "'We are moving house next month')"))
+    (home / "offers.yaml").write_text(CATALOGUE + """
+triggers:
+  - code: MOVING
+    event: contact_about
+    terms: [moving house]
+    within_days: 30
+    control_share: 0.0
+    action: Home-move pack
+""")
     run_cli("offers", "load", str(home / "offers.yaml"), home=home)
     srv = start(home)
     srv.keys = keys
@@ -243,7 +257,7 @@ def test_catalogue_changes_checked_audited_and_used(second: Server) -> None:
                       key="admin")
     assert bad.status_code == 422 and bad.json()["detail"][0]["loc"][-1] == "event"
     listed = server.get("/api/v1/triggers", key="read").json()["triggers"]
-    assert [t["code"] for t in listed] == ["T-MOVE"]  # the file loaded had no triggers
+    assert [t["code"] for t in listed] == ["MOVING", "T-MOVE"]  # the file's and the new one
     csv = server.get("/api/v1/triggers/T-MOVE/audience?format=csv", key="read")
     assert csv.status_code == 200 and csv.text.startswith("customer_id,trigger,event")
     assert "T-MOVE-audience.csv" in csv.headers["content-disposition"]
@@ -253,3 +267,19 @@ def test_catalogue_changes_checked_audited_and_used(second: Server) -> None:
     assert server.post("/api/v1/triggers/T-MOVE/retire", {}, key="admin").status_code == 200
     assert server.get("/api/v1/triggers/T-MOVE", key="read").json()["history"][-1][
         "change"] == "retired"
+
+
+def test_the_server_runs_the_triggers_itself(second: Server) -> None:
+    """At start (then every 5 minutes) the server runs each active trigger: C5's moving-house
+    contact makes them a member, on record once, and shown in the trigger's report."""
+    import time
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        reports = second.get("/api/v1/triggers/reports", key="read").json()["reports"]
+        if "MOVING" in reports:
+            break
+        time.sleep(1)
+    assert reports["MOVING"]["audience"] == 1 and reports["MOVING"]["control"] == 0
+    csv = second.get("/api/v1/triggers/MOVING/audience?format=json", key="read").json()
+    assert [m["customer_id"] for m in csv] == [5] and csv[0]["event"] == "contact MV1"
