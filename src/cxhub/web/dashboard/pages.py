@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.routing import Match
 
+from cxhub.metrics.definitions import format_duration
 from cxhub.web.dashboard.auth import (
     CSRF_FIELD,
     Forbidden,
@@ -57,17 +58,9 @@ def when(value: datetime | date | str | None, fmt: str = "%Y-%m-%d %H:%M") -> st
 
 
 def seconds(value: float | None) -> str:
-    """A duration as a person reads it: 45 s, 3 min 20 s, 5.2 h, 3.1 d."""
-    if value is None:
-        return ""
-    s = float(value)
-    if abs(s) < 120:
-        return f"{s:.0f} s"
-    if abs(s) < 2 * 3600:
-        return f"{s // 60:.0f} min {s % 60:02.0f} s"
-    if abs(s) < 48 * 3600:
-        return f"{s / 3600:.1f} h"
-    return f"{s / 86400:.1f} d"
+    """A duration as a person reads it: 45 s, 3 min 20 s, 5.2 h, 3.1 d (the metrics' own
+    formatter, so a page says what `cxhub metrics` prints)."""
+    return "" if value is None else format_duration(value)
 
 
 def number(value: float | int | None) -> str:

@@ -21,6 +21,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Undefined
 from sse_starlette.sse import EventSourceResponse
 
+from cxhub.metrics.definitions import format_duration
 from cxhub.services.public import outlook as public_outlook
 from cxhub.services.public import reports
 from cxhub.services.public.figures import GRAINS, promises
@@ -45,9 +46,7 @@ def _fmt(value: Any, kind: str, missing: str = "not shown") -> str:
     if kind == "pct":
         return f"{value * 100:.1f}%"
     if kind == "seconds":
-        if value < 90:
-            return f"{value:,.0f} s"
-        return f"{value / 60:,.1f} min" if value < 5400 else f"{value / 3600:,.1f} h"
+        return format_duration(value)
     return f"{value:,}"
 
 
