@@ -36,7 +36,7 @@ def trigger_summary(engine: Engine) -> list[dict[str, Any]]:
     from cxhub.services.offers import catalogue as store
     from cxhub.services.offers import trigger_runs
 
-    measured = trigger_runs.reports(engine.wh)
+    measured = trigger_runs.reports(engine.wh, engine.state.profiles if engine.state else None)
     listed = {t.code: t for t in store.load_triggers(engine.wh, active_only=False)}
     out = []
     for code in sorted(set(listed) | set(measured)):
@@ -53,12 +53,18 @@ def trigger_summary(engine: Engine) -> list[dict[str, Any]]:
 
 def trigger_as_offer(engine: Engine, code: str) -> Offer | None:
     """A trigger on record, reported like an offer (its value is its outcomes' revenue)."""
+    from cxhub.services.offers import catalogue as store
+
     row = engine.wh.read_one("SELECT count(*) FROM offer_decisions "
                              "WHERE source = 'cxhub-trigger' AND offer_code = ?", [code])
     if not row or not row[0]:
         return None
-    return Offer(code=code, title=f"trigger {code}", description="A service-event trigger.",
-                 value=0.0)
+    t = next((t for t in store.load_triggers(engine.wh, active_only=False) if t.code == code),
+             None)
+    return Offer(code=code, title=t.title if t else f"trigger {code}",
+                 description=(f"A service-event trigger ({t.event.replace('_', ' ')}): "
+                              f"{t.action}" if t else "A service-event trigger."),
+                 value=0.0, control_share=t.control_share if t else 0.10)
 
 
 def catalogue_summary(engine: Engine) -> list[dict[str, Any]]:

@@ -63,9 +63,11 @@ def run(wh: Warehouse, *, now: datetime | None = None,
     return out
 
 
-def reports(wh: Warehouse) -> dict[str, dict[str, Any]]:
+def reports(wh: Warehouse, profiles: profiles_mod.Profiles | None = None
+            ) -> dict[str, dict[str, Any]]:
     """Per trigger on record: audience, held out, with an outcome, and the effect (members
-    vs control) with its intervals, overall and by segment."""
+    vs control) with its intervals, overall and by segment. `profiles`: the engine's, when
+    there is one (reading them again takes seconds on a large warehouse)."""
     value = {o.code: o.value for o in store.load(wh).offers}
     out: dict[str, dict[str, Any]] = {}
     counts = wh.read(
@@ -73,7 +75,7 @@ def reports(wh: Warehouse) -> dict[str, dict[str, Any]]:
         "count(*) FILTER (outcome IS NOT NULL) FROM offer_decisions WHERE source = ? "
         "GROUP BY offer_code ORDER BY offer_code", [svc.SOURCE])
     triggers = {t.code: t for t in store.load_triggers(wh, active_only=False)}
-    prof = None
+    prof = profiles
     for code, n, held, known in counts:
         item: dict[str, Any] = {"audience": n, "control": held, "with_outcome": known,
                                 "all": None, "by": {}}
