@@ -100,7 +100,7 @@ class _Flush:
         else:  # a rerun after the writer rolled its group back: nothing cached can be trusted
             known(con).job = -1
         job = self._sink._wh.writer.job_number
-        out = []
+        out: list[tuple[_Request, list[Written]]] = []
         for kind, requests in self._requests.items():
             results = write_rows(con, RECORD_KINDS[kind], [r.rows for r in requests], job=job)
             out += zip(requests, results, strict=True)
