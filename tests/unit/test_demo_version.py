@@ -27,6 +27,12 @@ def test_demo_resimulates_an_older_simulators_files(tmp_path: Path) -> None:
     simulate_once(tmp_path, params, said.append)
     assert said[-1].startswith("simulating")
     assert json.loads((tmp_path / "demo-params.json").read_text()) == stamp
+    # Files from before either stamp existed (the demo's, or `cxhub simulate`'s): again.
+    (tmp_path / "demo-params.json").unlink()
+    (tmp_path / "simulation.json").unlink()
+    simulate_once(tmp_path, params, said.append)
+    assert said[-1].startswith("simulating")
+    assert json.loads((tmp_path / "demo-params.json").read_text()) == stamp
 
     # Another fix effect is another company.
     simulate_once(tmp_path, DemoParams(customers=500, days=28, seed=3, fix_effect=0.5),
