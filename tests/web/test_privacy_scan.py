@@ -1,8 +1,10 @@
-"""Every public response carries aggregates only: no e-mail, name, id or free text from the data,
-and no figure built from fewer than `min_public_count` contacts.
+"""Every public response carries aggregates only: no e-mail, name, phone, postcode, id or free
+text from the data, and no figure built from fewer than `min_public_count` contacts.
 
 A real server runs on a small demo company plus planted records made to leak if anything
 could: letters (3 of them, a small count) whose text holds an e-mail address, a name and an id.
+A second runs on the real CFPB complaints (narratives, ZIP codes, complaint ids), classified,
+with daily reports published, and a sample of them replayed through the API as today's.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -19,12 +22,18 @@ from typing import Any
 import httpx
 import pytest
 from tests.browser.conftest import load_demo
+from tests.conftest import SHARED_DATA
 from tests.web.conftest import Server, create_key, start
 
+from cxhub.services.public import reports
 from cxhub.services.records.files import ingest_paths
 from cxhub.warehouse import Warehouse
 
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+# North American numbers as people write them: (555) 123-4567, 555-123-4567, +1 555.123.4567.
+PHONE = re.compile(r"(?<![\w.])(?:\+?1[ .-]?)?(?:\(\d{3}\)|\d{3})[ .-]\d{3}[ .-]\d{4}(?![\w.])")
+CFPB = SHARED_DATA / "cfpb" / "complaints.csv"
+PLANTED_PHONE = "(415) 555-0199"
 MIN = 10
 PLANTED_NAME, PLANTED_ID = "Zebedee Quillfeather", "LEAKCHECK-4711"
 PLANTED_TEXT = (f"My name is {PLANTED_NAME}, write to zebedee.q@mailbox.example about "
@@ -43,8 +52,13 @@ class Forbidden:
             self.tokens.add(value)
 
     def add_text(self, value: str | None) -> None:
+        """The text's first 24 characters, and 24 from its middle: a page quoting a part of a
+        long narrative is caught too."""
         if value and len(value) >= 24:
             self.texts.add(value[:24])
+            middle = len(value) // 2
+            if len(value) >= 72:
+                self.texts.add(value[middle:middle + 24])
 
 
 def forbidden_from(data: Path) -> Forbidden:
@@ -72,6 +86,7 @@ def forbidden_from(data: Path) -> Forbidden:
 def leaks(body: str, forbidden: Forbidden) -> list[str]:
     """What of the forbidden data (or anything shaped like an e-mail) the body holds."""
     out = [f"e-mail {m!r}" for m in EMAIL.findall(body)]
+    out += [f"phone {m!r}" for m in PHONE.findall(body)]
     tokens = set(re.findall(r"[\w'-]+", body))
     out += [f"token {t!r}" for t in sorted(tokens & forbidden.tokens)]
     out += [f"text {t!r}" for t in sorted(forbidden.texts) if t in body]
@@ -161,7 +176,8 @@ def public_responses(server: Server) -> dict[str, str]:
             assert datetime.now() < deadline, "no report was published at start-up"
             bodies["/reports/"] = c.get("/reports/").text
         for url in ["/", "/public/api/live", "/public/api/service", "/public/api/best-time",
-                    "/public/api/summary", "/reports/feed.atom", "/static/css/cxhub.css",
+                    "/public/api/summary", "/public/api/outlook", "/public/api/calendar",
+                    "/reports/feed.atom", "/static/css/cxhub.css",
                     "/static/js/public.js"] + [f"/public/api/demand?grain={g}"
                                                for g in ("hour", "day", "week", "month")]:
             response = c.get(url)
@@ -207,3 +223,94 @@ def test_the_three_letters_are_suppressed_everywhere(site: tuple[Server, Forbidd
     letter_csv = [r for r in csv_rows
                   if r["section"] == "volume_by_channel" and r["channel"] == "letter"]
     assert letter_csv and letter_csv[0]["value"] == "" and letter_csv[0]["suppressed"] == "True"
+
+
+# --- the real CFPB complaints ----------------------------------------------------------------
+
+LIVE_SAMPLE = 200  # complaints with a narrative, replayed through the API as today's
+
+
+def forbidden_from_cfpb(rows: list[dict[str, str]]) -> Forbidden:
+    """Each complaint's id (also as replayed live), its ZIP code and its narrative."""
+    found = Forbidden()
+    for row in rows:
+        found.add_token(row["Complaint ID"])
+        found.add_token(f"live-{row['Complaint ID']}")
+        found.add_token(row["ZIP code"], min_len=5)
+        found.add_text(row["Consumer complaint narrative"])
+    for part in PLANTED_NAME.split():
+        found.add_token(part)
+    found.add_token(PLANTED_ID)
+    found.add_text(PLANTED_TEXT)
+    return found
+
+
+def _replayed(row: dict[str, str], at: datetime) -> dict[str, Any]:
+    return {"source": "cfpb-live", "external_id": f"live-{row['Complaint ID']}",
+            "channel": "web", "created_at": at.isoformat(), "category": "complaint",
+            "text": row["Consumer complaint narrative"], "product": row["Product"],
+            "issue": row["Issue"], "company": row["Company"], "region": row["State"] or None,
+            "postcode": row["ZIP code"] or None}
+
+
+@pytest.fixture(scope="module")
+def cfpb_site(tmp_path_factory: pytest.TempPathFactory
+              ) -> Iterator[tuple[Server, Forbidden, list[dict[str, str]]]]:
+    if not CFPB.is_file():
+        pytest.skip(f"real data file {CFPB} is absent (it sits beside the repo in CI)")
+    from cxhub.services.classification import run as classification
+
+    with open(CFPB, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    home = tmp_path_factory.mktemp("privacy-cfpb")
+    with Warehouse.open(home / "cxhub.duckdb") as wh:
+        assert not ingest_paths(wh, "cfpb", [CFPB]).failed
+        # Causes and sentiment, for the breakdowns that show them (the lexical zero-shot: the
+        # embeddings take minutes on this machine, and the scan is about what is published).
+        classification.classify_pending(wh, zero_shot="lexical", adapt=False)
+        per_day = Counter(datetime.strptime(r["Date received"], "%Y/%m/%d").date()
+                          for r in rows)
+        for day, _ in per_day.most_common(3):
+            assert reports.publish(wh, day, min_count=MIN).created
+    key = create_key(home, "ingest", name="privacy-cfpb")[1]
+    server = start(home, env={"CXHUB_MIN_PUBLIC_COUNT": str(MIN)})
+    server.keys = {"ingest": key}
+    at = datetime.now(UTC).replace(tzinfo=None) - timedelta(minutes=5)
+    narrated = [r for r in rows if r["Consumer complaint narrative"]][:LIVE_SAMPLE]
+    live = [_replayed(r, at) for r in narrated]
+    live += [{"source": "post", "external_id": f"{PLANTED_ID}-cfpb-{i}", "channel": "letter",
+              "created_at": at.isoformat(), "customer_external_id": PLANTED_ID,
+              "text": f"{PLANTED_TEXT}; call me on {PLANTED_PHONE}", "postcode": "94110",
+              "agent": PLANTED_NAME} for i in range(3)]
+    answer = server.post("/api/v1/contacts", live, key="ingest")
+    assert answer.status_code == 201, answer.text
+    try:
+        yield server, forbidden_from_cfpb(rows), rows
+    finally:
+        server.stop()
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_no_public_response_on_cfpb_complaints_holds_personal_data(
+        cfpb_site: tuple[Server, Forbidden, list[dict[str, str]]]) -> None:
+    server, forbidden, rows = cfpb_site
+    zips = {r["ZIP code"] for r in rows if len(r["ZIP code"]) >= 5}
+    narratives = sum(bool(r["Consumer complaint narrative"]) for r in rows)
+    # The scan has teeth: every id, ZIP and narrative of the file is looked for.
+    assert len(rows) == 5259 and narratives > 1000 and len(zips) > 1000
+    assert zips <= forbidden.tokens and len(forbidden.texts) > 2 * 1000
+    assert leaks(f"x {PLANTED_PHONE} y", forbidden) == [f"phone {PLANTED_PHONE!r}"]
+    a_zip, an_id = sorted(zips)[0], rows[0]["Complaint ID"]
+    assert leaks(f'{{"zip": "{a_zip}", "id": {an_id}}}', forbidden) == [
+        f"token {t!r}" for t in sorted([a_zip, an_id])]
+    bodies = public_responses(server)
+    assert sum(url.startswith("/reports/20") for url in bodies) == 3 * 3  # page, JSON, CSV
+    found = {url: leaks(body, forbidden) for url, body in bodies.items()}
+    assert not {url: f for url, f in found.items() if f}, found
+    for url, body in bodies.items():
+        if url.endswith(".json") or url.startswith("/public/"):
+            assert not small_figures(json.loads(body)), (url, small_figures(json.loads(body)))
+    live = json.loads(bodies["/public/live"])
+    web = {c["channel"]: c["arrivals"] for c in live["channels"]}["web"]
+    assert web["value"] >= LIVE_SAMPLE  # the replayed complaints are counted, not quoted
