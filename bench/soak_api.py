@@ -27,6 +27,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import socket
 import statistics
 import subprocess
@@ -262,6 +263,8 @@ def main() -> None:
     parser.add_argument("--sample-every", type=float, default=10.0)
     parser.add_argument("--warm-up", type=float, default=120.0,
                         help="seconds left out of the memory slope (caches filling)")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the temporary home (warehouse and server log)")
     args = parser.parse_args()
 
     home = Path(tempfile.mkdtemp(prefix="cxhub-soak-"))
@@ -344,9 +347,13 @@ def main() -> None:
                          "max": max((s["load1"] for s in samples), default=None)},
         "stored": check,
         "samples": samples,
-        "home": str(home),
+        "home": str(home) if args.keep else None,
+        "server_log_lines": [line for line in log_text.splitlines()
+                             if line and not line.startswith(" ")][:40],
     }
     print(json.dumps(result, indent=2))
+    if not args.keep:
+        shutil.rmtree(home, ignore_errors=True)
     if not check["ok"] or soak.errors:
         sys.exit(1)
 
