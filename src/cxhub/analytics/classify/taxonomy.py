@@ -26,6 +26,7 @@ from typing import Any
 
 import yaml
 
+from cxhub.analytics.classify.label_examples import CATEGORY_EXAMPLES, CAUSE_EXAMPLES
 from cxhub.domain.canonical import CATEGORIES, CAUSES
 from cxhub.domain.errors import CxhubError
 
@@ -185,7 +186,9 @@ _CAUSES = {
          "speed", "connection", "coverage", "network", "phone", "feature", "works", "model",
          "battery", "update", "software", "screen", "crash", "crashes", "wifi", "broadband",
          "credit report", "credit file", "reporting", "reported", "inaccurate", "incorrect",
-         "late payment", "late payments", "credit score", "loan", "mortgage", "bankruptcy"),
+         "late payment", "late payments", "credit score", "loan", "mortgage", "bankruptcy",
+         "credit bureau", "bureau", "credit reports", "derogatory", "tradeline", "removed from my",
+         "verified", "still reporting"),
     ),
     "delivery": LabelSpec(
         "delivery",
@@ -240,7 +243,8 @@ _CAUSES = {
          "wait", "waited", "waiting", "hold", "queue", "call back", "called back", "hung up",
          "rude", "helpful", "team", "human", "person", "chat", "opening hours", "case",
          "representative", "supervisor", "manager", "no response", "never responded",
-         "calling me", "harass", "harassing", "harassment", "ignored", "respond"),
+         "calling me", "harass", "harassing", "harassment", "ignored", "respond",
+         "times a day", "phone calls", "keep calling", "validation", "validate", "no one"),
     ),
     "other": LabelSpec(
         "other",
@@ -259,7 +263,12 @@ _CAUSES = {
 
 
 def default_taxonomy() -> Taxonomy:
-    return Taxonomy(tuple(_CATEGORIES[c] for c in CATEGORIES), tuple(_CAUSES[c] for c in CAUSES))
+    """The built-in labels, each with the further phrasings of `label_examples`."""
+    def more(spec: LabelSpec, extra: dict[str, tuple[str, ...]]) -> LabelSpec:
+        return replace(spec, examples=spec.examples + extra.get(spec.name, ()))
+
+    return Taxonomy(tuple(more(_CATEGORIES[c], CATEGORY_EXAMPLES) for c in CATEGORIES),
+                    tuple(more(_CAUSES[c], CAUSE_EXAMPLES) for c in CAUSES))
 
 
 def _spec(entry: Any, where: str) -> LabelSpec:

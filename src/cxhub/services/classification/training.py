@@ -67,7 +67,7 @@ def make_model(kind: str, *, dimension: str = "category", taxonomy: Taxonomy | N
     """A factory of fresh models of a kind (zeroshot reads the taxonomy's dimension)."""
     cls = model_kinds()[kind]
     if kind in ("zeroshot", "fewshot"):  # both read the labels' descriptions
-        return lambda: cls(dimension=dimension, taxonomy=taxonomy, **options)  # type: ignore[no-any-return]
+        return lambda: cls(dimension=dimension, taxonomy=taxonomy, **options)
     return lambda: cls(**options)
 
 
