@@ -46,14 +46,16 @@ def connect(url: str | None = None, *, warehouse_path: Path | None = None,
     raise CxhubError(f"unknown engine URL {url!r}; use duckdb or pyspark://local[2]")
 
 
-def spark_session(master: str = "local[2]") -> Any:
-    """A SparkSession with cxhub's settings (needs the `spark` extra and Java 17)."""
+def spark_session(master: str = "local[2]", *, app: str = "cxhub",
+                  conf: dict[str, str] | None = None) -> Any:
+    """The SparkSession with cxhub's settings, plus `conf` (needs the `spark` extra and Java 17).
+    Spark keeps one session per process: when one is running, that one is returned as it is."""
     try:
         from pyspark.sql import SparkSession
     except ImportError:
         raise CxhubError("the Spark engine needs `pip install cxhub[spark]` and Java 17") from None
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    builder = SparkSession.builder.master(master).appName("cxhub")
-    for key, value in SPARK_CONF.items():
+    builder = SparkSession.builder.master(master).appName(app)
+    for key, value in {**SPARK_CONF, **(conf or {})}.items():
         builder = builder.config(key, value)
     return builder.getOrCreate()

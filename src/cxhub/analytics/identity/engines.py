@@ -62,23 +62,18 @@ class SparkEngine:
 
     def __init__(self, master: str = "local[2]", session: Any = None) -> None:
         try:
-            from pyspark.sql import SparkSession
             from splink import SparkAPI
             from splink.backends.spark import similarity_jar_location
         except ImportError:
             raise CxhubError(
                 "the Spark engine needs `pip install cxhub[spark]` and Java 17"
             ) from None
-        from cxhub.warehouse.engines import SPARK_CONF
+        from cxhub.warehouse.engines import spark_session
 
         jar = similarity_jar_location()
         if session is None:
-            os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-            builder = SparkSession.builder.master(master).appName("cxhub-identity")
-            for key, value in SPARK_CONF.items():
-                builder = builder.config(key, value)
-            builder = builder.config("spark.ui.showConsoleProgress", "false")
-            session = builder.config("spark.jars", jar).getOrCreate()
+            session = spark_session(master, app="cxhub-identity", conf={
+                "spark.ui.showConsoleProgress": "false", "spark.jars": jar})
         # A session made elsewhere (the Ibis engine) started without the jar: add it now.
         if jar not in (session.conf.get("spark.jars", "") or ""):
             session.sql(f"ADD JAR '{jar}'")
