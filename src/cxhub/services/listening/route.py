@@ -69,8 +69,8 @@ def contact_row(m: dict[str, Any]) -> dict[str, Any]:
         "queued_at": pd.Timestamp(m["created_at"]).to_pydatetime(),
         "queue": QUEUE,
         "team": QUEUE,
-        "category": m.get("category") if m.get("category") in CONTACTS.field(
-            "category").choices else None,
+        "category": m.get("category") if m.get("category") in (CONTACTS.field(
+            "category").choices or ()) else None,
         "cause": m.get("cause"),
         "subject": f"{m.get('platform') or 'social'} post by {m.get('author') or 'someone'}",
         "text": m.get("text"),

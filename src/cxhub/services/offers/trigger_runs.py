@@ -122,7 +122,8 @@ def audience_file(wh: Warehouse, code: str, fmt: str, *, include_control: bool =
     if not include_control:
         frame = frame[~frame["control"].astype(bool)].reset_index(drop=True)
     if fmt == "json":
-        return frame.to_json(orient="records", date_format="iso").encode()
+        text: str = frame.to_json(orient="records", date_format="iso")
+        return text.encode()
     buf = io.BytesIO()
     if fmt == "parquet":
         frame.to_parquet(buf, index=False)

@@ -38,7 +38,7 @@ COSTS_FILE = "costs.yaml"
 
 def costs(home: Path | None) -> dict[str, Any]:
     """The defaults, overridden by $CXHUB_HOME/costs.yaml where it exists."""
-    merged = json.loads(json.dumps(DEFAULT_COSTS))
+    merged: dict[str, Any] = json.loads(json.dumps(DEFAULT_COSTS))
     path = home / COSTS_FILE if home else None
     if path is None or not path.exists():
         return merged
@@ -65,7 +65,7 @@ def costs(home: Path | None) -> dict[str, Any]:
 def band(score: float, cfg: dict[str, Any]) -> str:
     for name, floor in sorted(cfg["priority"].items(), key=lambda kv: -kv[1]):
         if score >= floor:
-            return name
+            return str(name)
     return "low"
 
 
@@ -86,9 +86,9 @@ def compute(wh: Warehouse, problem_id: int, cfg: dict[str, Any]) -> dict[str, An
         WHERE p.problem_id = ?""", [problem_id])
     n, customers, first, last = cur.execute(
         "SELECT count(*), count(DISTINCT customer_key), min(created_at), max(created_at) "
-        "FROM pc").fetchone()
+        "FROM pc").fetchall()[0]
     with_customer = cur.execute(
-        "SELECT count(*) FROM pc WHERE customer_key IS NOT NULL").fetchone()[0]
+        "SELECT count(*) FROM pc WHERE customer_key IS NOT NULL").fetchall()[0][0]
     repeats = int(with_customer - customers)
     channels = dict(cur.execute(
         "SELECT channel, count(*) FROM pc GROUP BY 1 ORDER BY 2 DESC").fetchall())

@@ -19,7 +19,7 @@ from cxhub.web.dashboard.pages import redirect, render
 
 router = APIRouter(prefix="/app/offers/manage", include_in_schema=False)
 
-TEMPLATES = {
+TEMPLATES: dict[str, dict[str, Any]] = {
     "offer": {"code": "NEW-OFFER", "title": "", "product": None, "value": 0,
               "valid_from": None, "valid_to": None, "control_share": 0.1, "min_uplift": 0.01,
               "prior_uplift": 0.05, "max_per_customer_30d": 1,

@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, Body, HTTPException, Request
-from fastapi.encoders import jsonable_encoder as jsonable
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.concurrency import run_in_threadpool
@@ -133,10 +133,16 @@ def reports(wh: WarehouseDep) -> dict[str, Any]:
     return {"reports": learning.latest_reports(wh)}
 
 
-def _changed(request: Request, fn: Any) -> Any:
+def jsonable(entry: Any) -> dict[str, Any]:
+    """A catalogue entry (dates, decimals ...) as JSON values: the body these routes return."""
+    encoded: dict[str, Any] = jsonable_encoder(entry)
+    return encoded
+
+
+def _changed(request: Request, fn: Any) -> dict[str, Any]:
     """Run a catalogue change; its refusal as a 4xx naming the field; the engine told."""
     try:
-        out = fn(manage.key_actor(request.app.state.warehouse, _bearer(request)))
+        out: dict[str, Any] = fn(manage.key_actor(request.app.state.warehouse, _bearer(request)))
     except CatalogueError as exc:
         loc = ["body", *[p for p in exc.field.split(".") if p]]
         raise HTTPException(422, [{"loc": loc, "msg": exc.reason, "type": "value_error",
