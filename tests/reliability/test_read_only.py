@@ -69,6 +69,7 @@ def test_a_read_only_warehouse_file_is_named_by_every_command(home: Path,
     _unchanged(home)
 
 
+@pytest.mark.slow  # a server of its own, started and stopped: 30-50 s on a busy machine
 def test_a_read_only_folder_refuses_writes_and_still_reads(home: Path, tmp_path: Path) -> None:
     key = create_key(home, "ingest", name="ro")[1]
     more = tmp_path / "more.csv"
