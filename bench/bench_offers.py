@@ -2,6 +2,7 @@
 
     python bench/bench_offers.py --home /tmp/offers/home [--runs 3] [--duration 10]
         [--connections 16] [--train-rows 1000000] [--skip-wrk] [--skip-train]
+        [--refresh-stall]
 
 Decisions: the warehouse of HOME (the demo company, `cxhub demo --no-serve`) is copied to a
 temporary folder, an ingest key is made with `cxhub keys create`, and one `cxhub serve` process
@@ -209,6 +210,44 @@ def bench_engine(home: Path, n: int = 20_000) -> dict[str, Any]:
             "p99_us": round(times[int(n * .99)] / 1000, 1)}
 
 
+def bench_refresh_stall(home: Path) -> dict[str, Any]:
+    """Decisions in this process while the engine reads everything again in another thread
+    (as the server's 5-minute refresh does): the gaps between consecutive answers."""
+    import threading
+
+    from cxhub.services.offers.engine import Context, Engine
+    from cxhub.warehouse import Warehouse
+
+    with tempfile.TemporaryDirectory() as tmp:
+        shutil.copy(home / "cxhub.duckdb", Path(tmp) / "cxhub.duckdb")
+        with Warehouse.open(Path(tmp) / "cxhub.duckdb") as wh:
+            engine = Engine(wh)
+            engine.refresh()
+            ids = list(engine.state.profiles.by_id)  # type: ignore[union-attr]
+            rng = random.Random(1)
+            ctx = Context("phone", "information", "product", "neutral")
+            took: list[float] = []
+
+            def again() -> None:
+                t = time.perf_counter()
+                engine.refresh()
+                took.append(time.perf_counter() - t)
+
+            thread = threading.Thread(target=again)
+            gaps, last = [], time.perf_counter()
+            thread.start()
+            while thread.is_alive():
+                engine.decide(customer_id=rng.choice(ids), context=ctx, record=False)
+                now = time.perf_counter()
+                gaps.append(now - last)
+                last = now
+            thread.join()
+    gaps.sort()
+    return {"refresh_s": round(took[0], 1), "decisions": len(gaps),
+            "gap_p99_ms": round(gaps[int(len(gaps) * .99)] * 1000, 2),
+            "slowest_gaps_ms": [round(g * 1000) for g in gaps[-5:]]}
+
+
 _TRAIN = r"""
 import json, resource, sys, time
 import numpy as np, pandas as pd
@@ -258,6 +297,8 @@ def main() -> None:
     ap.add_argument("--train-runs", type=int, default=3)
     ap.add_argument("--skip-wrk", action="store_true")
     ap.add_argument("--skip-train", action="store_true")
+    ap.add_argument("--refresh-stall", action="store_true",
+                    help="Also: decisions while the engine refreshes (the 5-minute reload).")
     args = ap.parse_args()
     if not 1 <= args.duration <= MAX_DURATION:
         ap.error(f"--duration must be between 1 and {MAX_DURATION} seconds")
@@ -268,6 +309,8 @@ def main() -> None:
             sys.exit("wrk is not installed: apt-get install -y wrk")
         out["engine"] = bench_engine(Path(args.home))
         out["wrk"] = bench_wrk(args)
+    if args.refresh_stall:
+        out["refresh_stall"] = bench_refresh_stall(Path(args.home))
     if not args.skip_train:
         out["train"] = bench_train(args.train_rows, args.train_runs)
     out["bench_peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
