@@ -134,15 +134,16 @@ def _extra(q: ContactQuery) -> tuple[str, tuple[Any, ...]]:
 
 
 def _plain(q: ContactQuery, dims: dict[str, str | None]) -> Population:
-    sql, params = [], []
+    sql: list[str] = []
+    params: list[Any] = []
     for column, op, value in (("created_at", ">=", q.start), ("created_at", "<", q.end)):
         if value is not None:
             sql.append(f"c.{column} {op} ?")
             params.append(value)
-    for column, value in sorted(dims.items()):
-        sql.append(f"c.{column} IS NULL" if value is None else f"c.{column} = ?")
-        if value is not None:
-            params.append(value)
+    for column, label in sorted(dims.items()):
+        sql.append(f"c.{column} IS NULL" if label is None else f"c.{column} = ?")
+        if label is not None:
+            params.append(label)
     extra, extra_params = _extra(q)
     if extra:
         sql.append(extra)
@@ -182,6 +183,7 @@ def _compile(con: Any, metric_name: str, start: datetime, end: datetime,
     needed = req.needed() | _EXTRA.get(metric.fact, set())
     notes: list[str] = []
     if metric.kind == "backlog":
+        assert metric.opened is not None  # the catalogue requires it of a backlog
         t = filtered(build(con, metric.fact, needed), req, metric.opened)
         closed = t[metric.closed]
         rows = t.filter(t[metric.opened] < end, closed.isnull() | (closed >= end))

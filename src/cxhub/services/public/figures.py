@@ -389,9 +389,10 @@ def daily_sections(wh: Warehouse, days: Sequence[date], *,
     try:
         months = compute(wh, "csat", start=_last_month(first)[0], end=last, by=("month",),
                          compare=("target",))
-        by_month: dict[str, list[Row]] | Exception = defaultdict(list)
+        month_rows: dict[str, list[Row]] = defaultdict(list)
         for r in months:
-            by_month[str(r.pop("period"))[:10]].append(r)
+            month_rows[str(r.pop("period"))[:10]].append(r)
+        by_month: dict[str, list[Row]] | Exception = month_rows
     except Exception as exc:  # noqa: BLE001
         by_month = exc
 

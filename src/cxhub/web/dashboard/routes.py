@@ -47,11 +47,11 @@ def login(request: Request, form: CheckedForm) -> Response:
     context = {"next": safe_next(form.get("next")), "username": username}
     wait = throttle.retry_after(username, address)
     if wait > 0:
-        response = render(request, "app/login.html", {
+        refused = render(request, "app/login.html", {
             **context, "error": f"Too many failed attempts. Try again in {int(wait // 60) + 1} "
                                 "minutes."}, status=429)
-        response.headers["Retry-After"] = str(int(wait) + 1)
-        return response
+        refused.headers["Retry-After"] = str(int(wait) + 1)
+        return refused
     user = users.authenticate(request.app.state.warehouse, username, form.get("password", ""))
     if user is None:
         throttle.failed(username, address)
