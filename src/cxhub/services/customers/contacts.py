@@ -326,10 +326,7 @@ def _rows_by_id(wh: Warehouse, ids: list[int]) -> list[dict[str, Any]]:
     """The listed columns of these contacts, in this order, with their best labels."""
     if not ids:
         return []
-    cur = wh.cursor()
-    cur.execute(_rows_sql(), [ids, ids])
-    names = [d[0] for d in cur.description]
-    found = {r[0]: dict(zip(names, r, strict=True)) for r in cur.fetchall()}
+    found = {r["contact_id"]: r for r in wh.read_dicts(_rows_sql(), [ids, ids])}
     return [found[i] for i in ids if i in found]
 
 
@@ -378,51 +375,44 @@ LIFECYCLE = (("created_at", "created"), ("queued_at", "queued"), ("answered_at",
              ("abandoned_at", "abandoned"))
 
 
-def _dicts(wh: Warehouse, sql: str, params: list[Any]) -> list[dict[str, Any]]:
-    cur = wh.cursor()
-    cur.execute(sql, params)
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
-
-
 def contact_detail(wh: Warehouse, contact_id: int) -> dict[str, Any] | None:
     """Everything known about one contact: fields, lifecycle, events, labels, customer, surveys."""
-    found = _dicts(wh, "SELECT * EXCLUDE (batch_id) FROM contacts WHERE contact_id = ?",
-                   [contact_id])
-    if not found:
+    c = wh.read_dict("SELECT * EXCLUDE (batch_id) FROM contacts WHERE contact_id = ?",
+                     [contact_id])
+    if c is None:
         return None
-    c = found[0]
     timeline = sorted(({"step": name, "at": c[col],
                         "after_seconds": (c[col] - c["created_at"]).total_seconds()}
                        for col, name in LIFECYCLE if c.get(col) is not None),
                       key=lambda t: t["at"])
-    labels = _dicts(wh, "SELECT dimension, label, score, model, model_version, is_human, "
-                        "labelled_by, labelled_at FROM labels WHERE target = 'contacts' "
-                        "AND target_id = ? ORDER BY dimension, is_human DESC NULLS LAST, "
-                        "labelled_at DESC NULLS LAST", [contact_id])
+    labels = wh.read_dicts("SELECT dimension, label, score, model, model_version, is_human, "
+                           "labelled_by, labelled_at FROM labels WHERE target = 'contacts' "
+                           "AND target_id = ? ORDER BY dimension, is_human DESC NULLS LAST, "
+                           "labelled_at DESC NULLS LAST", [contact_id])
     best = _rows_by_id(wh, [contact_id])[0]
     customer = None
     if c.get("customer_external_id"):
-        links = _dicts(wh, "SELECT l.customer_id, l.match_probability, l.linked_at, "
-                           "cu.first_name, cu.last_name, cu.email, cu.city "
-                           "FROM customer_links l LEFT JOIN customers cu USING (customer_id) "
-                           "WHERE l.source = ? AND l.external_id = ? "
-                           "ORDER BY l.run_id DESC NULLS LAST, l.linked_at DESC NULLS LAST "
-                           "LIMIT 1",
-                       [c.get("customer_source") or c["source"], c["customer_external_id"]])
-        customer = links[0] if links else None
+        customer = wh.read_dict(
+            "SELECT l.customer_id, l.match_probability, l.linked_at, "
+            "cu.first_name, cu.last_name, cu.email, cu.city "
+            "FROM customer_links l LEFT JOIN customers cu USING (customer_id) "
+            "WHERE l.source = ? AND l.external_id = ? "
+            "ORDER BY l.run_id DESC NULLS LAST, l.linked_at DESC NULLS LAST LIMIT 1",
+            [c.get("customer_source") or c["source"], c["customer_external_id"]])
     return {
         "contact": c,
         "timeline": timeline,
-        "events": _dicts(wh, "SELECT event_type, occurred_at, agent, team, queue "
-                             "FROM contact_events WHERE source = ? AND contact_external_id = ? "
-                             "ORDER BY occurred_at, event_id", [c["source"], c["external_id"]]),
+        "events": wh.read_dicts(
+            "SELECT event_type, occurred_at, agent, team, queue FROM contact_events "
+            "WHERE source = ? AND contact_external_id = ? ORDER BY occurred_at, event_id",
+            [c["source"], c["external_id"]]),
         "labels": labels,
         "best": {"category": best["category"], "cause": best["cause"]},
         "customer": customer,
-        "surveys": _dicts(wh, "SELECT survey_type, score, comment, answered_at FROM surveys "
-                              "WHERE source = ? AND contact_external_id = ? ORDER BY answered_at",
-                          [c["source"], c["external_id"]]),
+        "surveys": wh.read_dicts(
+            "SELECT survey_type, score, comment, answered_at FROM surveys "
+            "WHERE source = ? AND contact_external_id = ? ORDER BY answered_at",
+            [c["source"], c["external_id"]]),
     }
 
 
