@@ -64,10 +64,9 @@ def discover(wh: Warehouse, *, settings: disc.DiscoverySettings | None = None,
     now = now or store.utcnow()
     con = _con(wh)
     ready = _labels_ready(wh)
-    alerts = [dict(zip(("alert_id", "dimension", "value", "window_start", "window_end"), r,
-                       strict=True)) for r in wh.read(
+    alerts = wh.read_dicts(
         "SELECT alert_id, dimension, value, window_start, window_end FROM alerts "
-        "WHERE kind = 'contact_spike' AND window_start IS NOT NULL")]
+        "WHERE kind = 'contact_spike' AND window_start IS NOT NULL")
     daily = _frame(plans.daily_by_cause(con, ready_labels=ready))
     eps = disc.merge(disc.episodes(alerts, st) + disc.weekly_episodes(daily, st), st)
     report = DiscoverReport(episodes=len(eps))

@@ -76,8 +76,7 @@ def link_mentions(con: duckdb.DuckDBPyConnection, problem_id: int, mention_ids: 
     return int(row[0]) if row else 0
 
 
-def _row(cols: Sequence[str], values: Sequence[Any]) -> dict[str, Any]:
-    d = dict(zip(cols, values, strict=True))
+def _parsed(d: dict[str, Any]) -> dict[str, Any]:
     for key in ("rule", "figures"):
         if isinstance(d.get(key), str):
             d[key] = json.loads(d[key])
@@ -91,27 +90,24 @@ def problems(wh: Warehouse, *, states: Sequence[str] | None = None) -> list[dict
         sql += f" WHERE status IN ({', '.join('?' for _ in states)})"
         params = list(states)
     sql += " ORDER BY priority_score DESC NULLS LAST, problem_id"
-    return [_row(PROBLEM_COLUMNS, r) for r in wh.read(sql, params)]
+    return [_parsed(d) for d in wh.read_dicts(sql, params)]
 
 
 def problem(wh: Warehouse, problem_id: int) -> dict[str, Any]:
-    row = wh.read_one(f"SELECT {', '.join(PROBLEM_COLUMNS)} FROM problems WHERE problem_id = ?",
-                      [problem_id])
-    if row is None:
+    found = wh.read_dict(f"SELECT {', '.join(PROBLEM_COLUMNS)} FROM problems "
+                         "WHERE problem_id = ?", [problem_id])
+    if found is None:
         raise ProblemNotFoundError("problem_id", f"no problem {problem_id}")
-    return _row(PROBLEM_COLUMNS, row)
+    return _parsed(found)
 
 
 def events(wh: Warehouse, problem_id: int) -> list[dict[str, Any]]:
-    cols = ("event_id", "happened_at", "actor", "kind", "state", "note", "detail")
-    rows = wh.read(f"SELECT {', '.join(cols)} FROM problem_events WHERE problem_id = ? "
-                   "ORDER BY happened_at, event_id", [problem_id])
-    out = []
-    for r in rows:
-        d = dict(zip(cols, r, strict=True))
+    rows = wh.read_dicts("SELECT event_id, happened_at, actor, kind, state, note, detail "
+                         "FROM problem_events WHERE problem_id = ? ORDER BY happened_at, "
+                         "event_id", [problem_id])
+    for d in rows:
         d["detail"] = json.loads(d["detail"]) if d["detail"] else None
-        out.append(d)
-    return out
+    return rows
 
 
 def linked_ids(wh: Warehouse, problem_id: int) -> list[int]:

@@ -76,16 +76,15 @@ def new_problem(request: Request, user: Annotated[User, require("label")],
                 cause: Annotated[str, Query(max_length=50)] = "",
                 error: Annotated[str, Query(max_length=300)] = "") -> Response:
     """The latest contacts (of a cause, if given) to select from."""
-    sql = ("SELECT c.contact_id, c.created_at, c.channel, coalesce(l.cause, c.cause), c.text "
+    sql = ("SELECT c.contact_id, c.created_at, c.channel, coalesce(l.cause, c.cause) AS cause, "
+           "c.text "
            "FROM contacts c LEFT JOIN current_labels l ON l.target = 'contacts' "
            "AND l.target_id = c.contact_id")
     params: list[Any] = []
     if cause:
         sql += " WHERE coalesce(l.cause, c.cause) = ?"
         params.append(cause)
-    rows = _wh(request).read(sql + " ORDER BY c.created_at DESC LIMIT 100", params)
-    contacts = [dict(zip(("contact_id", "created_at", "channel", "cause", "text"), r,
-                         strict=True)) for r in rows]
+    contacts = _wh(request).read_dicts(sql + " ORDER BY c.created_at DESC LIMIT 100", params)
     return render(request, "app/problems_new.html",
                   {"contacts": contacts, "cause": cause, "error": error})
 
@@ -138,10 +137,11 @@ SAMPLE_COLUMNS = ("contact_id", "created_at", "channel", "text")
 
 def _problem_contacts(wh: Any, problem_id: int, limit: int) -> list[dict[str, Any]]:
     """The problem's contacts, newest first (the page shows 10, its download all)."""
-    return [dict(zip(SAMPLE_COLUMNS, r, strict=True)) for r in wh.read(
+    rows: list[dict[str, Any]] = wh.read_dicts(
         "SELECT c.contact_id, c.created_at, c.channel, c.text FROM problem_contacts p "
         "JOIN contacts c USING (contact_id) WHERE p.problem_id = ? "
-        "ORDER BY c.created_at DESC, c.contact_id DESC LIMIT ?", [problem_id, limit])]
+        "ORDER BY c.created_at DESC, c.contact_id DESC LIMIT ?", [problem_id, limit])
+    return rows
 
 
 def _known(wh: Any, problem_id: int) -> None:
