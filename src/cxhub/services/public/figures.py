@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from cxhub.services.metrics import compute as metrics
+from cxhub.services.metrics.backend import backend
 from cxhub.warehouse import Warehouse
 
 Row = dict[str, Any]
@@ -371,7 +372,7 @@ def daily_sections(wh: Warehouse, days: Sequence[date], *,
     last = datetime.combine(max(days), datetime.min.time()) + timedelta(days=1)
     reach = first - timedelta(days=380)  # a year back, and a month before that
     labels = public_labels(wh)
-    tables = metrics.backend(wh)
+    tables = backend(wh)
     bulk: dict[str, dict[str, list[Row]] | Exception] = {}
     spans: dict[str, Any] = {}
     for name, figure, by, compare, _, _ in SECTIONS:
