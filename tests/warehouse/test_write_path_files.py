@@ -1,5 +1,6 @@
-"""Loading the same records again changes nothing: rows are keyed on (source, external_id).
-Also the other generic inputs (Parquet, JSON Lines) and the summary the command prints."""
+"""The write path for files: loading the same records again changes nothing, rows are keyed on
+(source, external_id). Also the other generic inputs (Parquet, JSON Lines) and the summary the
+command prints. The policy shared with the API: `test_write_path.py`."""
 
 from __future__ import annotations
 
