@@ -49,7 +49,9 @@ def test_every_product_metric_is_defined_with_unit_and_direction() -> None:
     for m in catalogue:
         assert m.description and m.label, m.name
         assert m.better in ("higher", "lower", "neither"), m.name
-        assert "channel" in m.dimensions and "segment" in m.dimensions, m.name
+        assert "channel" in m.dimensions, m.name
+        # Forecast intervals have no customer, so no segment.
+        assert "segment" in m.dimensions or m.fact == "forecasts", m.name
     sl = catalogue.get("service_level")
     assert sl.params["threshold"] == {"phone": 20, "chat": 60}
     assert sl.params["short_abandon_seconds"] == 5
@@ -65,7 +67,7 @@ def test_a_small_valid_catalogue_loads() -> None:
 
 
 @pytest.mark.parametrize(("change", "message"), [
-    (("kind: share", "kind: ratio"), "kind must be one of"),
+    (("kind: share", "kind: proportion"), "kind must be one of"),
     (("unit: share", "unit: percent"), "unit must be one of"),
     (("fact: contacts", "fact: tickets"), "fact must be one of"),
     (("numerator: handled", "numerator: handld"), "'handld' in 'handld' is neither a column"),

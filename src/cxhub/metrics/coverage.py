@@ -26,7 +26,8 @@ DAY = timedelta(days=1)
 # The column that dates each fact's records, for the span of the data.
 SPAN_COLUMN = {"contacts": ("contacts", "created_at"), "surveys": ("surveys", "answered_at"),
                "mentions": ("mentions", "created_at"),
-               "service_contacts": ("contacts", "created_at")}
+               "service_contacts": ("contacts", "created_at"),
+               "forecasts": ("forecasts", "interval_start")}
 
 Span = tuple[datetime, datetime] | None  # the first and last day held (last day included)
 

@@ -21,7 +21,7 @@ from cxhub.domain.errors import CxhubError, NotFoundError
 from cxhub.metrics.facts import FACTS, TIME_DIMENSIONS
 from cxhub.metrics.formula import Formula, parse
 
-KINDS = ("count", "share", "mean", "quantile", "backlog", "per_customer")
+KINDS = ("count", "share", "mean", "quantile", "backlog", "per_customer", "ratio")
 UNITS = ("contacts", "mentions", "share", "seconds", "points", "score", "per_1000_customers",
          "revenue")
 BETTER = ("higher", "lower", "neither")
@@ -35,9 +35,11 @@ _BY_KIND = {
     "quantile": {"value", "q"},
     "backlog": {"opened", "closed"},
     "per_customer": {"per"},
+    "ratio": {"value", "over"},
 }
 _REQUIRED = {"share": {"numerator"}, "mean": {"value"}, "quantile": {"value", "q"},
-             "backlog": {"opened", "closed"}, "per_customer": {"per"}}
+             "backlog": {"opened", "closed"}, "per_customer": {"per"},
+             "ratio": {"value", "over"}}
 
 
 class CatalogueError(CxhubError):
@@ -66,6 +68,7 @@ class Metric:
     numerator: Formula | None = None
     denominator: Formula | None = None
     value: Formula | None = None
+    over: Formula | None = None  # a ratio's denominator, summed as `value` is
     q: float | None = None
     opened: str | None = None
     closed: str | None = None
@@ -82,7 +85,7 @@ class Metric:
 
     @property
     def formulas(self) -> dict[str, Formula]:
-        return {k: f for k in ("where", "numerator", "denominator", "value")
+        return {k: f for k in ("where", "numerator", "denominator", "value", "over")
                 if (f := getattr(self, k)) is not None}
 
     def columns(self) -> set[str]:
@@ -224,7 +227,8 @@ def _metric(name: str, spec: Any, origin: str) -> Metric:
         if value is not None and value not in columns:
             raise CatalogueError(f"{where}: {key} {value!r} is not a column of {fact}")
     formulas = {k: parse(spec[k], params=params, columns=columns, where=f"{where}, {k}")
-                for k in ("where", "numerator", "denominator", "value") if spec.get(k) is not None}
+                for k in ("where", "numerator", "denominator", "value", "over")
+                if spec.get(k) is not None}
     q = spec.get("q")
     if q is not None and not (isinstance(q, int | float) and 0 < q < 1):
         raise CatalogueError(f"{where}: q must be a number between 0 and 1; got {q!r}")

@@ -96,6 +96,18 @@ _SERVICE_CONTACT = {
                            "when offered, minus over its share held out when in control; 0 "
                            "without a decision",
 }
+_FORECAST = {
+    "channel": "the channel forecast",
+    "interval_start": "the interval's start (UTC)",
+    "interval_minutes": "the interval's length",
+    "run_id": "the forecast run: the newest made before the interval's day began",
+    "model": "the model the run chose for the channel",
+    "forecast": "contacts forecast for the interval (the point forecast)",
+    "low": "the 95% interval's lower end", "high": "the 95% interval's upper end",
+    "arrived": "contacts created in the interval on the channel",
+    "matched": "the smaller of forecast and arrived", "larger": "the larger of the two",
+    "abs_error": "the absolute difference of arrived and forecast",
+}
 _TIME_DIMENSIONS = ("hour_of_day", "weekday")
 # The customer's segments, each a column of customer_segments reached through the record's
 # customer (customer_links): every metric can be cut by each of them.
@@ -134,6 +146,11 @@ FACTS: dict[str, Fact] = {
 FACTS["service_contacts"] = Fact(
     "service_contacts", "every contact, with the incremental revenue of the offers decided in it",
     FACTS["contacts"].columns | _SERVICE_CONTACT, FACTS["contacts"].dimensions)
+# The stored forecasts against what arrived (issue 15): one row per channel and interval, from
+# the newest run made before the interval's day began (what was known in advance).
+FACTS["forecasts"] = Fact(
+    "forecasts", "each forecast interval of each channel, with the contacts that arrived in it",
+    _FORECAST, ("channel", *_TIME_DIMENSIONS))
 TIME_DIMENSIONS = _TIME_DIMENSIONS
 SEGMENT_DIMENSIONS = _SEGMENT_DIMENSIONS
 
@@ -155,6 +172,8 @@ def build(con: TableSource, fact: str, needed: Collection[str], *,
     if fact == "service_contacts":
         return service_contacts(con, needed, created_since=created_since,
                                 created_before=created_before, created_in=created_in)
+    if fact == "forecasts":
+        return forecasts(con)
     raise KeyError(f"unknown fact {fact!r}; facts: {', '.join(FACTS)}")
 
 
@@ -431,6 +450,34 @@ def mentions(con: TableSource, needed: set[str]) -> ir.Table:
         made["first_response_seconds"] = ibis.coalesce(
             m.first_response_seconds, _seconds(m.first_response_at, m.created_at))
     return m.mutate(**made) if made else m
+
+
+def forecasts(con: TableSource) -> ir.Table:
+    """Each channel's forecast intervals (channel-level series, not a team's) from the newest
+    run whose origin is at or before the start of the interval's day, with the contacts created
+    on the channel in each interval."""
+    f = con.table("forecasts")
+    f = f.filter(f.team.isnull() & f.channel.notnull())
+    r = con.table("forecast_runs")
+    r = r.select(r_run_id=r.run_id, origin=r.origin)
+    f = f.inner_join(r, f.run_id == r.r_run_id)
+    f = f.filter(_.origin <= _.interval_start.truncate("D"))
+    newest = f.group_by(n_channel=_.channel, n_start=_.interval_start).agg(n_run=_.run_id.max())
+    f = f.inner_join(newest, [f.channel == newest.n_channel, f.interval_start == newest.n_start,
+                              f.run_id == newest.n_run])
+    f = f.select("channel", "interval_start", "interval_minutes", "run_id", "model",
+                 forecast=_.point, low=_.lo, high=_.hi,
+                 interval_end=_.interval_start + _.interval_minutes.as_interval("m")).view()
+    c = con.table("contacts")
+    c = c.select(c_channel=c.channel, c_at=c.created_at)
+    j = f.left_join(c, [f.channel == c.c_channel, c.c_at >= f.interval_start,
+                        c.c_at < f.interval_end])
+    g = j.group_by(["channel", "interval_start", "interval_minutes", "run_id", "model",
+                    "forecast", "low", "high"]).agg(arrived=_.c_at.count())
+    arrived = g.arrived.cast("float64")
+    return g.mutate(matched=ibis.least(g.forecast, arrived),
+                    larger=ibis.greatest(g.forecast, arrived),
+                    abs_error=(arrived - g.forecast).abs())
 
 
 def customer_tenures(con: TableSource, *, segments: Collection[str] = ()) -> ir.Table:

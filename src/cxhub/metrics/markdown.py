@@ -28,7 +28,8 @@ def metric_section(m: Metric) -> str:
             ("better", m.better)]
     if m.kind != "backlog":
         rows.append(("time", _value(m.time)))
-    for key in ("opened", "closed", "where", "numerator", "denominator", "value", "q", "per"):
+    for key in ("opened", "closed", "where", "numerator", "denominator", "value", "over", "q",
+                "per"):
         value = getattr(m, key)
         if value is not None:
             rows.append((key, f"{value:g}" if isinstance(value, int | float) else f"`{value}`"))

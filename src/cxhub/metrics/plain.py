@@ -113,6 +113,9 @@ def measures(t: ir.Table, m: Metric) -> dict[str, ir.Value]:
         hits, n = share_counts(t, m)
         return {"value": hits / n.nullif(0), "n": n}
     value = row_values(t, m)
+    if m.kind == "ratio":  # sum of value over sum of `over`, across the same rows
+        over = to_ibis(m.over, t, m.params)  # type: ignore[arg-type]
+        return {"value": value.sum() / over.sum().nullif(0), "n": value.count()}
     aggregate = value.quantile(m.q) if m.kind == "quantile" else value.mean()
     return {"value": aggregate, "n": value.count()}
 

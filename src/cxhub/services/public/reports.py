@@ -72,9 +72,10 @@ def forecast_days(wh: Warehouse) -> set[date]:
 def forecast_section(wh: Warehouse, day: date, *, min_count: int,
                      known: set[date] | None = None) -> dict[str, Any]:
     """The day's forecast accuracy per channel (`services.forecast.accuracy.day_accuracy`:
-    the newest forecast made before the day, against what arrived): value = 1 - WAPE, n = the
-    contacts that arrived, with the contacts forecast and the share of intervals inside the
-    95% range. A channel with fewer than `min_count` contacts shows none of them."""
+    the newest forecast made before the day, against what arrived): value = the catalogue's
+    forecast_accuracy, n = the contacts that arrived, with the contacts forecast and the share
+    of intervals inside the 95% range. A channel with fewer than `min_count` contacts shows
+    none of them."""
     from cxhub.services.forecast.accuracy import day_accuracy
 
     if known is not None and day not in known:
@@ -89,7 +90,7 @@ def forecast_section(wh: Warehouse, day: date, *, min_count: int,
         # could differ in the last bit between two publications of the same day (88.7 and
         # 88.8 seen) and make a revision out of nothing.
         row = {"channel": r["channel"], "n": r["actual"],
-               "value": None if r["wape"] is None else round(1 - r["wape"], 4),
+               "value": r["accuracy"],
                "forecast": round(r["forecast"]), "coverage": r["coverage"]}
         safe = suppress([row], min_count)[0]
         small = safe["suppressed"]
