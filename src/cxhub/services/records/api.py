@@ -20,13 +20,9 @@ __all__ = ["RecordSink", "Written", "read_record", "write_rows"]
 
 
 def read_record(wh: Warehouse, kind: RecordKind, record_id: int) -> dict[str, Any] | None:
-    cur = wh.cursor()
-    cur.execute(f"SELECT * FROM {kind.table} WHERE {kind.id_column} = ?", [record_id])
-    row = cur.fetchone()
-    if row is None:
+    record = wh.read_dict(f"SELECT * FROM {kind.table} WHERE {kind.id_column} = ?", [record_id])
+    if record is None:
         return None
-    names = [d[0] for d in cur.description]
-    record = dict(zip(names, row, strict=True))
     if isinstance(record.get("attributes"), str):
         record["attributes"] = orjson.loads(record["attributes"])
     return record
