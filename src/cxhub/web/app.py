@@ -113,5 +113,8 @@ def create_app(settings: Settings | None = None, warehouse: Warehouse | None = N
 
     # Ordinary decisions skip the routing (issue 14's speed); inside the body-size limit.
     app.add_middleware(DecisionFastPath)
+    from cxhub.web.api.v1.records_fast import RecordsFastPath
+
+    app.add_middleware(RecordsFastPath)  # ordinary record POSTs too (issue 12's speed)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

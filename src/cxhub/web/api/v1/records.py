@@ -16,6 +16,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from cxhub.domain.api_models import MODELS
 from cxhub.domain.canonical import RECORD_KINDS
+from cxhub.services.records.api import Written
 from cxhub.web.deps import check_scope, get_settings, get_sink
 
 router = APIRouter(prefix="/api/v1", tags=["ingest"])
@@ -36,10 +37,29 @@ ENDPOINTS = {
 }
 
 
+# kind -> the validators of one record and of a list (shared with `records_fast`).
+ADAPTERS: dict[str, tuple[TypeAdapter[Any], TypeAdapter[Any]]] = {}
+
+
+def answer(written: list[Written], batch: bool) -> tuple[int, bytes]:
+    """The status and body for records written: 201 when anything was new, else 200."""
+    created = sum(w.created for w in written)
+    status = 201 if created else 200
+    if batch:
+        content: dict[str, Any] = {
+            "ids": [w.id for w in written], "created": created,
+            "existing": len(written) - created,
+        }
+    else:
+        content = {"id": written[0].id, "created": bool(created)}
+    return status, orjson.dumps(content)
+
+
 def _endpoint(path: str, kind: str) -> None:
     model = MODELS[kind]
     one = TypeAdapter(model)
     many = TypeAdapter(list[model])  # type: ignore[valid-type]
+    ADAPTERS[kind] = (one, many)
     # The body is read raw (one object or a list), so FastAPI does not register the model in
     # the OpenAPI components; the schema is given inline, where a $ref would dangle.
     item = model.model_json_schema()
@@ -73,16 +93,8 @@ def _endpoint(path: str, kind: str) -> None:
         # Awaited on the event loop: the flush that writes these rows wakes the loop once for
         # all the requests it answers, and no thread waits per request.
         written = await sink.write(kind, rows) if rows else []
-        created = sum(w.created for w in written)
-        status = 201 if created else 200
-        if batch:
-            content: dict[str, Any] = {
-                "ids": [w.id for w in written], "created": created,
-                "existing": len(written) - created,
-            }
-        else:
-            content = {"id": written[0].id, "created": bool(created)}
-        return Response(orjson.dumps(content), status_code=status, media_type="application/json")
+        status, content = answer(written, batch)
+        return Response(content, status_code=status, media_type="application/json")
 
     post.__name__ = f"post_{kind}"
     router.add_api_route(
