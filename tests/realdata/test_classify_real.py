@@ -23,7 +23,7 @@ from cxhub.analytics.classify import evaluate as ev
 from cxhub.analytics.classify.embedding import embeddings_available
 from cxhub.analytics.classify.zeroshot import ZeroShotClassifier
 from cxhub.services.classification import run as svc
-from cxhub.services.classification.training import evaluate_files
+from cxhub.services.classification.training import evaluate_files, make_model
 from cxhub.warehouse import Warehouse
 
 pytestmark = pytest.mark.realdata
@@ -113,13 +113,15 @@ def test_cfpb_product_and_issue_from_the_narrative(cfpb: pd.DataFrame, column: s
     assert report.accuracy > baseline + 0.25
 
 
-# --- Zero-shot on hand-labelled real texts (tests/realdata/LABELS.md). Descriptions, keywords
-# and settings were tuned on the `tune` half; the figures below are measured on the `test` half.
+# --- Hand-labelled real texts (tests/realdata/LABELS.md). Descriptions, examples, keywords and
+# settings were tuned on the `tune` half; the figures below are measured on the `test` half.
 LABELS = Path(__file__).parent
-# Floors a little under the figures measured on the test half (CFPB cause 0.567 after CFPB,
-# 0.560 after twcs; twcs category 0.513, cause 0.473; BENCHMARKS.md). Issue 11's target, 0.70
-# for each, is not reached: test_issue_targets_on_real_text says so until it is.
-FLOORS = {("cfpb", "cause"): 0.50, ("twcs", "category"): 0.45, ("twcs", "cause"): 0.42}
+# Zero-shot floors a little under the figures measured on the test half (CFPB cause 0.673 after
+# CFPB, 0.647 after twcs; twcs category 0.547, cause 0.520; before the richer label phrasings
+# 0.567, 0.560, 0.513, 0.473; BENCHMARKS.md). Issue 11's target, 0.70 for each, is not reached by
+# zero-shot: test_zero_shot_targets_on_real_text says so until it is. With the tune half's labels
+# (kind fewshot, the `cxhub classify train` route) see test_fewshot_from_the_tune_half.
+FLOORS = {("cfpb", "cause"): 0.60, ("twcs", "category"): 0.50, ("twcs", "cause"): 0.47}
 
 
 def held_out(name: str) -> pd.DataFrame:
@@ -144,7 +146,8 @@ def check_no_dominant_class(predicted: pd.Series, truth: pd.Series, what: str) -
 @pytest.fixture(scope="module")
 def cfpb_then_twcs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, pd.DataFrame]:
     """CFPB loaded and classified, then twcs loaded and classified, in one warehouse: the labels
-    of the hand-labelled items after each step."""
+    of the hand-labelled items after each step, and (key "texts") every item's text as the
+    classifier reads it and the category its source gave (CFPB: "complaint")."""
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real data folder {SHARED_DATA} is absent")
     if not embeddings_available():
@@ -166,6 +169,12 @@ def cfpb_then_twcs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, pd.Dat
                 f"SELECT 'twcs', m.external_id, l.dimension, l.label FROM {newest} l "
                 "JOIN mentions m ON l.target = 'mentions' AND l.target_id = m.mention_id"),
                 columns=["set", "id", "dimension", "label"])
+    with Warehouse.open(home / "cxhub.duckdb") as wh:
+        out["texts"] = pd.DataFrame(wh.read(
+            f"SELECT 'cfpb', t.external_id, {svc.TEXT_SQL['contacts']}, t.category FROM contacts t "
+            f"WHERE t.source = 'cfpb' AND {svc.HAS_TEXT['contacts']} UNION ALL "
+            f"SELECT 'twcs', t.external_id, {svc.TEXT_SQL['mentions']}, NULL FROM mentions t "
+            f"WHERE {svc.HAS_TEXT['mentions']}"), columns=["set", "id", "text", "given"])
     return out
 
 
@@ -209,10 +218,57 @@ def test_cfpb_then_twcs_in_one_warehouse(cfpb_then_twcs: dict[str, pd.DataFrame]
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="issue 11's targets are not reached yet: accuracy 0.70 "
-                   "and no cause beyond its labelled share plus 15 points (see BENCHMARKS.md)")
-def test_issue_targets_on_real_text(cfpb_then_twcs: dict[str, pd.DataFrame]) -> None:
+def test_cfpb_category_is_the_sources_own(cfpb_then_twcs: dict[str, pd.DataFrame]) -> None:
+    """CFPB's format declares every row a complaint (ingest/mappings/cfpb.yaml), so no model
+    labels its category: the hand labels agree for 113 of the 150 test items (0.753)."""
+    texts = cfpb_then_twcs["texts"]
+    texts = texts[texts.set == "cfpb"]
+    given = texts.set_index(texts.id.astype(int))["given"]
+    truth = held_out("cfpb")["category"]
+    accuracy = float(np.mean(given.reindex(truth.index).to_numpy() == truth.to_numpy()))
+    print(f"CFPB category (the source's value): accuracy {accuracy:.3f}")
+    assert accuracy >= 0.70
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="issue 11's targets are not reached by zero-shot: on the "
+                   "test half CFPB cause 0.673 (0.647 after twcs), twcs category 0.547, twcs "
+                   "cause 0.520 with 'other' at 0.39 against 0.21 labelled (BENCHMARKS.md)")
+def test_zero_shot_targets_on_real_text(cfpb_then_twcs: dict[str, pd.DataFrame]) -> None:
     for what, (accuracy, got, truth) in figures(cfpb_then_twcs).items():
         assert accuracy >= 0.70, what
         if "cause" in what:
             check_no_dominant_class(got, truth, what)
+
+
+def _miss(figure: str) -> pytest.MarkDecorator:
+    return pytest.mark.xfail(strict=True, reason=f"issue 11's 0.70 is not reached: {figure}")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("name", "dimension"), [
+    ("cfpb", "category"),  # measured 0.807
+    ("cfpb", "cause"),  # measured 0.720
+    pytest.param("twcs", "category", marks=_miss("measured 0.687 on the test half")),
+    pytest.param("twcs", "cause", marks=_miss("measured 0.580 on the test half")),
+])
+def test_fewshot_from_the_tune_half(cfpb_then_twcs: dict[str, pd.DataFrame], name: str,
+                                    dimension: str) -> None:
+    """The route a company takes when zero-shot is not enough: label some of its own texts and
+    train (`cxhub classify train --model fewshot`; measured with `cxhub classify evaluate`). The
+    150 `tune` items teach a fewshot model, which is scored on the 150 `test` items."""
+    texts = cfpb_then_twcs["texts"]
+    texts = texts[texts.set == name]
+    text = texts.set_index(texts.id.astype(int))["text"]
+    labels = pd.read_csv(LABELS / f"{name}_labels.csv", dtype={"category": str, "cause": str})
+    labels = labels.set_index(labels.columns[0])
+    tune, test = labels[labels.split == "tune"], labels[labels.split == "test"]
+    model = make_model("fewshot", dimension=dimension)().fit(
+        text.loc[tune.index].tolist(), tune[dimension].tolist())
+    got = pd.Series(ev.predict(model, text.loc[test.index].tolist()), index=test.index)
+    accuracy = ev.accuracy(test[dimension].tolist(), got.tolist())
+    what = f"{name} {dimension} (fewshot, 150 tune labels)"
+    print(f"{what}: accuracy {accuracy:.3f}")
+    assert accuracy >= 0.70, what
+    if dimension == "cause":
+        check_no_dominant_class(got, test[dimension], what)
