@@ -131,23 +131,26 @@ def test_customers_posts_join_the_problem_of_their_words(warehouse):
 
     company(warehouse)
     fault_at = START + dt.timedelta(days=50, hours=12)
-    posts = [  # (id, when, text, inbound, cause or None, expected to join)
-        (1, fault_at, "@brand I was charged twice!!", True, "billing", True),
+    posts = [  # (id, when, text, inbound, cause or None, expected to join, thread)
+        (1, fault_at, "@brand I was charged twice!!", True, "billing", True, 1),
         (2, fault_at + dt.timedelta(days=1), "duplicate charge again @brand", True, "billing",
-         True),
-        (3, fault_at, "@brand question about my bill", True, "billing", False),
-        (4, fault_at, "@brand charged twice for the router", True, "product", False),
-        (5, fault_at, "Sorry, a duplicate charge: DM us", False, "billing", False),
-        (6, fault_at, "duplicate charge @brand", True, None, False),
+         True, 2),
+        (3, fault_at, "@brand question about my bill", True, "billing", False, 3),
+        (4, fault_at, "@brand charged twice for the router", True, "product", False, 4),
+        (5, fault_at, "Sorry, a duplicate charge: DM us", False, "billing", False, 1),
+        (6, fault_at, "duplicate charge @brand", True, None, False, 6),
         (7, fault_at - dt.timedelta(days=20), "charged twice last year @brand", True,
-         "billing", False),
+         "billing", False, 7),
+        # Replies: about what their thread is about, whatever their own words say.
+        (9, fault_at + dt.timedelta(hours=5), "Any news on this?", True, "billing", True, 1),
+        (10, fault_at + dt.timedelta(hours=5), "duplicate charge?", True, "billing", False, 3),
     ]
 
     def write(c):
-        for mid, at, text, inbound, cause, _ in posts:
+        for mid, at, text, inbound, cause, _, thread in posts:
             c.execute("INSERT INTO mentions (mention_id, source, external_id, platform, inbound, "
-                      "created_at, text) VALUES (?, 'social', ?, 'twitter', ?, ?, ?)",
-                      [mid, f"SM{mid}", inbound, at, text])
+                      "created_at, text, thread_id) VALUES (?, 'social', ?, 'twitter', ?, ?, ?, "
+                      "?)", [mid, f"SM{mid}", inbound, at, text, f"SM{thread}"])
             if cause:
                 for dim, label in (("cause", cause), ("category", "complaint")):
                     c.execute("INSERT INTO labels (target, target_id, dimension, label, score, "
@@ -155,18 +158,21 @@ def test_customers_posts_join_the_problem_of_their_words(warehouse):
     warehouse.write(write)
 
     report = discovery.discover(warehouse)
-    assert len(report.created) == 1 and report.mentions_linked == 2, report
+    assert len(report.created) == 1 and report.mentions_linked == 3, report
     pid = report.created[0]
     assert store.linked_mention_ids(warehouse, pid) == [m[0] for m in posts if m[5]]
-    assert figures.compute(warehouse, pid, figures.costs(None))["mentions"] == 2
+    assert figures.compute(warehouse, pid, figures.costs(None))["mentions"] == 3
     assert discovery.discover(warehouse).mentions_linked == 0  # found again: no copies
 
     later = START + dt.timedelta(days=71)
     warehouse.write(lambda c: [c.execute(
         "INSERT INTO mentions (mention_id, source, external_id, platform, inbound, created_at, "
-        "text) VALUES (8, 'social', 'SM8', 'forum', true, ?, 'still a duplicate charge')",
-        [later]), c.execute("INSERT INTO labels (target, target_id, dimension, label, score, "
-                            "model) VALUES ('mentions', 8, 'cause', 'billing', 0.9, 'm')")])
-    joined = discovery.join_new_mentions(warehouse, after_id=7)
-    assert joined == {"newest": 8, "linked": {pid: 1}}
-    assert store.linked_mention_ids(warehouse, pid) == [1, 2, 8]
+        "text, thread_id) VALUES (11, 'social', 'SM11', 'forum', true, ?, "
+        "'still a duplicate charge', 'SM11'), (12, 'social', 'SM12', 'twitter', true, ?, "
+        "'hello?', 'SM2')", [later, later]), c.execute(
+        "INSERT INTO labels (target, target_id, dimension, label, score, model) VALUES "
+        "('mentions', 11, 'cause', 'billing', 0.9, 'm'), ('mentions', 12, 'cause', 'other', "
+        "0.9, 'm')")])
+    joined = discovery.join_new_mentions(warehouse, after_id=10)
+    assert joined == {"newest": 12, "linked": {pid: 2}}
+    assert store.linked_mention_ids(warehouse, pid) == [1, 2, 9, 11, 12]

@@ -64,7 +64,8 @@ def daily_by_cause(con: BaseBackend, *, start: dt.datetime | None = None,
     return t.group_by(["day", "cause"]).aggregate(n=lambda x: x.count())
 
 
-MENTION_COLUMNS = ("mention_id", "created_at", "cause", "category", "text")
+MENTION_COLUMNS = ("mention_id", "created_at", "cause", "category", "text", "external_id",
+                   "thread_id")
 
 
 def labelled_mentions(con: BaseBackend, *, start: dt.datetime | None = None,

@@ -157,12 +157,20 @@ def _link_mentions(wh: Warehouse, con: Any, pid: int, rule: disc.Rule, *, end: d
     about the same problem. Returns how many were new."""
     if not _has_mentions(wh):
         return 0
-    posts = _frame(plans.labelled_mentions(con, start=rule.start, end=end, ready_labels=ready,
-                                           causes=_causes(rule)))
+    posts = _first_posts(_frame(plans.labelled_mentions(
+        con, start=rule.start, end=end, ready_labels=ready, causes=_causes(rule))))
     ids = posts["mention_id"][rule.matches(posts)].astype("int64").tolist() if len(posts) else []
     if not ids:
         return 0
-    return wh.write(lambda c: store.link_mentions(c, pid, ids, how="discovered", at=now))
+    return wh.write(lambda c: store.link_mentions(c, pid, ids, how="discovered", at=now)
+                    + store.link_replies(c, pid, how="discovered", at=now))
+
+
+def _first_posts(posts: pd.DataFrame) -> pd.DataFrame:
+    """The posts that start a thread: a reply is linked through its thread (its own words,
+    "any update on this?", would match a fault's "update" by chance)."""
+    first = posts["thread_id"].isna() | (posts["thread_id"] == posts["external_id"])
+    return posts[first.to_numpy()]
 
 
 def _has_mentions(wh: Warehouse) -> bool:
@@ -309,16 +317,17 @@ def join_new_mentions(wh: Warehouse, *, after_id: int,
     open_rules = [(r[0], disc.Rule.from_dict(json.loads(r[1]))) for r in wh.read(
         "SELECT problem_id, rule FROM problems WHERE rule IS NOT NULL AND status IN "
         f"({', '.join('?' for _ in OPEN_STATES)})", list(OPEN_STATES))]
-    new = _frame(plans.labelled_mentions(_con(wh), after_id=after_id, ready_labels=False))
-    newest = int(new["mention_id"].max()) if len(new) else after_id
-    linked: dict[int, list[int]] = {}
-    for pid, rule in open_rules:
-        hit = new[rule.matches(new)]
-        if len(hit):
-            linked[pid] = hit["mention_id"].astype("int64").tolist()
-    if linked:
-        def write(c: Any) -> None:
-            for pid, ids in linked.items():
-                store.link_mentions(c, pid, ids, how="joined", at=now)
-        wh.write(write)
-    return {"newest": newest, "linked": {p: len(v) for p, v in linked.items()}}
+    everyone = _frame(plans.labelled_mentions(_con(wh), after_id=after_id, ready_labels=False))
+    newest = int(everyone["mention_id"].max()) if len(everyone) else after_id
+    if not len(everyone):
+        return {"newest": newest, "linked": {}}
+    new = _first_posts(everyone)
+    linked = {pid: new["mention_id"][rule.matches(new)].astype("int64").tolist()
+              for pid, rule in open_rules}
+
+    def write(c: Any) -> dict[int, int]:
+        return {pid: store.link_mentions(c, pid, ids, how="joined", at=now)
+                + store.link_replies(c, pid, how="joined", at=now, after_id=after_id)
+                for pid, ids in linked.items()}
+    done = wh.write(write)
+    return {"newest": newest, "linked": {p: n for p, n in done.items() if n}}

@@ -76,6 +76,23 @@ def link_mentions(con: duckdb.DuckDBPyConnection, problem_id: int, mention_ids: 
     return int(row[0]) if row else 0
 
 
+def link_replies(con: duckdb.DuckDBPyConnection, problem_id: int, *, how: str,
+                 at: dt.datetime, after_id: int = 0) -> int:
+    """Link customers' later posts in the threads of the problem's linked posts ("any update
+    on this?" says nothing of its own but is about what its thread is about); only posts with
+    an id above `after_id`. Returns how many were new."""
+    row = con.execute(
+        "INSERT INTO problem_mentions (problem_id, mention_id, linked_at, how) "
+        "SELECT DISTINCT ?, r.mention_id, ?, ? FROM problem_mentions p "
+        "JOIN mentions s ON s.mention_id = p.mention_id "
+        "JOIN mentions r ON r.source = s.source AND r.thread_id = s.external_id "
+        "WHERE p.problem_id = ? AND r.mention_id > ? AND r.external_id <> r.thread_id "
+        "AND r.inbound IS NOT false AND NOT EXISTS (SELECT 1 FROM problem_mentions q "
+        "WHERE q.problem_id = ? AND q.mention_id = r.mention_id)",
+        [problem_id, at, how, problem_id, after_id, problem_id]).fetchone()
+    return int(row[0]) if row else 0
+
+
 def _parsed(d: dict[str, Any]) -> dict[str, Any]:
     for key in ("rule", "figures"):
         if isinstance(d.get(key), str):
