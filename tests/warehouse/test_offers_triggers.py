@@ -76,6 +76,10 @@ def test_trigger_audiences_exports_and_webhook(warehouse: Warehouse, tmp_path: P
     assert back["customer_id"].tolist() == [20]
     assert pd.read_parquet(tmp_path / "a.parquet")["trigger"].tolist() == [
         "CONTRACT-ENDING-HAPPY"]
+    # An event's text came from a customer's contact: a spreadsheet must not run it.
+    svc.export(ending.assign(event="=HYPERLINK(\"http://x\")"), tmp_path / "f.csv")
+    assert pd.read_csv(tmp_path / "f.csv")["event"][0].startswith("'=HYPERLINK")
+    assert ending["event"][0] != "=HYPERLINK"  # the caller's frame is left as it was
 
     got: list[dict] = []
 

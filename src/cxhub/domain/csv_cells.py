@@ -17,3 +17,12 @@ def csv_cell(value: Any) -> Any:
     if isinstance(value, str) and value.startswith(_FORMULA_START):
         return "'" + value
     return value
+
+
+def csv_frame(frame: Any) -> Any:
+    """A copy of a pandas frame whose text columns went through `csv_cell`, for `to_csv`."""
+    out = frame.copy()
+    for name in out.columns:
+        if out[name].dtype == object:
+            out[name] = out[name].map(csv_cell)
+    return out

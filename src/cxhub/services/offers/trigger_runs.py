@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from cxhub.analytics.offers.triggers import Trigger
+from cxhub.domain.csv_cells import csv_frame
 from cxhub.services.offers import catalogue as store
 from cxhub.services.offers import learning
 from cxhub.services.offers import profiles as profiles_mod
@@ -128,5 +129,5 @@ def audience_file(wh: Warehouse, code: str, fmt: str, *, include_control: bool =
     if fmt == "parquet":
         frame.to_parquet(buf, index=False)
     else:
-        frame.to_csv(buf, index=False)
+        csv_frame(frame).to_csv(buf, index=False)
     return buf.getvalue()

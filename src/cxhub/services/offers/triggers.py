@@ -14,6 +14,7 @@ import pandas as pd
 from cxhub.analytics.offers.catalogue import CatalogueError
 from cxhub.analytics.offers.policy import in_control
 from cxhub.analytics.offers.triggers import Trigger, parse_trigger
+from cxhub.domain.csv_cells import csv_frame
 from cxhub.domain.errors import CxhubError
 from cxhub.services.offers import profiles as profiles_mod
 from cxhub.warehouse import Warehouse
@@ -124,7 +125,7 @@ def export(frame: pd.DataFrame, path: Path) -> None:
     if path.suffix.lower() == ".parquet":
         frame.to_parquet(path, index=False)
     elif path.suffix.lower() == ".csv":
-        frame.to_csv(path, index=False)
+        csv_frame(frame).to_csv(path, index=False)
     else:
         raise CxhubError(f"{path}: the file must end in .csv or .parquet")
 
