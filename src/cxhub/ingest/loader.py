@@ -141,6 +141,7 @@ def _load_source(
         result.repeated_ids = len(inserted.repeated)
         result.repeated_examples = _repeated_examples(
             con, src, _good_rows(cleaned(src.relation, src.columns), fields), inserted.repeated)
+    bad_rows: list[tuple[int, str, str | None, str]]
     if result.loaded and result.loaded == record_bound(con, src):
         total, bad_rows = result.loaded, []
     else:
@@ -284,7 +285,7 @@ def _quarantine_entries(
             [chunk],
         ).fetchall():
             records[int(n)] = rec
-    entries = [
+    entries: list[tuple[int, str | None, str | None, str, str]] = [
         (src.line(n), fld, val, why, records.get(n, "{}")) for n, fld, val, why in bad_rows
     ]
     entries += [(r.line, r.column, r.text[:500], r.reason, json.dumps({"line": r.text[:2000]}))

@@ -251,9 +251,9 @@ def _map_lines(
 
     found: dict[int, int] = {}
     record = 0
-    with open(src.path, encoding=encoding, errors="replace", newline="") as fh:
+    with open(src.path, encoding=encoding, errors="replace", newline="") as decoded:
         start = 1
-        for number, row in enumerate(csv.reader(counted(fh), delimiter=delim), start=1):
+        for number, row in enumerate(csv.reader(counted(decoded), delimiter=delim), start=1):
             if number in rejected:
                 found[number] = start
             elif row and not (header and number == 1):

@@ -142,7 +142,7 @@ def _keeps_order(con: duckdb.DuckDBPyConnection, insert: str) -> bool:
     if not (setting and setting[0]):
         return False
     plan = con.execute(f"EXPLAIN (FORMAT json) {insert}").fetchone()
-    return bool(plan) and json.loads(plan[1])[0].get("name") == "BATCH_INSERT"
+    return plan is not None and json.loads(plan[1])[0].get("name") == "BATCH_INSERT"
 
 
 def _drop_repeats(con: duckdb.DuckDBPyConnection, kind: RecordKind, batch_id: int,
