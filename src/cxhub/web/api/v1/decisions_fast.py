@@ -17,11 +17,12 @@ import time
 from typing import Any
 
 import orjson
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from cxhub.analytics.offers.catalogue import SENTIMENTS
 from cxhub.domain.canonical import CATEGORIES, CAUSES, CHANNELS
 from cxhub.services.offers.engine import Context
+from cxhub.web.api.v1.fast_path import json_with_ingest_key, read_body, replay, send_json
 
 PATH = "/api/v1/decisions"
 _CHOICES = {"channel": frozenset(CHANNELS), "category": frozenset(CATEGORIES),
@@ -54,21 +55,6 @@ def plain_request(body: Any) -> dict[str, Any] | None:
     return body
 
 
-def _header(scope: Scope, name: bytes) -> bytes | None:
-    for k, v in scope["headers"]:
-        if k == name:
-            return v  # type: ignore[no-any-return]
-    return None
-
-
-def _token(scope: Scope) -> str | None:
-    auth = (_header(scope, b"authorization") or b"").decode("latin-1")
-    if auth.lower().startswith("bearer "):
-        return auth[7:].strip() or None
-    key = _header(scope, b"x-api-key")
-    return key.decode("latin-1") if key else None
-
-
 class DecisionFastPath:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -77,39 +63,19 @@ class DecisionFastPath:
         if scope["type"] != "http" or scope["path"] != PATH or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
-        messages: list[Message] = []
-        chunks: list[bytes] = []
-        while True:
-            message = await receive()
-            messages.append(message)
-            if message["type"] != "http.request":
-                break
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body", False):
-                break
-        answer = self._answer(scope, b"".join(chunks)) if messages[-1]["type"] == \
-            "http.request" else None
+        messages, body = await read_body(receive)
+        answer = self._answer(scope, body) if body is not None else None
         if answer is None:
-            await self.app(scope, _replay(messages, receive), send)
+            await self.app(scope, replay(messages, receive), send)
             return
         content, took = answer
-        await send({"type": "http.response.start", "status": 200, "headers": [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(content)).encode()),
-            (b"server-timing", f"decide;dur={took:.3f}".encode())]})
-        await send({"type": "http.response.body", "body": content})
+        timing = (b"server-timing", f"decide;dur={took:.3f}".encode())
+        await send_json(send, 200, content, (timing,))
 
     def _answer(self, scope: Scope, raw: bytes) -> tuple[bytes, float] | None:
-        ctype = _header(scope, b"content-type") or b""
-        if not ctype.startswith(b"application/json"):
-            return None
+        if not json_with_ingest_key(scope):
+            return None  # the route looks the key up (in a worker thread) or refuses it
         app = scope["app"]
-        token = _token(scope)
-        if token is None:
-            return None
-        hit, scopes = app.state.key_cache.get(token, time.monotonic())
-        if not hit or scopes is None or "ingest" not in scopes:
-            return None  # looked up (in a worker thread) or refused by the route
         runtime = getattr(app.state, "offers", None)
         engine = runtime.engine if runtime is not None and runtime.ready.is_set() else None
         if engine is None or engine.state is None:
@@ -129,15 +95,3 @@ class DecisionFastPath:
                             get("contact_external_id")))
         content = orjson.dumps(decision)
         return content, (time.perf_counter() - started) * 1000
-
-
-def _replay(messages: list[Message], receive: Receive) -> Receive:
-    """The body already read, then whatever the client sends next (a disconnect)."""
-    pending = list(messages)
-
-    async def replayed() -> Message:
-        if pending:
-            return pending.pop(0)
-        return await receive()
-
-    return replayed

@@ -13,14 +13,13 @@ be faster, never different. Modelled on `decisions_fast.py`.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import orjson
 from pydantic import ValidationError
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from cxhub.web.api.v1.decisions_fast import _header, _replay, _token
+from cxhub.web.api.v1.fast_path import json_with_ingest_key, read_body, replay, send_json
 from cxhub.web.api.v1.records import ADAPTERS, ENDPOINTS, answer
 
 _PATHS = {f"/api/v1/{path}": kind for path, kind in ENDPOINTS.items()}
@@ -32,22 +31,11 @@ class RecordsFastPath:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = _PATHS.get(scope["path"]) if scope["type"] == "http" else None
-        if kind is None or scope["method"] != "POST" or not self._allowed(scope):
+        if kind is None or scope["method"] != "POST" or not json_with_ingest_key(scope):
             await self.app(scope, receive, send)
             return
-        messages: list[Message] = []
-        chunks: list[bytes] = []
-        while True:
-            message = await receive()
-            messages.append(message)
-            if message["type"] != "http.request":
-                break
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body", False):
-                break
-        rows = None
-        if messages[-1]["type"] == "http.request":
-            rows = self._rows(scope, kind, b"".join(chunks))
+        messages, body = await read_body(receive)
+        rows = self._rows(scope, kind, body) if body is not None else None
         written = None
         if rows is not None:
             try:
@@ -55,24 +43,10 @@ class RecordsFastPath:
             except Exception:  # the route writes again and answers the error as it does
                 written = None
         if written is None:
-            await self.app(scope, _replay(messages, receive), send)
+            await self.app(scope, replay(messages, receive), send)
             return
         status, content = answer(written, rows[1])  # type: ignore[index]
-        await send({"type": "http.response.start", "status": status, "headers": [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(content)).encode())]})
-        await send({"type": "http.response.body", "body": content})
-
-    @staticmethod
-    def _allowed(scope: Scope) -> bool:
-        """A JSON body and a key the cache knows with the `ingest` scope; else the route."""
-        if not (_header(scope, b"content-type") or b"").startswith(b"application/json"):
-            return False
-        token = _token(scope)
-        if token is None:
-            return False
-        hit, scopes = scope["app"].state.key_cache.get(token, time.monotonic())
-        return bool(hit and scopes is not None and "ingest" in scopes)
+        await send_json(send, status, content)
 
     @staticmethod
     def _rows(scope: Scope, kind: str, raw: bytes) -> tuple[list[dict[str, Any]], bool] | None:
