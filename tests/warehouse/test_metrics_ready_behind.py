@@ -51,11 +51,14 @@ def test_a_read_after_a_write_answers_as_of_the_tables_while_they_catch_up(
         assert isinstance(behind, ready_tables.Behind) and behind.sums
         assert behind.as_of is not None and behind.as_of <= datetime.now()
         assert count(warehouse) == 3  # the tables as they were made, without the new contact
+        said = metrics.report(warehouse, "contacts", **DAY)  # what the API answers
+        assert said["as_of"] is not None and said["rows"][0]["value"] == 3
         gate.set()
         keeper.thread.join(60)
         caught_up = ready_tables.available(warehouse)
         assert not isinstance(caught_up, ready_tables.Behind) and caught_up.sums
         assert count(warehouse) == 4
+        assert metrics.report(warehouse, "contacts", **DAY)["as_of"] is None
     finally:
         ready_tables.stop_background(warehouse, timeout=60)
 

@@ -89,16 +89,21 @@ def report(wh: Warehouse, name: str, *, start: Times | None = None, end: Times |
            by: str | Sequence[str] = (), compare: str | Sequence[str] = (),
            filters: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The definition, the range as computed (end exclusive) and the rows: what the API
-    returns and the CLI prints."""
+    returns and the CLI prints. `as_of` is null when the figures hold every record; in a
+    server, right after a write, it is the time (UTC) of the ready-made tables they were read
+    from while those catch up (records that arrived since are not in them yet)."""
     metric = definition(name)
     t0, t1 = default_range(start, end)
     rows = compute(wh, name, start=t0, end=t1, by=by, compare=compare, filters=filters)
+    used = backend(wh).ready  # what `compute` just read, on this thread's backend
+    as_of = used.as_of if isinstance(used, ready_tables.Behind) else None
     req = query.request(metric, start=t0, end=t1, by=by, filters=filters)
     return {
         "metric": metric.to_dict(),
         "from": t0.isoformat(), "to": t1.isoformat(),
         "by": ([req.grain] if req.grain else []) + list(req.dimensions),
         "filters": {k: list(v) for k, v in req.filters.items()},
+        "as_of": as_of.isoformat() if as_of else None,
         "rows": rows,
     }
 
