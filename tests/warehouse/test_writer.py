@@ -181,3 +181,42 @@ def test_close_stops_a_read_still_running_in_another_thread(tmp_path: Path) -> N
     thread.join(_WAIT)
     assert not thread.is_alive() and len(failed) == 1
     assert duckdb.connect(str(tmp_path / "w.duckdb")).execute("SELECT 1").fetchone() == (1,)
+
+
+def _wal_bytes(wh: Warehouse) -> int:
+    wal = wh.path.with_name(wh.path.name + ".wal")
+    return wal.stat().st_size if wal.exists() else 0
+
+
+def test_the_writer_checkpoints_when_idle_not_inside_a_request(
+    wh: Warehouse, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Small writes stay in the write-ahead log (the raised threshold keeps DuckDB from
+    checkpointing inside a commit); once the queue is idle the writer moves the log into the
+    file itself, and the rows are all there."""
+    from cxhub.warehouse import writer
+
+    monkeypatch.setattr(writer, "IDLE_CHECKPOINT_BYTES", 0)
+    monkeypatch.setattr(writer, "IDLE_SECONDS", 0.2)
+    for job in range(20):
+        wh.writer.submit(_insert(job))
+    wh.write(lambda con: None)
+    deadline = time.monotonic() + _WAIT
+    while _wal_bytes(wh) > 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _wal_bytes(wh) == 0
+    assert wh.read_one("SELECT count(*) FROM t")[0] == 20
+
+
+def test_a_small_log_is_left_to_grow_while_writes_go_on(
+    wh: Warehouse, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cxhub.warehouse import writer
+
+    monkeypatch.setattr(writer, "IDLE_SECONDS", 0.2)  # the log is far under 16 MB
+    for job in range(5):
+        wh.writer.submit(_insert(job))
+    wh.write(lambda con: None)
+    before = _wal_bytes(wh)
+    time.sleep(0.6)
+    assert before > 0 and _wal_bytes(wh) == before

@@ -11,7 +11,14 @@ import duckdb
 
 from cxhub.domain.errors import WarehouseBusyError, WarehouseUnavailableError
 from cxhub.warehouse.schema import LATEST, current_version, migrate
-from cxhub.warehouse.writer import T, WriteJob, Writer, disk_reason, refused_by_disk
+from cxhub.warehouse.writer import (
+    CHECKPOINT_THRESHOLD,
+    T,
+    WriteJob,
+    Writer,
+    disk_reason,
+    refused_by_disk,
+)
 
 
 class Warehouse:
@@ -139,4 +146,6 @@ def connect(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection
         ) from None
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET enable_progress_bar = false")
+    if not read_only:  # the writer checkpoints when idle (writer.py); this is the safety net
+        con.execute(f"SET checkpoint_threshold = '{CHECKPOINT_THRESHOLD}'")
     return con
