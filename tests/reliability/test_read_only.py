@@ -18,6 +18,8 @@ from tests.conftest import run_cli
 from tests.reliability.disks import plain_user, wait_healthy
 from tests.web.conftest import Server, create_key, free_port
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def home(tmp_path: Path) -> Iterator[Path]:

@@ -24,6 +24,7 @@ LABELLED = [
 ]
 
 
+@pytest.mark.slow
 def test_a_label_without_labelled_texts_still_comes_from_its_description(
         tmp_path: Path) -> None:
     model = model_kinds()["fewshot"](dimension="cause")

@@ -46,6 +46,7 @@ def test_averaging_models_beat_the_weekly_seasonal_naive_and_intervals_cover() -
     assert {r["model"] for r in result["per_fold"]} <= set(FAST)
 
 
+@pytest.mark.slow
 def test_statsforecast_candidates_run_and_are_scored() -> None:
     fc = backtest.forecast(_series(21), 2, folds=2)
     assert set(fc.inner_mae) == set(models.CANDIDATES)
@@ -135,6 +136,7 @@ def test_bad_interval_and_horizon_are_named(text, fn, message) -> None:
         fn(text)
 
 
+@pytest.mark.slow
 def test_cli_evaluates_a_csv_of_contact_times(tmp_path) -> None:
     import json
 

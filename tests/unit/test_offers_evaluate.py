@@ -9,7 +9,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 from tests.conftest import run_cli
+
+pytestmark = pytest.mark.slow
 
 
 def _campaign(path: Path, effect: float, n: int = 12_000, seed: int = 5) -> None:

@@ -18,6 +18,8 @@ from cxhub.simulate import rates as r
 from cxhub.simulate import simulate, week
 from cxhub.simulate.names import FIRST_NAMES
 
+pytestmark = pytest.mark.slow
+
 START = date(2025, 11, 1)
 DAYS = 120
 

@@ -16,6 +16,8 @@ import yaml
 from cxhub.simulate import rates as r
 from cxhub.simulate import simulate, week
 
+pytestmark = pytest.mark.slow
+
 START = date(2026, 3, 2)  # a Monday; the period holds Easter and both May bank holidays
 DAYS = 91
 

@@ -71,6 +71,7 @@ def test_the_classify_step_finds_the_demo_companys_categories_and_causes(
     assert accuracy >= floors[method] - 0.1
 
 
+@pytest.mark.slow
 def test_the_words_fallback_on_the_demo_contacts(company: Path) -> None:
     contacts = pd.read_csv(company / "contact_centre" / "contacts.csv", dtype=str,
                            keep_default_na=False)

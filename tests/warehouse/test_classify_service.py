@@ -190,6 +190,7 @@ def test_labels_import_from_csv_by_source_key(small: Warehouse, tmp_path: Path) 
     assert training.import_labels(small, long)["imported"] == 1
 
 
+@pytest.mark.slow
 def test_suggestions_are_unlabelled_texts_the_model_hesitates_on(small: Warehouse) -> None:
     training.set_label(small, "contacts", 1, "category", "complaint", "ana")
     rows = training.suggest(small, dimension="category", k=3)

@@ -160,6 +160,7 @@ def test_review_queue_keeps_decisions_and_numbers(warehouse: Warehouse, tmp_path
                                                               right["external_id"])]
 
 
+@pytest.mark.slow
 def test_cli_resolve_and_review(tmp_path: Path) -> None:
     """`cxhub resolve --json`, `cxhub review list --json` and `review decide`, as a user runs
     them (the commands under a group with cxhub's --home option)."""

@@ -109,6 +109,7 @@ def test_a_record_broken_by_bare_carriage_returns_is_one_reject(
     assert (result.rows_read, result.quarantined) == (3, 1)
 
 
+@pytest.mark.slow
 def test_latin1_read_as_utf8_then_loaded_with_its_encoding(tmp_path: Path) -> None:
     home = tmp_path / "home"
     text = ("source,external_id,channel,created_at,subject\n"

@@ -35,6 +35,7 @@ def _write_big_csv(path: Path) -> None:
     con.close()
 
 
+@pytest.mark.slow
 def test_parallel_csv_load_keeps_the_file_order(warehouse: Warehouse, tmp_path: Path) -> None:
     path = tmp_path / "contacts.csv"
     _write_big_csv(path)
@@ -118,6 +119,7 @@ def test_line_count_across_blocks(tmp_path: Path, tail: bytes) -> None:
     assert _count_lines(path) == (0, False)
 
 
+@pytest.mark.slow
 def test_bad_lines_of_a_large_file_are_quarantined_at_their_line(
     warehouse: Warehouse, tmp_path: Path
 ) -> None:

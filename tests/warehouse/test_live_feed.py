@@ -13,6 +13,7 @@ from cxhub.simulate.week import hourly_factor
 from cxhub.warehouse import Warehouse
 
 
+@pytest.mark.slow
 def test_live_feed_creates_queues_and_answers(warehouse: Warehouse) -> None:
     feed = LiveFeed(RecordSink(warehouse), contacts_per_day=100_000, seed=7)
     start = datetime(2026, 11, 24, 10, 0, 0)  # a Tuesday morning: a busy hour

@@ -27,8 +27,8 @@ from cxhub.services.metrics import ready_tables
 from cxhub.warehouse import Warehouse
 from cxhub.warehouse.engines import connect
 
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:fetch_arrow_table\\(\\) is deprecated:DeprecationWarning")
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings(
+    "ignore:fetch_arrow_table\\(\\) is deprecated:DeprecationWarning")]
 
 _CONTACTS = """
 INSERT INTO contacts (contact_id, source, external_id, customer_external_id, channel, created_at,

@@ -48,6 +48,7 @@ def company(wh, *, fault_day: int = 50, fault_days: int = 4, seed: int = 3) -> s
     return set(frame.contact_id[frame.fault].astype(int))
 
 
+@pytest.mark.slow
 def test_a_planted_fault_is_one_problem(warehouse):
     fault = company(warehouse)
     report = discovery.discover(warehouse)
@@ -85,6 +86,7 @@ OFFER = ["I saw the upgrade offer in your email", "is the speed upgrade offer fo
          "how long does the offer last"]
 
 
+@pytest.mark.slow
 def test_a_campaign_in_the_calendar_is_one_problem_named_after_it(warehouse):
     """No alert: the calendar gives the window; the offer's words pick its contacts (of any
     cause) from the same weeks' usual ones. The weeks of the campaign are not found again as an
@@ -122,6 +124,7 @@ def test_a_campaign_in_the_calendar_is_one_problem_named_after_it(warehouse):
     assert set(store.linked_ids(warehouse, p["problem_id"])) == linked
 
 
+@pytest.mark.slow
 def test_customers_posts_join_the_problem_of_their_words(warehouse):
     """Posts classified into the problem's cause that use its words, inside its window, are
     linked (and counted in its figures); the usual posts of that cause, the brand's replies,

@@ -13,6 +13,7 @@ from cxhub.services.problems import impact
 from cxhub.services.problems.errors import ProblemInputError, ProblemNotFoundError
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("seed", "effect"), [(3, 0.3), (4, 0.4)])
 def test_planted_drop_and_placebo(warehouse, seed, effect):
     day = plant(warehouse, seed=seed, drop=effect, per_day=120)
@@ -25,6 +26,7 @@ def test_planted_drop_and_placebo(warehouse, seed, effect):
     assert placebo.relative_low < 0 < placebo.relative_high
 
 
+@pytest.mark.slow
 def test_bad_input_names_the_field(warehouse):
     plant(warehouse)
     with pytest.raises(ProblemInputError, match="^cause: unknown cause 'nope'; the contacts"):
@@ -39,6 +41,7 @@ def test_bad_input_names_the_field(warehouse):
     assert late.status == "too_early" and late.relative_effect is None
 
 
+@pytest.mark.slow
 def test_cli_json(tmp_path):
     from cxhub.warehouse import Warehouse
 

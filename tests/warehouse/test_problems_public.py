@@ -6,11 +6,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import pytest
 from tests.warehouse.problems_data import plant
 
 from cxhub.services.problems import discovery, ownership, public, workflow
 
 
+@pytest.mark.slow
 def test_published_actions_and_problems(warehouse):
     day = plant(warehouse, per_day=120, seed=8)
     ids = [r[0] for r in warehouse.read(
@@ -40,6 +42,7 @@ def test_published_actions_and_problems(warehouse):
     assert early["actions"] == []
 
 
+@pytest.mark.slow
 def test_the_atom_feed_announces_measured_actions_without_titles(warehouse):
     from cxhub.services.public import reports
 

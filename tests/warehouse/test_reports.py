@@ -186,6 +186,7 @@ def test_cxhub_publish_since_back_fills_every_day(tmp_path: Path) -> None:
             yesterday - timedelta(days=i) for i in range(5)]
 
 
+@pytest.mark.slow
 def test_the_report_adds_the_days_forecast_accuracy(warehouse: Warehouse,
                                                     tmp_path: Path) -> None:
     from tests.warehouse.forecast_data import ORIGIN, build

@@ -18,8 +18,8 @@ from cxhub.warehouse import Warehouse
 from cxhub.warehouse.engines import connect
 
 # Ibis 12 still calls DuckDB 2.0's deprecated fetch_arrow_table(); harmless, and not ours.
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:fetch_arrow_table\\(\\) is deprecated:DeprecationWarning")
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings(
+    "ignore:fetch_arrow_table\\(\\) is deprecated:DeprecationWarning")]
 
 AS_OF = dt.date(2026, 6, 30)
 # 2025-12-31 is 181 days before AS_OF and 2025-07-01 is 364 days before: purchases up to 181

@@ -18,8 +18,8 @@ from cxhub.services.customers import segments as service
 from cxhub.services.records.api import RecordSink
 from cxhub.warehouse import Warehouse
 
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:fetch_arrow_table\\(\\) is deprecated:DeprecationWarning")
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings(
+    "ignore:fetch_arrow_table\\(\\) is deprecated:DeprecationWarning")]
 
 AS_OF = dt.date(2026, 6, 30)
 KEY = {"customer_source": "crm"}

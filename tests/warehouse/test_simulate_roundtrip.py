@@ -19,6 +19,8 @@ from cxhub.simulate import simulate
 from cxhub.warehouse import Warehouse
 from cxhub.warehouse.engines import connect
 
+pytestmark = pytest.mark.slow
+
 DAYS = 45
 
 

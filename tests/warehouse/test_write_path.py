@@ -127,6 +127,7 @@ def test_the_sink_sees_rows_another_writer_added(warehouse: Warehouse, tmp_path:
         ("a", 1), ("b", 2), ("c", 3)]
 
 
+@pytest.mark.slow
 def test_ids_are_given_only_for_rows_that_were_committed(warehouse: Warehouse) -> None:
     """The writer commits jobs in groups; when another job of the group fails, the group is
     rolled back and each job runs again alone. A request must then still find its rows."""

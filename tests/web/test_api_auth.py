@@ -12,6 +12,8 @@ from tests.web.conftest import Server, create_key
 
 from cxhub.warehouse import Warehouse
 
+pytestmark = pytest.mark.slow
+
 
 def _contact() -> dict[str, str]:
     return {"source": "auth-test", "external_id": uuid.uuid4().hex, "channel": "email",

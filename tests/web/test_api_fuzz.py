@@ -29,6 +29,7 @@ pytestmark = pytest.mark.filterwarnings(
 EXAMPLES = int(os.environ.get("CXHUB_FUZZ_EXAMPLES", "5"))
 
 
+@pytest.mark.slow
 def test_api_fuzzed_from_its_openapi(warehouse: Warehouse, tmp_path: Path) -> None:
     load_contacts(warehouse, tmp_path / "in", [
         {"external_id": f"c{i}", "channel": "phone", "created_at": datetime(2026, 3, 1 + i, 9)}

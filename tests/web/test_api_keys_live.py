@@ -22,6 +22,7 @@ def _works(server: Server, key: str) -> bool:
     return server.post("/api/v1/contacts", _contact(), key=key).status_code == 201
 
 
+@pytest.mark.slow
 def test_keys_are_created_listed_and_revoked_over_the_api(
     start_server: Callable[..., Server],
 ) -> None:

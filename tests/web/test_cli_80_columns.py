@@ -16,8 +16,8 @@ from tests.conftest import run_cli
 
 from cxhub.warehouse import Warehouse
 
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:fetch_arrow_table\\(\\) is deprecated:DeprecationWarning")
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings(
+    "ignore:fetch_arrow_table\\(\\) is deprecated:DeprecationWarning")]
 
 NARROW = {"COLUMNS": "80", "LINES": "50"}
 DOCS = Path(__file__).resolve().parents[2] / "docs"

@@ -15,8 +15,8 @@ from cxhub.analytics.identity.settings import IdentitySettings
 from cxhub.warehouse import Warehouse
 
 __all__ = ["dashboard"]
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:fetch_arrow_table\\(\\) is deprecated:DeprecationWarning")
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings(
+    "ignore:fetch_arrow_table\\(\\) is deprecated:DeprecationWarning")]
 
 
 @pytest.fixture

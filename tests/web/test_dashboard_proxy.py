@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import httpx
+import pytest
 from tests.web.conftest import start
 
 from cxhub.services.access import users
@@ -24,6 +25,7 @@ def _attempt(client: httpx.Client, password: str, forwarded_for: str) -> httpx.R
     }, headers={"X-Forwarded-For": forwarded_for}, follow_redirects=False)
 
 
+@pytest.mark.slow
 def test_rotating_x_forwarded_for_does_not_escape_the_throttle(tmp_path: Path) -> None:
     with Warehouse.open(tmp_path / "cxhub.duckdb") as wh:
         users.create_user(wh, username="ana", password=PASSWORD, role="admin")

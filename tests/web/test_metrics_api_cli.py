@@ -42,6 +42,7 @@ def home(tmp_path: Path) -> Path:
     return tmp_path
 
 
+@pytest.mark.slow
 def test_cli_json_is_a_list_of_period_dimension_value(home: Path) -> None:
     proc = run_cli("metrics", "contacts", "--from", "2024-03-04", "--to", "2024-03-05",
                    "--by", "day,channel", "--json", home=home)
@@ -57,6 +58,7 @@ def test_cli_json_is_a_list_of_period_dimension_value(home: Path) -> None:
     ]
 
 
+@pytest.mark.slow
 def test_cli_table_compare_and_filter(home: Path) -> None:
     proc = run_cli("metrics", "service_level", "--from", "2024-03-04", "--to", "2024-03-05",
                    "--filter", "channel=phone", "--compare", "target", home=home)
@@ -65,6 +67,7 @@ def test_cli_table_compare_and_filter(home: Path) -> None:
     assert "80.0%" in proc.stdout  # the target
 
 
+@pytest.mark.slow
 def test_cli_lists_the_catalogue_and_explains_mistakes(home: Path) -> None:
     listed = json.loads(run_cli("metrics", "--list", "--json", home=home).stdout)
     assert [m["name"] for m in listed] == default_catalogue().names

@@ -25,8 +25,8 @@ from tests.web.routes import app_routes
 from cxhub.services.access import keys, users
 from cxhub.warehouse import Warehouse
 
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:fetch_arrow_table\\(\\) is deprecated:DeprecationWarning")
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings(
+    "ignore:fetch_arrow_table\\(\\) is deprecated:DeprecationWarning")]
 
 ODD_VALUES = (
     "0001-01-01", "9999-12-31", "not-a-date", "-1", "99999999999999999999", "a|x|1",

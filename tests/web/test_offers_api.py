@@ -14,6 +14,8 @@ from tests.web.conftest import Server, create_key, start
 
 from cxhub.warehouse import Warehouse
 
+pytestmark = pytest.mark.slow
+
 CATALOGUE = """
 offers:
   - code: PLAIN

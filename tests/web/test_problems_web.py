@@ -18,6 +18,7 @@ pytestmark = pytest.mark.filterwarnings(
     "ignore:fetch_arrow_table\\(\\) is deprecated:DeprecationWarning")
 
 
+@pytest.mark.slow
 def test_dashboard_pages_and_forms(dashboard: TestClient, warehouse) -> None:
     day = plant(warehouse, per_day=40)
     assert log_in(dashboard, "ana").status_code == 303

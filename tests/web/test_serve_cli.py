@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from tests.conftest import run_cli
 from tests.web.conftest import free_port, start
 
 
+@pytest.mark.slow
 def test_a_second_serve_on_the_same_home_says_why(tmp_path: Path) -> None:
     server = start(tmp_path)
     try:
