@@ -106,7 +106,7 @@ def build_figures(wh: Warehouse, day: date, *, min_count: int,
     """A day's report figures (`computed`: its sections, when already worked out;
     `known_forecasts`: the days forecasts cover, when already asked)."""
     start, end = day_window(day)
-    figures = {
+    figures: dict[str, Any] = {
         "date": day.isoformat(),
         "window": {"start": start.isoformat(), "end": end.isoformat(), "timezone": "UTC"},
         "min_public_count": min_count,
@@ -281,7 +281,8 @@ def atom_feed(reports: list[Report], *, base_url: str, title: str = "cxhub daily
         ET.SubElement(entry, f"{{{ns}}}updated").text = _atom_time(
             datetime.fromisoformat(day))
         ET.SubElement(entry, f"{{{ns}}}summary").text = _action_summary(a)
-    return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(feed, encoding="utf-8")
+    body: bytes = ET.tostring(feed, encoding="utf-8")
+    return b'<?xml version="1.0" encoding="utf-8"?>\n' + body
 
 
 def _action_summary(a: dict[str, Any]) -> str:
