@@ -16,7 +16,8 @@ from cxhub.warehouse import Warehouse
 pytestmark = pytest.mark.filterwarnings(
     "ignore:fetch_arrow_table\\(\\) is deprecated:DeprecationWarning")
 
-metric = hand.metric  # DuckDB here; the ready-made tables' and Spark's modules run these tests again
+# DuckDB here; the ready-made tables' and Spark's modules run these tests again.
+metric = hand.metric
 
 # customer: (value band, persona, portfolio quadrant, RFM segment)
 CUSTOMERS = {
