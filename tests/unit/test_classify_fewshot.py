@@ -43,6 +43,7 @@ def test_a_label_without_labelled_texts_still_comes_from_its_description(
     assert np.allclose(again.predict_proba(texts)[1], proba)
 
 
+@pytest.mark.slow
 def test_labels_outside_the_taxonomy_are_learnt_from_their_examples() -> None:
     extra = [("Is the kitchen open after ten?", "opening"), ("What time do you open?", "opening"),
              ("Are you open on Sunday?", "opening")]

@@ -16,6 +16,8 @@ from tests.web.conftest import Server, create_key, start
 
 from cxhub.warehouse import Warehouse
 
+pytestmark = pytest.mark.slow
+
 T0 = "2024-05-06T09:00:00"
 
 
@@ -270,7 +272,6 @@ def test_broken_json_is_422(api: Server) -> None:
     assert "invalid JSON" in error["msg"]
 
 
-@pytest.mark.slow
 def test_oversized_body_is_413(start_server: Callable[..., Server]) -> None:
     server = start_server(keys={"ingest_read": ("ingest", "read")},
                           env={"CXHUB_MAX_BODY_BYTES": "4096"})
@@ -294,7 +295,6 @@ def test_oversized_body_is_413(start_server: Callable[..., Server]) -> None:
     assert small.status_code == 201
 
 
-@pytest.mark.slow
 def test_each_key_is_written_once_whatever_the_retries(
     start_server: Callable[..., Server],
 ) -> None:

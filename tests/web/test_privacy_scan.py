@@ -29,6 +29,8 @@ from cxhub.services.public import reports
 from cxhub.services.records.files import ingest_paths
 from cxhub.warehouse import Warehouse
 
+pytestmark = pytest.mark.slow
+
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 # North American numbers as people write them: (555) 123-4567, 555-123-4567, +1 555.123.4567.
 PHONE = re.compile(r"(?<![\w.])(?:\+?1[ .-]?)?(?:\(\d{3}\)|\d{3})[ .-]\d{3}[ .-]\d{4}(?![\w.])")
