@@ -10,6 +10,8 @@ import pytest
 from tests.warehouse.problems_data import plant
 
 from cxhub.services.problems import discovery, ownership, public, workflow
+from cxhub.services.public import figures
+from cxhub.web.public import privacy
 
 
 @pytest.mark.slow
@@ -27,19 +29,33 @@ def test_published_actions_and_problems(warehouse):
     workflow.record_action(warehouse, title="Help page on delivery", kind="help_content",
                            date=day, cause="delivery", actor="ana@x.com", role="admin")
     assert public.measure_actions(warehouse) == 2
-    got = public.published(warehouse)
+    now = dt.datetime.now()
+    start = dt.datetime.combine(day, dt.time()) - dt.timedelta(days=30)
+    got = figures.sections(warehouse, start=start, end=now, min_count=10, frozen=False)
+    privacy.check(got)  # aggregates and labels only
     text = json.dumps(got, default=str)
-    assert "@" not in text  # no owner, manager or author
-    by_title = {a["title"]: a for a in got["actions"]}
-    bill = by_title["New bill layout"]
-    assert bill["sentence"].startswith(f"New bill layout ({day:%d %B %Y}): since then, about ")
-    assert "fewer contacts a week" in bill["sentence"] and bill["relative_effect"] < 0
-    assert "no measurable change" in by_title["Help page on delivery"]["sentence"]
-    assert [p["title"] for p in got["problems"]] == ["Bills unclear"]
-    assert got["problems"][0]["state_words"] == "being looked at"
-    # As known on a day before the action: no action yet.
-    early = public.published(warehouse, as_of=day - dt.timedelta(days=1))
-    assert early["actions"] == []
+    assert "@" not in text and "Bills unclear" not in text and "bill layout" not in text
+    by_cause = {r["cause"]: r for r in got["actions"]["rows"]}
+    bill = by_cause["billing"]
+    assert bill["significant"] and bill["value"] < 0  # fewer billing contacts since the fix
+    assert bill["low"] <= bill["value"] <= bill["high"]  # its 95% range
+    [problem] = got["open_problems"]["rows"]
+    assert problem["cause"] == "billing" and problem["status"] == "open"
+    assert problem["value"] == 40 and problem["period"] <= day.isoformat()
+
+    # A problem closed is no longer open; a report frozen before that still says it was,
+    # and one frozen before the problem was known does not list it.
+    workflow.change_state(warehouse, pid, "acknowledged", actor="ana@x.com", role="admin")
+    workflow.change_state(warehouse, pid, "wont_fix", actor="ana@x.com", role="admin",
+                          reason="the layout is the regulator's")
+    assert figures.open_problems(warehouse, known_by=None, min_count=10)["rows"] == []
+    before = figures.open_problems(warehouse, known_by=now, min_count=10)["rows"]
+    assert [r["status"] for r in before] == ["open"]
+    known = warehouse.read_one("SELECT opened_at FROM problems WHERE problem_id = ?", [pid])[0]
+    early = figures.open_problems(warehouse, known_by=known, min_count=10)
+    assert early["rows"] == [] and early["empty"]
+    assert figures.open_problems(warehouse, known_by=now, min_count=50)["rows"][0][
+        "value"] is None  # 40 contacts are under that minimum: hidden
 
 
 @pytest.mark.slow

@@ -107,7 +107,7 @@ def test_downloads_and_feed(warehouse: Warehouse) -> None:
     assert report is not None
     lines = reports.to_csv(report).splitlines()
     assert lines[0].split(",") == list(reports.CSV_COLUMNS)
-    assert "volume_by_channel,contacts,,chat,,,,,,12,12,,,,False" in lines
+    assert "volume_by_channel,contacts,,chat,,,,,,12,12,,,,False,," in lines
 
     feed = ET.fromstring(reports.atom_feed(reports.latest_revisions(warehouse),
                                            base_url="http://example.test/"))

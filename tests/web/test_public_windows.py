@@ -255,7 +255,7 @@ def test_actions_show_their_measured_impact_as_known_then(warehouse: Warehouse) 
     now = _now().replace(microsecond=0)
     done, measured = now - timedelta(days=40), now - timedelta(hours=2)
     impact = {"status": "measured", "actual_per_week": 441.5, "expected_per_week": 629.5,
-              "significant": True}
+              "avoided_low": 150.0, "avoided_high": 226.0, "significant": True}
     warehouse.write(lambda con: con.execute(
         "INSERT INTO actions (action_id, title, owner, status, kind, cause, action_date, "
         "impact, impact_at) VALUES (1, 'Visits booked online - ask Ann Smith', 'Ann Smith', "
@@ -264,7 +264,7 @@ def test_actions_show_their_measured_impact_as_known_then(warehouse: Warehouse) 
     page = charts.summary(warehouse, min_count=MIN, now=now)["sections"]["actions"]["rows"]
     assert page == [{"period": done.date().isoformat(), "kind": "process_change",
                      "cause": "delivery", "value": -188.0, "previous": 629.5,
-                     "significant": True}]
+                     "low": -226.0, "high": -150.0, "significant": True}]
     assert "Ann" not in str(page)  # titles and owners are staff-written: never public
     # A report frozen before the impact was measured shows no impact.
     day = (now - timedelta(days=3)).date()

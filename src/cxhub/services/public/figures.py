@@ -19,6 +19,7 @@ only chooses metrics, windows and breakdowns, and then makes the rows safe to pu
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
@@ -356,6 +357,8 @@ def sections(wh: Warehouse, *, start: datetime, end: datetime,
                                 compare=("target",)), min_count)
     out["actions"] = actions(wh, start=start, end=end, min_count=min_count,
                              known_by=end if frozen else None)
+    out["open_problems"] = open_problems(wh, known_by=end if frozen else None,
+                                         min_count=min_count)
     return out
 
 
@@ -409,6 +412,7 @@ def daily_sections(wh: Warehouse, days: Sequence[date], *,
         out["satisfaction_last_month"] = _section("csat", partial(_cut, by_month, month),
                                                   min_count)
         out["actions"] = actions(wh, start=start, end=end, min_count=min_count, known_by=end)
+        out["open_problems"] = open_problems(wh, known_by=end, min_count=min_count)
         yield day, out
 
 
@@ -455,15 +459,16 @@ def actions(wh: Warehouse, *, start: datetime, end: datetime, min_count: int,
     week against what was expected without the action (negative: fewer). Only the action's
     kind, cause, date and the measured figures are published: titles, notes and owners are
     staff-written text. An honest empty state until there are any."""
-    import json
-
     row = _first(wh, "SELECT count(*) FROM actions")
     if not row or not row[0]:
         return {"metric": METRIC["action_impact"], "rows": [], "empty": True}
     try:
         found = wh.read(
-            "SELECT action_date, kind, cause, impact FROM actions WHERE action_date < ? "
-            "AND impact IS NOT NULL AND (? IS NULL OR impact_at <= ?) ORDER BY action_date",
+            # An action on a problem is about the problem's cause.
+            "SELECT a.action_date, a.kind, coalesce(a.cause, p.cause), a.impact FROM actions a "
+            "LEFT JOIN problems p USING (problem_id) WHERE a.action_date < ? "
+            "AND a.impact IS NOT NULL AND (? IS NULL OR a.impact_at <= ?) "
+            "ORDER BY a.action_date",
             [end, known_by, known_by])
     except Exception as exc:  # noqa: BLE001 - an older actions table: say it, do not fail
         return {"metric": METRIC["action_impact"], "rows": [], "unavailable": _reason(exc)}
@@ -476,16 +481,63 @@ def actions(wh: Warehouse, *, start: datetime, end: datetime, min_count: int,
         if actual is None or expected is None:
             continue
         change, significant = actual - expected, bool(figures.get("significant"))
+        span = (figures.get("avoided_low"), figures.get("avoided_high"))
         fault = figures.get("problem") or {}
         if fault.get("avoided_low") is not None and fault["avoided_low"] > 0:
             # An action on a problem (a fault's fix): what it avoided is the problem's own
             # contacts, which the cause as a whole can hide (its fault weeks are not its norm).
             change, expected = -fault["avoided_per_week"], fault["contacts_per_week_before"]
-            significant = True
+            significant, span = True, (fault["avoided_low"], fault["avoided_high"])
+        # The 95% range of the change (contacts avoided a week, turned into a change).
+        a, b = span
+        low, high = sorted((-a, -b)) if a is not None and b is not None else (None, None)
         rows.append({"period": day, "kind": str(kind or "action"), "cause": cause,
                      "value": round(change, 1), "previous": round(expected, 1),
+                     "low": None if low is None else round(low, 1),
+                     "high": None if high is None else round(high, 1),
                      "significant": significant})
     labels = public_labels(wh)
     safe = relabel(rows, labels, counts=False)
     return {"metric": METRIC["action_impact"],
             "rows": [{k: _plain(v) for k, v in r.items()} for r in safe]}
+
+
+OPEN_STATES = ("open", "acknowledged", "fix_planned", "fixed")
+
+
+def open_problems(wh: Warehouse, *, known_by: datetime | None, min_count: int,
+                  largest: int = 5) -> Section:
+    """The largest problems still open, as the company knew them at `known_by` (a frozen
+    report: its own end; the live page: now): opened before then, in the state after the
+    last change before then (the audit trail), with since when the company has known (first
+    contact seen), the cause and product, and the contacts linked (hidden below `min_count`).
+    Titles, notes and owners are staff-written text and are never published."""
+    at = known_by or datetime(9999, 12, 31)
+    try:
+        found = wh.read_dicts(
+            "SELECT p.problem_id, p.cause, p.product, p.figures, "
+            "coalesce(p.first_seen, p.opened_at) AS since, coalesce((SELECT e.state FROM "
+            "problem_events e WHERE e.problem_id = p.problem_id AND e.state IS NOT NULL AND "
+            "e.happened_at < ? ORDER BY e.happened_at DESC, e.event_id DESC LIMIT 1), "
+            "'open') AS state FROM problems p WHERE p.opened_at < ? "
+            "ORDER BY p.priority_score DESC NULLS LAST, p.problem_id", [at, at])
+    except Exception as exc:  # noqa: BLE001 - an older warehouse: say it, do not fail
+        return {"metric": "open_problems", "rows": [], "unavailable": _reason(exc)}
+    labels = public_labels(wh)
+    rows: list[Row] = []
+    for p in found:
+        for dim in ("cause", "product"):  # only the taxonomy's and known products' names
+            if p[dim] is not None and dim in labels and str(p[dim]) not in labels[dim]:
+                p[dim] = OTHER
+        if p["state"] not in OPEN_STATES or p["since"] is None:
+            continue
+        figures = json.loads(p["figures"]) if isinstance(p["figures"], str) else (
+            p["figures"] or {})
+        n = figures.get("contacts")
+        shown = n is not None and n >= min_count
+        rows.append({"period": p["since"].date().isoformat(), "cause": p["cause"],
+                     "product": p["product"], "status": p["state"],
+                     "value": n if shown else None, "suppressed": not shown})
+        if len(rows) >= largest:
+            break
+    return {"metric": "open_problems", "rows": rows, "empty": not rows}

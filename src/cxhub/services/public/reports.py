@@ -27,7 +27,8 @@ from cxhub.warehouse import Warehouse
 
 LATE_DATA_NOTE = "correction: late data"
 CSV_COLUMNS = ("section", "metric", "period", "channel", "category", "cause", "product",
-               "owner", "status", "value", "n", "previous", "last_year", "target", "suppressed")
+               "owner", "status", "value", "n", "previous", "last_year", "target", "suppressed",
+               "low", "high")
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ _STRUCTURE = frozenset({
     "published_at", "note", "figures", "revisions", "previous_n", "last_year_n",
     "recommended", "marks", "kind", "name", "waits", "significant",
     # the forward look (services.public_outlook): opening status, basis of a wait, its top
-    "opening", "open", "closes", "opens", "basis", "high",
+    "opening", "open", "closes", "opens", "basis", "high", "low",
     # the daily report's forecast accuracy: contacts forecast, share inside the 95% range
     "forecast", "coverage",
 })
@@ -35,7 +35,7 @@ _SECTION_NAMES = frozenset({
     "abandonment_by_channel", "first_response_by_channel", "service_level_by_channel",
     "answered_on_time", "first_reply_on_time_by_channel", "complaints_by_cause",
     "complaints_by_product", "satisfaction",
-    "satisfaction_last_month", "actions", "forecast_accuracy",
+    "satisfaction_last_month", "actions", "forecast_accuracy", "open_problems",
 })
 ALLOWED_KEYS = _STRUCTURE | _SECTION_NAMES | set(DIMENSIONS) | set(VALUES) | set(COMPARISONS)
 

@@ -353,6 +353,51 @@ function satisfaction(sections) {
     box.append(card);
   }
 }
+const ACTION_KINDS = { fix: "a fix", process_change: "a process change",
+  policy: "a policy change", product_change: "a product change",
+  communication: "a communication", help_content: "new help content" };
+const PROBLEM_STATES = { open: "being looked at", acknowledged: "acknowledged by its owner",
+  fix_planned: "a fix is planned", fixed: "fixed, being checked" };
+function longDate(iso) {
+  return new Date(`${String(iso).slice(0, 10)}T00:00:00Z`).toLocaleDateString("en-GB",
+    { day: "numeric", month: "long", year: "numeric", timeZone: "UTC" });
+}
+// One action in plain words: "Since a fix on billing (30 July 2026): about 2,066 fewer
+// contacts a week (1,950 to 2,180)." The range is the estimate's 95% interval.
+function actionWords(r) {
+  const what = `Since ${ACTION_KINDS[r.kind] || "an action"} on ${r.cause || "contacts"} ` +
+    `(${longDate(r.period)}): `;
+  if (!r.significant) return `${what}no measurable change in contacts so far.`;
+  const fewer = r.value < 0;
+  const size = (v) => fmtInt(Math.abs(v));
+  const range = r.low !== null && r.high !== null && r.low !== undefined
+    ? ` (${size(fewer ? r.high : r.low)} to ${size(fewer ? r.low : r.high)})` : "";
+  return `${what}about ${size(r.value)} ${fewer ? "fewer" : "more"} contacts a week` +
+    `${range}, against about ${fmtInt(r.previous)} a week expected without it.`;
+}
+function openProblems(section) {
+  const box = document.getElementById("open-problems");
+  box.replaceChildren();
+  if (!section || section.unavailable || !section.rows.length) {
+    box.append(el("p", "empty", "No open problems."));
+    return;
+  }
+  const table = el("table");
+  const head = el("tr");
+  for (const h of ["Known since", "Cause", "Product", "Contacts", "Where we are"]) {
+    head.append(el("th", "", h));
+  }
+  table.append(head);
+  for (const r of section.rows) {
+    const tr = el("tr");
+    for (const v of [longDate(r.period), r.cause, r.product || "—",
+      r.value === null ? "fewer than 10" : fmtInt(r.value), PROBLEM_STATES[r.status] || r.status]) {
+      tr.append(el("td", "", v ?? "—"));
+    }
+    table.append(tr);
+  }
+  box.append(table);
+}
 function actions(section) {
   const box = document.getElementById("actions");
   box.replaceChildren();
@@ -365,23 +410,9 @@ function actions(section) {
     box.append(el("p", "empty", "Actions are recorded; their impact is not measured yet."));
     return;
   }
-  const table = el("table");
-  const head = el("tr");
-  for (const h of ["Since", "What", "Cause", "Contacts a week: expected", "Change"]) {
-    head.append(el("th", "", h));
-  }
-  table.append(head);
-  const KINDS = { fix: "Fix", process_change: "Process change", policy: "Policy change",
-    product_change: "Product change", communication: "Communication" };
-  for (const r of section.rows) {
-    const tr = el("tr");
-    const change = r.significant ? `${r.value > 0 ? "+" : ""}${fmtInt(r.value)}`
-      : "no measurable change";
-    for (const v of [String(r.period || "").slice(0, 10), KINDS[r.kind] || r.kind, r.cause,
-      fmtInt(r.previous), change]) tr.append(el("td", "", v ?? "—"));
-    table.append(tr);
-  }
-  box.append(table);
+  const list = el("ul", "actions");
+  for (const r of [...section.rows].reverse()) list.append(el("li", "", actionWords(r)));
+  box.append(list);
 }
 async function startMonth() {
   const data = await getJSON("/public/api/summary");
@@ -393,6 +424,7 @@ async function startMonth() {
   waits(data.waits);
   satisfaction(data.sections);
   actions(data.sections.actions);
+  openProblems(data.sections.open_problems);
 }
 
 const showError = (node) => (error) => {
