@@ -43,36 +43,29 @@ def add_event(con: duckdb.DuckDBPyConnection, problem_id: int, kind: str, *, act
 def link(con: duckdb.DuckDBPyConnection, problem_id: int, contact_ids: Sequence[int], *,
          how: str, at: dt.datetime) -> int:
     """Link contacts not already linked to this problem; returns how many were new."""
-    if not len(contact_ids):
-        return 0
-    frame = pd.DataFrame({"contact_id": pd.Series(contact_ids, dtype="int64")})
-    con.register("new_links", frame)
-    try:
-        row = con.execute(
-            "INSERT INTO problem_contacts (problem_id, contact_id, linked_at, how) "
-            "SELECT DISTINCT ?, n.contact_id, ?, ? FROM new_links n WHERE NOT EXISTS ("
-            "SELECT 1 FROM problem_contacts p WHERE p.problem_id = ? "
-            "AND p.contact_id = n.contact_id)", [problem_id, at, how, problem_id]).fetchone()
-    finally:
-        con.unregister("new_links")
-    return int(row[0]) if row else 0
+    return _link(con, "problem_contacts", "contact_id", problem_id, contact_ids, how=how, at=at)
 
 
 def link_mentions(con: duckdb.DuckDBPyConnection, problem_id: int, mention_ids: Sequence[int],
                   *, how: str, at: dt.datetime) -> int:
     """Link customers' posts not already linked to this problem; returns how many were new."""
-    if not len(mention_ids):
+    return _link(con, "problem_mentions", "mention_id", problem_id, mention_ids, how=how, at=at)
+
+
+def _link(con: duckdb.DuckDBPyConnection, table: str, column: str, problem_id: int,
+          ids: Sequence[int], *, how: str, at: dt.datetime) -> int:
+    if not len(ids):
         return 0
-    frame = pd.DataFrame({"mention_id": pd.Series(mention_ids, dtype="int64")})
-    con.register("new_mention_links", frame)
+    view = f"new_{table}"
+    con.register(view, pd.DataFrame({column: pd.Series(ids, dtype="int64")}))
     try:
         row = con.execute(
-            "INSERT INTO problem_mentions (problem_id, mention_id, linked_at, how) "
-            "SELECT DISTINCT ?, n.mention_id, ?, ? FROM new_mention_links n WHERE NOT EXISTS "
-            "(SELECT 1 FROM problem_mentions p WHERE p.problem_id = ? "
-            "AND p.mention_id = n.mention_id)", [problem_id, at, how, problem_id]).fetchone()
+            f"INSERT INTO {table} (problem_id, {column}, linked_at, how) "
+            f"SELECT DISTINCT ?, n.{column}, ?, ? FROM {view} n WHERE NOT EXISTS ("
+            f"SELECT 1 FROM {table} p WHERE p.problem_id = ? AND p.{column} = n.{column})",
+            [problem_id, at, how, problem_id]).fetchone()
     finally:
-        con.unregister("new_mention_links")
+        con.unregister(view)
     return int(row[0]) if row else 0
 
 
