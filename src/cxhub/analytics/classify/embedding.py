@@ -91,17 +91,19 @@ class Encoder:
     def _encode(self, model: Any, texts: Sequence[str]) -> np.ndarray:
         distinct, index = np.unique(np.asarray([t or "" for t in texts], dtype=object),
                                     return_inverse=True)
-        new = [t for t in distinct if t not in self._memo]
-        fresh: dict[str, np.ndarray] = {}
+        # The vectors already known are taken before the memo may be cleared below.
+        fresh: dict[str, np.ndarray] = {t: self._memo[t] for t in distinct if t in self._memo}
+        new = [t for t in distinct if t not in fresh]
         if new:
             vectors = model.encode(new, batch_size=self.batch_size, normalize_embeddings=True,
                                    show_progress_bar=False, convert_to_numpy=True)
-            fresh = dict(zip(new, np.asarray(vectors, dtype=np.float32), strict=True))
-            if len(self._memo) + len(fresh) > self._memo_size:
+            made = dict(zip(new, np.asarray(vectors, dtype=np.float32), strict=True))
+            if len(self._memo) + len(made) > self._memo_size:
                 self._memo.clear()
-            if len(fresh) <= self._memo_size:
-                self._memo.update(fresh)
-        rows = np.stack([fresh[t] if t in fresh else self._memo[t] for t in distinct])
+            if len(made) <= self._memo_size:
+                self._memo.update(made)
+            fresh.update(made)
+        rows = np.stack([fresh[t] for t in distinct])
         return rows[index.ravel()]
 
 

@@ -44,7 +44,8 @@ def subscriptions(con: BaseBackend, *, until: dt.datetime) -> pd.DataFrame:
         open_holdings=h.count(where=is_open),
         monthly_amount=h.monthly_amount.sum(where=is_open),
         plan=h.product.argmin(h.started_at))
-    df = frame(per)
+    # In a stable order (a GROUP BY's is not), so that every fit and check reads the same rows.
+    df = frame(per).sort_values("customer_key", kind="stable", ignore_index=True)
     df["customer_id"] = df["customer_id"].astype("Int64")
     df["started"] = pd.to_datetime(df["started"])
     df["ended"] = pd.to_datetime(df["last_end"]).where(df["open_holdings"] == 0)
