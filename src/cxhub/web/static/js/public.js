@@ -70,7 +70,9 @@ function renderLive(data) {
                                      ["backlog", "Open, not yet resolved", fmtInt],
                                      ["expected_wait", "Expected wait now", fmtWait]]) {
       const closed = key === "expected_wait" && c.opening && !c.opening.open;
-      const text = closed ? "closed" : fmt(c[key].value);
+      // A wait hidden for too few contacts is not "fewer than 10" of anything: say so.
+      const unknownWait = key === "expected_wait" && (c[key].value ?? null) === null;
+      const text = closed ? "closed" : unknownWait ? "too few replies to say" : fmt(c[key].value);
       const dd = el("dd", c[key].suppressed && !closed ? "hidden-figure" : "", text);
       dd.dataset.figure = key;
       if (key === "expected_wait" && !closed && c[key].basis) {
