@@ -28,26 +28,8 @@ def labelled_contacts(con: BaseBackend, *, start: dt.datetime | None = None,
     if ids is not None:
         # A join, not an IN list: a selection of 10,000 ids stays one small relation.
         c = c.inner_join(ids, c.contact_id == ids.wanted_id).drop("wanted_id")
-    if start is not None:
-        c = c.filter(c.created_at >= start)
-    if end is not None:
-        c = c.filter(c.created_at < end)
-    if after_id is not None:
-        c = c.filter(c.contact_id > after_id)
-    if ready_labels:
-        labels = con.table("current_labels")
-        labels = labels.filter(labels.target == "contacts").select(
-            label_id=labels.target_id, label_cause=labels.cause, label_category=labels.category)
-    else:  # current_labels is behind the labels: the winning label, computed here
-        raw = con.table("labels")
-        raw = raw.filter(raw.target == "contacts", raw.dimension.isin(["cause", "category"]))
-        if after_id is not None:  # only the new contacts' labels
-            raw = raw.filter(raw.target_id > after_id)
-        if ids is not None:  # only the selected contacts' labels
-            raw = raw.inner_join(ids, raw.target_id == ids.wanted_id).drop("wanted_id")
-        best = best_labels(raw, ("cause", "category"))
-        labels = best.select(label_id=best.target_id, label_cause=best.cause,
-                             label_category=best.category)
+    c = _window(c, "contact_id", start, end, after_id)
+    labels = _winning_labels(con, "contacts", ready=ready_labels, after_id=after_id, ids=ids)
     j = c.left_join(labels, c.contact_id == labels.label_id)
     j = j.mutate(cause=ibis.coalesce(j.label_cause, j.cause),
                  category=ibis.coalesce(j.label_category, j.category))
@@ -77,25 +59,43 @@ def labelled_mentions(con: BaseBackend, *, start: dt.datetime | None = None,
     `after_id`, with the cause and category the classifier gave them (a post has no label of
     its own from the source): the same columns a problem's rule reads on contacts."""
     m = con.table("mentions")
-    m = m.filter(m.inbound.fill_null(True))
-    if start is not None:
-        m = m.filter(m.created_at >= start)
-    if end is not None:
-        m = m.filter(m.created_at < end)
-    if after_id is not None:
-        m = m.filter(m.mention_id > after_id)
-    if ready_labels:
-        labels = con.table("current_labels")
-        labels = labels.filter(labels.target == "mentions").select(
-            label_id=labels.target_id, cause=labels.cause, category=labels.category)
-    else:
-        raw = con.table("labels")
-        raw = raw.filter(raw.target == "mentions", raw.dimension.isin(["cause", "category"]))
-        if after_id is not None:
-            raw = raw.filter(raw.target_id > after_id)
-        best = best_labels(raw, ("cause", "category"))
-        labels = best.select(label_id=best.target_id, cause=best.cause, category=best.category)
+    m = _window(m.filter(m.inbound.fill_null(True)), "mention_id", start, end, after_id)
+    won = _winning_labels(con, "mentions", ready=ready_labels, after_id=after_id)
+    labels = won.select("label_id", cause=won.label_cause, category=won.label_category)
     j = m.inner_join(labels, m.mention_id == labels.label_id)  # unlabelled: no cause to match
     if causes is not None and "*" not in causes:
         j = j.filter(j.cause.isin(list(causes)))
     return j.select(*columns)
+
+
+def _window(t: ir.Table, id_column: str, start: dt.datetime | None,
+            end: dt.datetime | None, after_id: int | None) -> ir.Table:
+    """Rows created in [start, end), and with an id above `after_id`, where given."""
+    if start is not None:
+        t = t.filter(t.created_at >= start)
+    if end is not None:
+        t = t.filter(t.created_at < end)
+    if after_id is not None:
+        t = t.filter(t[id_column] > after_id)
+    return t
+
+
+def _winning_labels(con: BaseBackend, target: str, *, ready: bool, after_id: int | None,
+                    ids: ir.Table | None = None) -> ir.Table:
+    """label_id, label_cause, label_category of `target`'s rows: from current_labels when
+    `ready` (the table being up to date), else the winning label computed here, only for the
+    rows above `after_id` or in `ids` when given."""
+    if ready:
+        labels = con.table("current_labels")
+        return labels.filter(labels.target == target).select(
+            label_id=labels.target_id, label_cause=labels.cause,
+            label_category=labels.category)
+    raw = con.table("labels")
+    raw = raw.filter(raw.target == target, raw.dimension.isin(["cause", "category"]))
+    if after_id is not None:  # only the new rows' labels
+        raw = raw.filter(raw.target_id > after_id)
+    if ids is not None:  # only the selected rows' labels
+        raw = raw.inner_join(ids, raw.target_id == ids.wanted_id).drop("wanted_id")
+    best = best_labels(raw, ("cause", "category"))
+    return best.select(label_id=best.target_id, label_cause=best.cause,
+                       label_category=best.category)
