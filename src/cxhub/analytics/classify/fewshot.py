@@ -91,17 +91,14 @@ class FewShotClassifier:
         write_meta(directory, {
             "kind": self.kind, "version": self.version, "classes": self.classes,
             "dimension": self.dimension, "options": self.options, "encoder": self.encoder.name,
-            "labels": [{"name": s.name, "description": s.description,
-                        "examples": list(s.examples), "keywords": list(s.keywords)}
-                       for s in self.specs]})
+            "labels": [s.to_dict() for s in self.specs]})
         joblib.dump(self._head, directory / _FILE)
 
     @classmethod
     def load(cls, directory: Path) -> Self:
         directory = Path(directory)
         meta: dict[str, Any] = read_meta(directory)
-        specs = [LabelSpec(d["name"], d["description"], tuple(d.get("examples", ())),
-                           tuple(d.get("keywords", ()))) for d in meta["labels"]]
+        specs = [LabelSpec.from_dict(d) for d in meta["labels"]]
         model = cls(dimension=meta.get("dimension", "category"), labels=specs,
                     **meta.get("options", {}))
         model._head = joblib.load(directory / _FILE)

@@ -49,6 +49,16 @@ class LabelSpec:
         """The label's descriptive phrasings: its name with its description, then each example."""
         return [f"{self.name.replace('_', ' ')}: {self.description}", *self.examples]
 
+    def to_dict(self) -> dict[str, Any]:
+        """As a saved model's metadata keeps it."""
+        return {"name": self.name, "description": self.description,
+                "examples": list(self.examples), "keywords": list(self.keywords)}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> LabelSpec:
+        return cls(d["name"], d["description"], tuple(d.get("examples", ())),
+                   tuple(d.get("keywords", ())))
+
 
 @dataclass(frozen=True, slots=True)
 class Taxonomy:

@@ -270,9 +270,7 @@ class ZeroShotClassifier:
         write_meta(directory, {
             "kind": self.kind, "version": self.version, "classes": self.classes,
             "dimension": self.dimension, "method": self.method, "adapted_on": self.adapted_on,
-            "labels": [{"name": s.name, "description": s.description,
-                        "examples": list(s.examples), "keywords": list(s.keywords)}
-                       for s in self.specs]})
+            "labels": [s.to_dict() for s in self.specs]})
         if self.student is not None:
             self.student.save(directory / "student")
 
@@ -280,8 +278,7 @@ class ZeroShotClassifier:
     def load(cls, directory: Path) -> Self:
         directory = Path(directory)
         meta: dict[str, Any] = read_meta(directory)
-        specs = [LabelSpec(d["name"], d["description"], tuple(d.get("examples", ())),
-                           tuple(d.get("keywords", ()))) for d in meta["labels"]]
+        specs = [LabelSpec.from_dict(d) for d in meta["labels"]]
         model = cls(dimension=meta.get("dimension", "category"), labels=specs,
                     method=meta.get("method", "lexical"))
         if (directory / "student").is_dir():
