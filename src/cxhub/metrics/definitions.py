@@ -8,8 +8,9 @@ not have, a kind without what it needs.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -18,7 +19,7 @@ from typing import Any
 import yaml
 
 from cxhub.domain.errors import CxhubError, NotFoundError
-from cxhub.metrics.facts import FACTS, TIME_DIMENSIONS
+from cxhub.metrics.facts import BUSINESS_CLOCKS, FACTS, TIME_DIMENSIONS
 from cxhub.metrics.formula import Formula, parse
 
 KINDS = ("count", "share", "mean", "quantile", "backlog", "per_customer", "ratio")
@@ -27,7 +28,7 @@ UNITS = ("contacts", "mentions", "share", "seconds", "points", "score", "per_100
 BETTER = ("higher", "lower", "neither")
 
 _COMMON = {"label", "description", "fact", "kind", "unit", "better", "time", "where", "params",
-           "target"}
+           "target", "business_hours"}
 _BY_KIND = {
     "count": set(),
     "share": {"numerator", "denominator"},
@@ -75,6 +76,10 @@ class Metric:
     per: int | None = None
     params: Mapping[str, Any] = field(default_factory=dict)
     target: float | Mapping[str, float] | None = None
+    # "business": the times count only while the channel is open (`business_hours: true` on
+    # the definition named `business_of` made this one); "clock": every second counts.
+    clock: str = "clock"
+    business_of: str | None = None
 
     @property
     def dimensions(self) -> tuple[str, ...]:
@@ -134,6 +139,8 @@ class Metric:
         if self.params:
             out["params"] = dict(self.params)
         out["target"] = dict(self.target) if isinstance(self.target, Mapping) else self.target
+        if self.clock != "clock":  # left out otherwise: the clock metrics keep their fingerprint
+            out |= {"clock": self.clock, "business_of": self.business_of}
         return out
 
 
@@ -191,7 +198,41 @@ def loads(text: str, *, origin: str = "catalogue") -> Catalogue:
         raise CatalogueError(f"{origin}: not valid YAML: {exc}") from None
     if not isinstance(data, dict) or not data:
         raise CatalogueError(f"{origin}: expected a mapping of metric names to definitions")
-    return Catalogue({name: _metric(str(name), spec, origin) for name, spec in data.items()})
+    metrics: dict[str, Metric] = {}
+    for name, spec in data.items():
+        m = metrics[str(name)] = _metric(str(name), spec, origin)
+        if spec.get("business_hours"):
+            twin = business_twin(m, spec, origin)
+            if twin.name in data:
+                raise CatalogueError(f"{origin}: metric {name!r}: business_hours makes "
+                                     f"{twin.name!r}, which the catalogue defines as well")
+            metrics[twin.name] = twin
+    return Catalogue(metrics)
+
+
+def business_twin(m: Metric, spec: Mapping[str, Any], origin: str) -> Metric:
+    """The metric `business_hours: true` adds beside `m`: the same definition with each time
+    it reads (first_response_seconds, resolution_seconds) counted in business hours."""
+    where = f"{origin}: metric {m.name!r}, business_hours"
+    if spec["business_hours"] is not True:
+        raise CatalogueError(f"{where}: must be true (or left out); got "
+                             f"{spec['business_hours']!r}")
+    clocks = BUSINESS_CLOCKS.get(m.fact, {})
+    if not any(c in clocks for c in m.columns()):
+        raise CatalogueError(f"{where}: the metric reads no time a business clock can count "
+                             f"({', '.join(clocks) or 'none on fact ' + m.fact})")
+    columns = set(FACTS[m.fact].columns)
+    pattern = re.compile(r"\b(" + "|".join(map(re.escape, clocks)) + r")\b")
+    swapped = {k: pattern.sub(lambda x: clocks[x.group(1)], f.text)
+               for k, f in m.formulas.items()}
+    formulas: dict[str, Any] = {
+        k: parse(text, params=m.params, columns=columns, where=f"{where}, {k}")
+        for k, text in swapped.items()}
+    return replace(m, name=f"{m.name}_business", label=f"{m.label}, business hours",
+                   description=f"{m.description} Counted in business hours: only while the "
+                   "channel is open by its opening hours and holidays (a channel with no hours "
+                   "of its own or borrowed counts every hour).",
+                   clock="business", business_of=m.name, **formulas)
 
 
 def _metric(name: str, spec: Any, origin: str) -> Metric:

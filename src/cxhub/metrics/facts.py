@@ -62,6 +62,11 @@ _CONTACT_COMPUTED = {
     "handle_seconds": "talk + hold + wrap, a missing part counted as 0",
     "first_response_seconds": "seconds from creation to the first agent reply",
     "resolution_seconds": "seconds from creation to resolution",
+    "first_response_business_seconds": "open seconds of the channel's business calendar "
+                                       "from creation to the first agent reply "
+                                       "(business_days; its clock seconds without a calendar)",
+    "resolution_business_seconds": "open seconds of the channel's business calendar from "
+                                   "creation to resolution",
     "closed_at": "resolved or abandoned (never before creation); missing while open",
     "reached_at": "answered or first responded",
     "arrived_at": "queued_at, else created_at",
@@ -152,6 +157,15 @@ FACTS["forecasts"] = Fact(
     "forecasts", "each forecast interval of each channel, with the contacts that arrived in it",
     _FORECAST, ("channel", *_TIME_DIMENSIONS))
 TIME_DIMENSIONS = _TIME_DIMENSIONS
+# A clock column -> the same time counted in business hours: what a definition's
+# `business_hours: true` swaps in its formulas (definitions.business_twin).
+_CONTACT_CLOCKS = {"first_response_seconds": "first_response_business_seconds",
+                   "resolution_seconds": "resolution_business_seconds"}
+BUSINESS_CLOCKS: dict[str, dict[str, str]] = {"contacts": _CONTACT_CLOCKS,
+                                              "service_contacts": _CONTACT_CLOCKS}
+# A business-time column -> the time its span ends at (it starts at created_at).
+_BUSINESS_ENDS = {"first_response_business_seconds": "first_response_at",
+                  "resolution_business_seconds": "resolved_at"}
 SEGMENT_DIMENSIONS = _SEGMENT_DIMENSIONS
 
 
@@ -309,7 +323,43 @@ def _base_columns(needed: set[str]) -> set[str]:
         cols |= set(_CUSTOMER)
     if "repeat_gap_seconds" in needed:
         cols |= {"contact_id", "cause", "created_at", "resolved_at", *_CUSTOMER}
+    for name, end in _BUSINESS_ENDS.items():
+        if name in needed:
+            cols |= {"channel", "created_at", end}
     return cols
+
+
+def _open_seconds(con: TableSource, c: ir.Table, column: str, tag: str) -> ir.Table:
+    """`c` with `tag`: F(column), the open seconds of the channel's business calendar from
+    its first day up to the time (business_days: the open seconds before the day plus the
+    open part of the day before the time); missing without a calendar row."""
+    d = con.table("business_days")
+    d = d.select(**{f"{tag}_channel": d.channel, f"{tag}_day": d.day,
+                    f"{tag}_a": d.open_start_s, f"{tag}_b": d.open_end_s,
+                    f"{tag}_before": d.open_before_s})
+    t = c[column]
+    j = c.left_join(d, [c.channel == d[f"{tag}_channel"], t.date() == d[f"{tag}_day"]])
+    second = t.epoch_seconds() - t.truncate("D").epoch_seconds()
+    a, b = j[f"{tag}_a"], j[f"{tag}_b"]
+    inside = ibis.greatest(ibis.least(second, b), a) - a
+    return j.mutate(**{tag: j[f"{tag}_before"] + inside}).drop(
+        f"{tag}_channel", f"{tag}_day", f"{tag}_a", f"{tag}_b", f"{tag}_before")
+
+
+def _business_times(con: TableSource, c: ir.Table, names: list[str]) -> ir.Table:
+    """`c` with each business-time column of `names`: F(end) - F(created_at), F looked up in
+    business_days at both ends (warehouse.business_days); the clock seconds where the
+    channel has no calendar (or a day lies outside it), so both figures agree there."""
+    c = _open_seconds(con, c, "created_at", "_f_start")
+    made = {}
+    for i, name in enumerate(names):
+        end = _BUSINESS_ENDS[name]
+        c = _open_seconds(con, c, end, f"_f_end{i}")
+        business = c[f"_f_end{i}"] - c["_f_start"]
+        made[name] = ibis.ifelse(c["_f_start"].notnull() & c[f"_f_end{i}"].notnull(), business,
+                                 _seconds(c[end], c.created_at))
+    c = c.mutate(**made)
+    return c.drop("_f_start", *(f"_f_end{i}" for i in range(len(names))))
 
 
 def contacts(con: TableSource, needed: set[str], *, created_since: datetime | None = None,
@@ -353,6 +403,9 @@ def contacts(con: TableSource, needed: set[str], *, created_since: datetime | No
         c = c.left_join(r, c.contact_id == r.repeat_contact_id).drop("repeat_contact_id")
     elif segs or needed & {"customer_key", "repeat_gap_seconds"}:
         c = _with_customer(con, c, segments=segs)
+    business = [name for name in _BUSINESS_ENDS if name in needed]
+    if business:
+        c = _business_times(con, c, business)
     made = {name: make(c) for name, (_, make) in _COMPUTED.items() if name in needed}
     if made:
         c = c.mutate(**made)

@@ -37,6 +37,8 @@ def metric_section(m: Metric) -> str:
         rows.append((f"param `{name}`", _value(value)))
     if m.target is not None:
         rows.append(("target", _value(m.target)))
+    if m.clock != "clock":
+        rows.append(("clock", f"{m.clock} hours (`business_hours: true` on `{m.business_of}`)"))
     rows.append(("dimensions", ", ".join(m.dimensions)))
     table = "\n".join(f"| {k} | {v} |" for k, v in rows)
     return f"### `{m.name}`: {m.label}\n\n{m.description}\n\n| field | |\n|---|---|\n{table}\n"

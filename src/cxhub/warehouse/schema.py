@@ -366,6 +366,19 @@ def _v13(con: duckdb.DuckDBPyConnection) -> None:
         change VARCHAR NOT NULL, actor VARCHAR, happened_at TIMESTAMP NOT NULL, detail JSON)""")
 
 
+# Business-hour clocks (issue 15): each channel's open span of every day and its open seconds
+# before the day, made from the opening hours and holidays (cxhub.warehouse.business_days), so
+# that the metrics count response and resolution times in business hours by two look-ups.
+def _v14(con: duckdb.DuckDBPyConnection) -> None:
+    from cxhub.warehouse import business_days
+
+    con.execute("""CREATE TABLE IF NOT EXISTS business_days (
+        channel VARCHAR NOT NULL, day DATE NOT NULL, calendar VARCHAR NOT NULL,
+        open_start_s INTEGER NOT NULL, open_end_s INTEGER NOT NULL,
+        open_before_s BIGINT NOT NULL)""")
+    business_days.rebuild(con)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "canonical record tables, quarantine, batches, customers, labels, problems", _v1),
     Migration(2, "API keys", _v2),
@@ -381,6 +394,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(11, "segments: subscribers, retention and the parts of lifetime value", _v11),
     Migration(12, "problems: customers' posts (mentions) linked as contacts are", _v12),
     Migration(13, "offers: who changed the catalogue, and each change (offer_events)", _v13),
+    Migration(14, "business calendar: open seconds per channel and day (business_days)", _v14),
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -4,12 +4,14 @@ The YAML (the demo's `opening_hours.yaml`):
     timezone: Europe/London
     channels: {phone: {mon: "08:00-20:00", ..., sun: closed}, chat: {...}}
     holidays: [2025-12-25, ...]
+    business_hours: {email: phone, web: phone}   # optional: whose hours a channel's business
+                                                 # clock keeps when it has none of its own
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -18,7 +20,7 @@ import duckdb
 import yaml
 
 from cxhub.domain.errors import CxhubError
-from cxhub.warehouse import Warehouse
+from cxhub.warehouse import Warehouse, business_days
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -33,6 +35,9 @@ class Hours:
     # channel -> weekday (Monday 0) -> (opens, closes) or None when closed
     channels: dict[str, dict[int, tuple[dt.time, dt.time] | None]]
     holidays: frozenset[dt.date]
+    # channel without hours -> the channel whose hours its business clock keeps (the YAML's
+    # `business_hours`): e-mail answered in the phone team's hours
+    borrowed: dict[str, str] = field(default_factory=dict)
 
     def is_open(self, channel: str, wall: dt.datetime) -> bool:
         """Open at this local wall-clock time (channels without hours are always open)."""
@@ -94,7 +99,19 @@ def parse(doc: Any, where: str) -> Hours:
             holidays.add(h if isinstance(h, dt.date) else dt.date.fromisoformat(str(h)))
         except ValueError:
             raise HoursError(f"{where}: holiday {h!r} is not a date (YYYY-MM-DD)") from None
-    return Hours(tz, channels, frozenset(holidays))
+    borrowed = doc.get("business_hours") or {}
+    if not isinstance(borrowed, dict):
+        raise HoursError(f"{where}: business_hours must map a channel to the channel whose "
+                         "hours it keeps (email: phone)")
+    for channel, calendar in borrowed.items():
+        if str(calendar) not in channels:
+            raise HoursError(f"{where}: business_hours.{channel}: {calendar!r} has no opening "
+                             f"hours; channels with hours: {', '.join(channels) or 'none'}")
+        if str(channel) in channels:
+            raise HoursError(f"{where}: business_hours.{channel}: {channel!r} has opening "
+                             "hours of its own")
+    return Hours(tz, channels, frozenset(holidays),
+                 {str(a): str(b) for a, b in borrowed.items()})
 
 
 def _span(text: Any, where: str) -> tuple[dt.time, dt.time] | None:
@@ -128,6 +145,9 @@ def load_file(wh: Warehouse, path: Path) -> Hours:
                              span[1] if span else None, hours.timezone])
         for day in sorted(hours.holidays):
             con.execute("INSERT INTO holidays VALUES (?, NULL)", [day])
+        # The business calendar follows in the same transaction: no reader sees new hours
+        # with the old calendar's business times.
+        business_days.rebuild(con, hours.borrowed)
 
     wh.write(job, groupable=False)
     return hours
@@ -142,7 +162,9 @@ def stored(wh: Warehouse) -> Hours | None:
     for channel, wd, opens, closes, _ in rows:
         channels.setdefault(channel, {})[int(wd)] = (opens, closes) if opens else None
     days = frozenset(r[0] for r in wh.read("SELECT day FROM holidays"))
-    return Hours(rows[0][4] or "UTC", channels, days)
+    borrowed = {str(a): str(b) for a, b in wh.read(
+        "SELECT DISTINCT channel, calendar FROM business_days WHERE channel <> calendar")}
+    return Hours(rows[0][4] or "UTC", channels, days, borrowed)
 
 
 def timezone(wh: Warehouse) -> str | None:
