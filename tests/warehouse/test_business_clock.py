@@ -10,8 +10,12 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pytest
+from fastapi.testclient import TestClient
+from tests.web.dashboard_fixtures import dashboard_app, log_in
 
 from cxhub.metrics import definitions
+from cxhub.services.access import users
+from cxhub.services.access.keys import create_key
 from cxhub.services.forecast import business_hours, hours
 from cxhub.services.metrics import compute as metrics
 from cxhub.services.records.files import ingest_paths
@@ -144,3 +148,21 @@ def test_the_option_in_the_catalogue() -> None:
            "  unit: contacts\n  better: neither\n  business_hours: true\n")
     with pytest.raises(definitions.CatalogueError, match="no time a business clock"):
         definitions.loads(bad, origin="x.yaml")
+
+
+def test_both_figures_through_the_api_and_the_dashboard(company: Warehouse,
+                                                        tmp_path: Path) -> None:
+    """No route knows the business clock: the twins are catalogue metrics like any other."""
+    _, token = create_key(company, scopes=["read"], name="business clock")
+    users.create_user(company, username="ana", password="a-long-passphrase", role="analyst")
+    with TestClient(dashboard_app(company, tmp_path)) as c:
+        names = [m["name"] for m in c.get(
+            "/api/v1/metrics", headers={"Authorization": f"Bearer {token}"}).json()["metrics"]]
+        assert {"resolution_time", "resolution_time_business"} <= set(names)
+        got = c.get("/api/v1/metrics/resolution_time_business?from=2024-12-01&to=2024-12-31"
+                    "&channel=letter", headers={"Authorization": f"Bearer {token}"}).json()
+        assert got["metric"]["business_of"] == "resolution_time"
+        assert [r["value"] for r in got["rows"]] == [65 * 3600]
+        log_in(c, "ana", "a-long-passphrase")
+        page = c.get("/app/metrics/resolution_time_business?start=2024-12-01&end=2024-12-31")
+        assert page.status_code == 200 and "business hours" in page.text

@@ -16,6 +16,7 @@ from cxhub.warehouse import Warehouse
 WEEKDAYS = "{mon: '09:00-17:00', tue: '09:00-17:00', wed: '09:00-17:00', thu: '09:00-17:00', " \
            "fri: '09:00-17:00', sat: closed, sun: closed}"
 YAML = f"timezone: Europe/London\nchannels:\n  phone: {WEEKDAYS}\nholidays: [2024-12-25]\n"
+BORROWED = YAML + "business_hours: {email: phone}\n"  # e-mail answered in the phone's hours
 T = dt.datetime.fromisoformat
 
 
@@ -47,7 +48,7 @@ def test_open_seconds_between_two_times_by_hand() -> None:
 def test_response_and_resolution_times_both_ways(warehouse: Warehouse, tmp_path: Path) -> None:
     with pytest.raises(hours.HoursError, match="no opening hours"):
         business_hours.response_times(warehouse, start=T("2024-12-01"), end=T("2024-12-31"))
-    (tmp_path / "hours.yaml").write_text(YAML)
+    (tmp_path / "hours.yaml").write_text(BORROWED)
     hours.load_file(warehouse, tmp_path / "hours.yaml")
     rows = ["source,external_id,channel,created_at,first_response_at,resolved_at",
             # Friday evening e-mails answered on Monday morning: 65 h on the clock, 1 h of
@@ -58,7 +59,7 @@ def test_response_and_resolution_times_both_ways(warehouse: Warehouse, tmp_path:
     (tmp_path / "c.csv").write_text("\n".join(rows) + "\n")
     assert not ingest_paths(warehouse, "generic", [tmp_path / "c.csv"], kind="contacts").failed
     (email,) = business_hours.response_times(warehouse, start=T("2024-12-01"),
-                                             end=T("2024-12-31"), calendar_of="phone")
+                                             end=T("2024-12-31"))
     assert email["calendar"] == "phone" and email["first_response_n"] == 3
     assert email["first_response_seconds"] == (T("2024-12-09 09:30") -
                                                T("2024-12-06 16:30")).total_seconds()
@@ -66,6 +67,8 @@ def test_response_and_resolution_times_both_ways(warehouse: Warehouse, tmp_path:
     # Resolution: e1 2.5 business hours (16:30-17:00, 09:00-11:00), e3 2 hours: median 2.25 h.
     assert email["resolution_n"] == 2 and email["resolution_business_seconds"] == 2.25 * 3600
     # Without a calendar to borrow, the e-mails count every hour: both figures agree.
+    (tmp_path / "hours.yaml").write_text(YAML)
+    hours.load_file(warehouse, tmp_path / "hours.yaml")
     (clock,) = business_hours.response_times(warehouse, start=T("2024-12-01"),
                                              end=T("2024-12-31"))
     assert clock["calendar"] == "around the clock"

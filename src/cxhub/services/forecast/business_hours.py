@@ -2,17 +2,17 @@
 by the opening-hours calendar (`opening_hours` and `holidays`, schema v9) counts, as helpdesks
 do where the company promises business hours ("we reply within 8 working hours").
 
-A service-level figure, not a catalogue option (yet): the catalogue's facts are Ibis
-expressions over the warehouse tables, and a business clock there needs the calendar as a table
-of cumulative open seconds per channel and day joined at both ends of every contact; that table
-(and keeping it up to date as holidays change) is not built. Both figures come side by side
-here: the clock times as the catalogue counts them (`first_response_time`, `resolution_time`:
-medians) and the business-hour ones, over the same contacts.
+In the warehouse this is the catalogue's: the calendar is the table `business_days` (schema
+v14, `cxhub.warehouse.business_days`), made again whenever the hours or holidays change, and
+`business_hours: true` on a definition adds its `_business` twin (`first_response_time_business`,
+`resolution_time_business`), everywhere metrics are. `response_times` below only gathers both
+figures per channel from the catalogue.
 
-Method: with F(t) the open seconds of the channel's calendar from a fixed origin up to the
-local time t, the business time from a to b is F(b) - F(a). F is the open seconds of every
-whole day before t's day (a cumulative sum over the calendar) plus the open part of t's own day
-before t: exact for any span, in one vectorised pass.
+`business_seconds` counts the same clock in memory, for times that are not in the warehouse (a
+file, a list): F(b) - F(a), with F(t) the open seconds of the channel's calendar from a fixed
+origin up to the local time t (a cumulative sum over the whole days plus the open part of t's
+own day), exact for any span in one vectorised pass. It is also the reference the catalogue's
+clock is tested against (tests/warehouse/test_business_clock.py).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from cxhub.services.forecast import hours
+from cxhub.services.metrics import compute as metrics
 from cxhub.warehouse import Warehouse
 
 DAY_S = 86400
@@ -69,31 +70,25 @@ def business_seconds(h: hours.Hours, channel: str, starts: Any, ends: Any) -> np
     return out
 
 
-def response_times(wh: Warehouse, *, start: dt.datetime, end: dt.datetime,
-                   calendar_of: str | None = None) -> list[dict[str, Any]]:
-    """Per channel, over the contacts created in [start, end): the median first response and
-    resolution time, on the clock and in business hours, with the contacts each is built from.
-    `calendar_of`: whose opening hours count for channels with none of their own (e.g. the
-    written channels answered by the phone team: "phone"); otherwise those channels count
-    every hour, so both figures agree."""
+def response_times(wh: Warehouse, *, start: dt.datetime, end: dt.datetime) -> list[dict[str, Any]]:
+    """Per channel, over the contacts created in [start, end): the catalogue's median first
+    response and resolution times on the clock and in business hours, with the contacts each
+    is built from. Channels without hours of their own count by those they borrow (the hours
+    YAML's `business_hours`), else every hour: both figures agree."""
     h = hours.stored(wh)
     if h is None:
         raise hours.HoursError("no opening hours loaded: `cxhub forecast hours FILE` first")
-    df = wh.cursor().execute(
-        "SELECT channel, created_at, first_response_at, resolved_at FROM contacts "
-        "WHERE created_at >= ? AND created_at < ?", [start, end]).df()
-    rows = []
-    for channel, part in df.groupby("channel", sort=True):
-        cal = channel if channel in h.channels else (calendar_of or channel)
-        row: dict[str, Any] = {"channel": channel, "calendar": cal if cal in h.channels
-                               else "around the clock"}
-        for name, column in (("first_response", "first_response_at"),
-                             ("resolution", "resolved_at")):
-            done = part[part[column].notna() & (part[column] >= part["created_at"])]
-            clock = (done[column] - done["created_at"]).dt.total_seconds().to_numpy()
-            business = business_seconds(h, cal, done["created_at"], done[column])
-            row[f"{name}_n"] = len(done)
-            row[f"{name}_seconds"] = float(np.median(clock)) if len(done) else None
-            row[f"{name}_business_seconds"] = float(np.median(business)) if len(done) else None
-        rows.append(row)
-    return rows
+    rows: dict[str, dict[str, Any]] = {}
+    for name, metric in (("first_response", "first_response_time"),
+                         ("resolution", "resolution_time")):
+        for suffix, twin in (("seconds", metric), ("business_seconds", f"{metric}_business")):
+            for r in metrics.compute(wh, twin, start=start, end=end, by="channel"):
+                if not r["n"]:
+                    continue
+                channel = r["channel"]
+                cal = channel if channel in h.channels else h.borrowed.get(channel)
+                row = rows.setdefault(channel, {"channel": channel,
+                                                "calendar": cal or "around the clock"})
+                row[f"{name}_n"] = r["n"]
+                row[f"{name}_{suffix}"] = r["value"]
+    return [rows[c] for c in sorted(rows, key=str)]
