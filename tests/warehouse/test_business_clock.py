@@ -13,13 +13,15 @@ import pytest
 from fastapi.testclient import TestClient
 from tests.web.dashboard_fixtures import dashboard_app, log_in
 
-from cxhub.metrics import definitions
+from cxhub.metrics import definitions, facts
+from cxhub.metrics.source import Ready, Tables
 from cxhub.services.access import users
 from cxhub.services.access.keys import create_key
 from cxhub.services.forecast import business_hours, hours
 from cxhub.services.metrics import compute as metrics
 from cxhub.services.records.files import ingest_paths
 from cxhub.warehouse import Warehouse, schema
+from cxhub.warehouse.engines import connect
 
 T = dt.datetime.fromisoformat
 WEEK = {d: "09:00-17:00" for d in ("mon", "tue", "wed", "thu", "fri")}
@@ -166,3 +168,16 @@ def test_both_figures_through_the_api_and_the_dashboard(company: Warehouse,
         log_in(c, "ana", "a-long-passphrase")
         page = c.get("/app/metrics/resolution_time_business?start=2024-12-01&end=2024-12-31")
         assert page.status_code == 200 and "business hours" in page.text
+
+
+
+def test_with_the_repeat_gaps_ready_made(company: Warehouse) -> None:
+    """A fact built with the ready-made repeat gaps (which drop resolved_at unless asked)
+    keeps the ends the business times need."""
+    tables = Tables(connect(duckdb_connection=company.cursor().cursor()))
+    tables.ready = Ready(labels=True, repeats=True)
+    t = facts.build(tables, "contacts", {"queue", "resolution_business_seconds",
+                                         "repeat_gap_seconds"})
+    rows = t.select("queue", "resolution_business_seconds").to_pyarrow().to_pylist()
+    assert {r["queue"]: r["resolution_business_seconds"] for r in rows} == {
+        q: s for q, _, _, _, s in SPANS}

@@ -380,6 +380,8 @@ def contacts(con: TableSource, needed: set[str], *, created_since: datetime | No
             needed & {"cause", "resolved_at", *_CUSTOMER}) | {"contact_id"}
         if segs:
             base |= set(_CUSTOMER)
+        # a business resolution time still needs its end
+        base |= {end for name, end in _BUSINESS_ENDS.items() if name in needed}
     c = c.select(*sorted(base))
     if created_since is not None:
         c = c.filter(c.created_at >= created_since)
