@@ -124,3 +124,43 @@ def test_the_guard_refuses_an_adaptation_that_collapses_onto_one_class() -> None
     assert model.student is None and model.adapted_on == 0
     assert "'alpha'" in model.check["refused"]
     assert model.check["student_shares"]["alpha"] == 1.0
+
+
+def test_zero_shot_adapts_per_source_and_guards_each_source(tmp_path: Path) -> None:
+    from cxhub.analytics.classify.taxonomy import LabelSpec
+    from cxhub.analytics.classify.zeroshot import MIN_SOURCE_TEXTS
+
+    specs = [LabelSpec(n, f"about {k}s", (), (k,)) for n, k in
+             (("alpha", "widget"), ("beta", "gadget"), ("gamma", "gizmo"))]
+    rng = np.random.default_rng(0)
+    filler = "red blue green small large old new box".split()
+    n = MIN_SOURCE_TEXTS
+    # Source "plain" names one thing per text; source "tied" names all three in every text, so
+    # a student of its own would say "alpha" for all of them (the guard's case above).
+    plain = [" ".join([("widget", "gadget", "gizmo")[i % 3], *rng.choice(filler, 3)])
+             for i in range(n)]
+    tied = [" ".join(["widget", "gadget", "gizmo", *rng.choice(filler, 3)]) for _ in range(n)]
+    model = ZeroShotClassifier(labels=specs, method="lexical").fit(
+        plain + tied, sources=["plain"] * n + ["tied"] * n)
+    assert set(model.students) == {"plain"}  # the tied source's own student was refused
+    assert model.check["per_source"]["tied"]["student_shares"]["alpha"] == 1.0
+    assert model.check["refused_sources"][0].startswith("tied: ")
+    # One student for both sources collapses too (the tied texts all go one way): refused, yet
+    # the plain source keeps its adaptation.
+    assert "the adapted model put" in model.check["refused"] and model.student is None
+    assert model.adapted_on == 2 * n and model.version.startswith("zeroshot-2")
+    texts = ["widget red", "gizmo box", "gadget old"]
+    classes, by_source = model.predict_proba(texts, ["plain"] * 3)
+    assert [classes[i] for i in by_source.argmax(axis=1)] == ["alpha", "gamma", "beta"]
+    # Each text is read by its own source's student; other sources by the general one, here
+    # (refused) the teacher.
+    assert np.allclose(by_source, model._read(model.students["plain"], texts))
+    assert np.allclose(model.predict_proba(texts, ["tied", "new", "new"])[1],
+                       model.teacher_proba(texts))
+    with pytest.raises(ValueError, match="3 texts but 2 sources"):
+        model.predict_proba(texts, ["plain"] * 2)
+    model.save(tmp_path / "z")
+    again = ZeroShotClassifier.load(tmp_path / "z")
+    assert set(again.students) == {"plain"}
+    assert np.allclose(again.predict_proba(texts, ["plain", "tied", "x"])[1],
+                       model.predict_proba(texts, ["plain", "tied", "x"])[1])

@@ -157,6 +157,10 @@ def test_zero_shot_adapts_registers_and_readapts_when_the_causes_change(
     assert [(k, v) for k, v, _ in registered] == [
         ("zeroshot", first["models"]["cause"]["version"])]
     assert json.loads(registered[0][2])["adapted_on"] == 240
+    # 240 texts of one source: it has a student of its own, and the run read them with it.
+    assert set(json.loads(registered[0][2])["per_source"]) == {"contacts:crm"}
+    model = svc.model_in_use(warehouse, "cause")
+    assert model is not None and set(model.model.students) == {"contacts:crm"}
     assert svc.classify_pending(warehouse, dimensions=("cause",),
                                 zero_shot="lexical")["written"]["contacts"]["cause"] == 0
     home = Path(warehouse.path).parent

@@ -21,6 +21,13 @@ teacher labels a sample, the texts it is surest of (the surer half of each label
 own phrasings train a strongly regularised linear TF-IDF model (`linear.py`), which from then on
 classifies alone. That student learns the company's words, is usually more accurate than its
 teacher, and classifies thousands of texts a second instead of a few hundred.
+
+`fit(texts, sources=...)` adapts per source: each source with at least MIN_SOURCE_TEXTS texts gets
+a student of its own, trained on its texts alone, beside the general student trained on all of
+them (for sources it has not seen, or too small to learn from). One student for CFPB's letters and
+tweets together learnt the letters' words and read the tweets with them: on the tune half of the
+hand-labelled tweets (tests/realdata) their cause came out 0.520 with one student, 0.62 with
+their own. Each student passes the no-collapse guard on its own texts or is not used.
 """
 
 from __future__ import annotations
@@ -60,6 +67,8 @@ LONG_TEXT_WORDS = 40
 # (its mean probability), has amplified its teacher's bias: it is refused.
 DOMINANT_SHARE = 0.5
 COLLAPSE_MARGIN = 0.15
+# A source with fewer texts than this in the sample is read by the general student.
+MIN_SOURCE_TEXTS = 200
 _TOKENS = r"(?u)\b\w[\w']*"
 # Twitter handles and links say nothing about what a customer wants.
 _NOISE = re.compile(r"(?:@\w+|https?://\S+)")
@@ -196,6 +205,7 @@ class ZeroShotClassifier:
         self._encoder = encoder
         self._teacher: Teacher | None = None
         self.student: LinearClassifier | None = None
+        self.students: dict[str, LinearClassifier] = {}  # per source, beside the general one
         self.adapted_on = 0
         self.check: dict[str, Any] = {}
         self.classes = [s.name for s in self.specs]
@@ -210,19 +220,52 @@ class ZeroShotClassifier:
     def teacher_proba(self, texts: Sequence[str]) -> np.ndarray:
         return self.teacher.predict_proba(list(texts))
 
-    def fit(self, texts: Sequence[str], labels: Sequence[str] = ()) -> Self:
-        """Adapt to unlabelled texts (self-training). Labels are not used: a model that learns
-        from labels is another kind (linear, embedding, finetuned)."""
+    def fit(self, texts: Sequence[str], labels: Sequence[str] = (),
+            sources: Sequence[str] | None = None) -> Self:
+        """Adapt to unlabelled texts (self-training); with `sources` (one name per text), also
+        per source. Labels are not used: a model that learns from labels is another kind
+        (linear, embedding, finetuned)."""
         if len(labels):
             raise ValueError("zero-shot learns from the label descriptions, not from labels; "
                              "train a linear, embedding or finetuned model instead")
-        texts = [t for t in texts if t and t.strip()]
-        if len(texts) < MIN_ADAPT_TEXTS:
+        names = list(sources) if sources is not None else [""] * len(texts)
+        if len(names) != len(texts):
+            raise ValueError(f"{len(texts)} texts but {len(names)} sources")
+        kept = [(t, n) for t, n in zip(texts, names, strict=True) if t and t.strip()]
+        if len(kept) < MIN_ADAPT_TEXTS:
             return self
-        rng = np.random.default_rng(self.seed)
-        if len(texts) > self.adapt_sample:
-            texts = [texts[i] for i in rng.choice(len(texts), self.adapt_sample, replace=False)]
+        if len(kept) > self.adapt_sample * max(1, len(set(names))):
+            # The caller samples per source; a bare list is cut to one sample.
+            rng = np.random.default_rng(self.seed)
+            chosen = rng.choice(len(kept), self.adapt_sample, replace=False)
+            kept = [kept[i] for i in sorted(chosen)]
+        texts = [t for t, _ in kept]
+        where = np.array([n for _, n in kept], dtype=object)
         proba = self.teacher_proba(texts)
+        self.student, self.check = self._adapt(texts, proba)
+        per_source: dict[str, Any] = {}
+        for name in sorted(set(where) - {""}):
+            rows = np.flatnonzero(where == name)
+            if len(rows) < MIN_SOURCE_TEXTS:
+                continue
+            student, check = self._adapt([texts[i] for i in rows], proba[rows])
+            per_source[name] = check
+            if student is not None:
+                self.students[name] = student
+        if per_source:
+            self.check["per_source"] = per_source
+        refused = [f"{name}: {c['refused']}" for name, c in per_source.items() if "refused" in c]
+        if refused:
+            self.check["refused_sources"] = refused
+        if self.student is not None or self.students:
+            self.adapted_on = len(texts)
+            self.version = new_version(self.kind)
+        return self
+
+    def _adapt(self, texts: list[str], proba: np.ndarray) -> tuple[LinearClassifier | None,
+                                                                   dict[str, Any]]:
+        """A student trained on the teacher's surer labels of `texts`, or None when the guard
+        refuses it; and what the guard saw."""
         guess, sure = proba.argmax(axis=1), proba.max(axis=1)
         # The teacher's own estimate of each class's share: its mean probability, which a
         # biased teacher overstates less than its counts of first choices.
@@ -241,38 +284,65 @@ class ZeroShotClassifier:
         classes, student_proba = student.predict_proba(texts)
         picked = np.array(classes)[student_proba.argmax(axis=1)]
         shares = {c: float(np.mean(picked == c)) for c in self.classes}
-        self.check = {"teacher_prior": {c: round(float(p), 3)
-                                        for c, p in zip(self.classes, prior, strict=True)},
-                      "student_shares": {c: round(v, 3) for c, v in shares.items()}}
+        check: dict[str, Any] = {
+            "texts": len(texts),
+            "teacher_prior": {c: round(float(p), 3)
+                              for c, p in zip(self.classes, prior, strict=True)},
+            "student_shares": {c: round(v, 3) for c, v in shares.items()}}
         collapsed = collapsed_class(shares, dict(zip(self.classes, prior, strict=True)))
         if collapsed is not None:
-            # Refused: keep classifying with the teacher, and say why.
+            # Refused: these texts are classified by the teacher, and the check says why.
             expected = prior[self.classes.index(collapsed)]
-            self.check["refused"] = (f"the adapted model put {shares[collapsed]:.0%} of the texts "
-                                     f"into {collapsed!r}, whose estimated share is {expected:.0%}")
-            return self
-        self.student = student
-        self.adapted_on = len(texts)
-        self.version = new_version(self.kind)
-        return self
+            check["refused"] = (f"the adapted model put {shares[collapsed]:.0%} of the texts "
+                                f"into {collapsed!r}, whose estimated share is {expected:.0%}")
+            return None, check
+        return student, check
 
-    def predict_proba(self, texts: Sequence[str]) -> tuple[list[str], np.ndarray]:
+    def predict_proba(self, texts: Sequence[str],
+                      sources: Sequence[str] | None = None) -> tuple[list[str], np.ndarray]:
+        """Probabilities per text; with `sources`, each text is read by its source's student
+        (the general one for a source without its own)."""
         if not len(texts):
             return list(self.classes), np.zeros((0, len(self.classes)))
+        if sources is None or not self.students:
+            return list(self.classes), self._general(texts)
+        where = np.array(list(sources), dtype=object)
+        if len(where) != len(texts):
+            raise ValueError(f"{len(texts)} texts but {len(where)} sources")
+        out = np.zeros((len(texts), len(self.classes)))
+        rest = np.ones(len(texts), dtype=bool)
+        for name, student in self.students.items():
+            rows = np.flatnonzero(where == name)
+            if len(rows):
+                out[rows] = self._read(student, [texts[int(i)] for i in rows])
+                rest[rows] = False
+        if rest.any():
+            rows = np.flatnonzero(rest)
+            out[rows] = self._general([texts[int(i)] for i in rows])
+        return list(self.classes), out
+
+    def _general(self, texts: Sequence[str]) -> np.ndarray:
         if self.student is None:
-            return list(self.classes), self.teacher_proba(texts)
-        classes, proba = self.student.predict_proba(texts)
-        order = [classes.index(c) for c in self.classes]
-        return list(self.classes), proba[:, order]
+            return self.teacher_proba(texts)
+        return self._read(self.student, texts)
+
+    def _read(self, student: LinearClassifier, texts: Sequence[str]) -> np.ndarray:
+        classes, proba = student.predict_proba(list(texts))
+        out: np.ndarray = proba[:, [classes.index(c) for c in self.classes]]
+        return out
 
     def save(self, directory: Path) -> None:
         directory = Path(directory)
+        # Source names are the company's own words: each student is kept under a number.
+        students = {name: f"source_{i}" for i, name in enumerate(sorted(self.students))}
         write_meta(directory, {
             "kind": self.kind, "version": self.version, "classes": self.classes,
             "dimension": self.dimension, "method": self.method, "adapted_on": self.adapted_on,
-            "labels": [s.to_dict() for s in self.specs]})
+            "labels": [s.to_dict() for s in self.specs], "students": students})
         if self.student is not None:
             self.student.save(directory / "student")
+        for name, folder in students.items():
+            self.students[name].save(directory / folder)
 
     @classmethod
     def load(cls, directory: Path) -> Self:
@@ -283,7 +353,8 @@ class ZeroShotClassifier:
                     method=meta.get("method", "lexical"))
         if (directory / "student").is_dir():
             model.student = LinearClassifier.load(directory / "student")
+        for name, folder in (meta.get("students") or {}).items():
+            model.students[name] = LinearClassifier.load(directory / folder)
         model.adapted_on = int(meta.get("adapted_on", 0))
         model.version = meta["version"]
         return model
-

@@ -7,13 +7,15 @@ relabels every row on its next run (old model labels stay for audit; the newest 
 
 The model in use per dimension is the newest active row of `classifier_models` (its files under
 `$CXHUB_HOME/models/<dimension>/<version>/`). Without one, zero-shot: on a warehouse with
-enough texts it first adapts to a sample of them (the same number from every source, so that no
-kind of text drowns the others) and registers the result (kind `zeroshot`) so that later runs and
-the API's background classifier reuse it; otherwise it classifies with the zero-shot teacher
-directly. A zero-shot model adapted before a new source arrived (or before a source grew to more
-than twice its size) is stale: the next run adapts again on all sources and relabels. An
-adaptation that collapses onto one class is refused by the zero-shot guard and the teacher is
-registered instead (its reason in the model's evaluation and the run's `notes`). Training, human
+enough texts it first adapts to a sample of them (up to ADAPT_SAMPLE from every source, so that no
+kind of text drowns the others; a student per source, zeroshot.py) and registers the result (kind
+`zeroshot`) so that later runs and the API's background classifier reuse it; otherwise it
+classifies with the zero-shot teacher directly. Each text is then read with its source's student
+(the source is `target:source`, as in `text_sources`). A zero-shot model adapted before a new
+source arrived (or before a source grew to more than twice its size) is stale: the next run adapts
+again on all sources and relabels. An adaptation that collapses onto one class is refused by the
+zero-shot guard (for all sources, or for one: its texts are then read by the general student, or
+the teacher) and its reason is kept in the model's evaluation and the run's `notes`. Training, human
 labels and their import: `classify_training`.
 """
 
@@ -44,7 +46,8 @@ TARGETS = ("contacts", "mentions")
 ID_COLUMN = {"contacts": "contact_id", "mentions": "mention_id"}
 CHUNK = 20_000
 ADAPT_MIN_TEXTS = 200
-ADAPT_SAMPLE = 2_000
+ADAPT_SAMPLE = 2_000  # texts per source, while there are at most three sources
+ADAPT_TOTAL = 6_000  # ... and in all, past three (each source keeps its share)
 NEW_SOURCE_MIN_TEXTS = 50  # fewer new texts than this do not make an adapted model stale
 SENTIMENT = "sentiment"
 
@@ -85,13 +88,18 @@ class ModelInUse:
     model: Any  # a TextClassifier, or the sentiment module
     note: str = ""  # why an adaptation was refused, if it was
 
-    def classify(self, texts: Sequence[str]) -> tuple[list[str], np.ndarray]:
+    def classify(self, texts: Sequence[str],
+                 sources: Sequence[str] | None = None) -> tuple[list[str], np.ndarray]:
         """(label, score) per text: the likeliest label and its probability (sentiment: the
-        sentiment label and its score in [-1, 1])."""
+        sentiment label and its score in [-1, 1]). `sources` ('target:source' per text) lets a
+        zero-shot model read each text with its source's student."""
         if self.dimension == SENTIMENT:
             scores, labels = self.model.score(list(texts))
             return [str(x) for x in labels], np.asarray(scores, dtype=float)
-        classes, proba = self.model.predict_proba(list(texts))
+        if sources is not None and isinstance(self.model, ZeroShotClassifier):
+            classes, proba = self.model.predict_proba(list(texts), list(sources))
+        else:
+            classes, proba = self.model.predict_proba(list(texts))
         best = proba.argmax(axis=1)
         return [classes[i] for i in best], proba[np.arange(len(best)), best]
 
@@ -151,7 +159,13 @@ def _registered(wh: Warehouse, dimension: str, taxonomy: Taxonomy,
     path = path if path.is_absolute() else home_of(wh) / path
     model = _load_cached(row["kind"], path, row["version"])
     return ModelInUse(dimension, row["name"], row["version"], row["kind"], model,
-                      str(evaluation.get("refused", "")))
+                      refusal_note(evaluation))
+
+
+def refusal_note(check: dict[str, Any]) -> str:
+    """Why the zero-shot guard refused an adaptation, in general or for some sources."""
+    parts = ([f"all sources: {check['refused']}"] if check.get("refused") else [])
+    return "; ".join(parts + list(check.get("refused_sources", [])))
 
 
 _teachers: dict[tuple[str, str, str], ZeroShotClassifier] = {}
@@ -187,12 +201,14 @@ def model_in_use(wh: Warehouse, dimension: str, *, taxonomy: Taxonomy | None = N
         return found
     if adapt:
         sources = text_sources(wh)
-        sample = _text_sample(wh, ADAPT_SAMPLE, sources)
+        sample = _text_sample(wh, sources)
         if len(sample) >= ADAPT_MIN_TEXTS:
-            zero = ZeroShotClassifier(dimension=dimension, taxonomy=taxonomy,
-                                      method=zero_shot).fit(sample)
-            refused = str(zero.check.get("refused", ""))
-            if refused:  # the guard kept the teacher: a version of its own, new each time
+            zero = ZeroShotClassifier(dimension=dimension, taxonomy=taxonomy, method=zero_shot,
+                                      adapt_sample=ADAPT_SAMPLE).fit(
+                [t for t, _ in sample], sources=[s for _, s in sample])
+            refused = refusal_note(zero.check)
+            if refused and not zero.adapted_on:
+                # the guard kept the teacher: a version of its own, new each time
                 zero.version = new_version("zeroshot")
             register_model(wh, dimension, zero, name="zeroshot", n_train=0, evaluation={
                 "adapted_on": zero.adapted_on, "method": zero.method,
@@ -203,18 +219,20 @@ def model_in_use(wh: Warehouse, dimension: str, *, taxonomy: Taxonomy | None = N
     return ModelInUse(dimension, "zeroshot", zero.version, "zeroshot", zero)
 
 
-def _text_sample(wh: Warehouse, n: int, sources: dict[str, int], seed: int = 7) -> list[str]:
-    """About `n` texts, the same number from every source (all of a smaller one's)."""
+def _text_sample(wh: Warehouse, sources: dict[str, int],
+                 seed: int = 7) -> list[tuple[str, str]]:
+    """(text, 'target:source') pairs: the same number from every source (all of a smaller
+    one's), ADAPT_SAMPLE each, or ADAPT_TOTAL shared out when there are many sources."""
     if not sources:
         return []
-    each = max(1, -(-int(n) // len(sources)))
-    out: list[str] = []
+    each = min(ADAPT_SAMPLE, max(-(-ADAPT_SAMPLE // len(sources)), ADAPT_TOTAL // len(sources)))
+    out: list[tuple[str, str]] = []
     for src in sorted(sources):
         target, source = src.split(":", 1)
         rows = wh.read(f"SELECT body FROM (SELECT {TEXT_SQL[target]} AS body FROM {target} t "
                        f"WHERE {HAS_TEXT[target]} AND t.source = ?) "
                        f"USING SAMPLE reservoir({each} ROWS) REPEATABLE ({int(seed)})", [source])
-        out += [r[0] for r in rows]
+        out += [(r[0], src) for r in rows]
     return out
 
 
@@ -262,10 +280,11 @@ def count_pending(wh: Warehouse, target: str, dimension: str, model: ModelInUse,
 
 
 def _pending_chunk(wh: Warehouse, target: str, dimension: str, model: ModelInUse, after: int,
-                   limit: int) -> list[tuple[int, str]]:
+                   limit: int) -> list[tuple[int, str, str]]:
+    """(id, text, 'target:source') of the next pending rows."""
     id_col = ID_COLUMN[target]
-    return [(int(i), str(body)) for i, body in wh.read(
-        f"SELECT t.{id_col}, {TEXT_SQL[target]} FROM {target} t "
+    return [(int(i), str(body), f"{target}:{source}") for i, body, source in wh.read(
+        f"SELECT t.{id_col}, {TEXT_SQL[target]}, t.source FROM {target} t "
         f"WHERE {_pending_where(target, dimension)} ORDER BY t.{id_col} LIMIT {int(limit)}",
         _pending_params(target, dimension, model, after))]
 
@@ -338,8 +357,9 @@ def classify_pending(wh: Warehouse, *, targets: Sequence[str] = TARGETS,
             rows = _pending_chunk(wh, target, dimension, model, after, chunk)
             if not rows:
                 break
-            ids = [i for i, _ in rows]
-            labels, scores = model.classify([body for _, body in rows])
+            ids = [i for i, _, _ in rows]
+            labels, scores = model.classify([body for _, body, _ in rows],
+                                            [src for _, _, src in rows])
             count += write_labels(wh, target, dimension, ids, labels, scores, model)
             after = ids[-1]
             done += len(rows)
