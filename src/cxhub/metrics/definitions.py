@@ -281,7 +281,9 @@ def _metric(name: str, spec: Any, origin: str) -> Metric:
         fact=fact, kind=kind, unit=spec["unit"], better=spec["better"], time=time,
         q=float(q) if q is not None else None, opened=spec.get("opened"),
         closed=spec.get("closed"), per=per, params=params,
-        target=_target(spec.get("target"), where), **formulas,
+        target=_target(spec.get("target"), where), where=formulas.get("where"),
+        numerator=formulas.get("numerator"), denominator=formulas.get("denominator"),
+        value=formulas.get("value"), over=formulas.get("over"),
     )
 
 

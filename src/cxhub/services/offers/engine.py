@@ -21,7 +21,7 @@ from collections import OrderedDict
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from cxhub.analytics.offers.catalogue import Catalogue, Offer
 from cxhub.analytics.offers.policy import Policy, in_control
@@ -47,9 +47,15 @@ class Context:
                 "sentiment": self.sentiment}
 
 
-@dataclass
-class Decided:
-    """A decision's rows for `offer_decisions` and the written rows' future."""
+class Decided(NamedTuple):
+    """A decision's rows for `offer_decisions` and, until they are committed, their future.
+
+    Only a dict of strings and booleans is remembered per decision: the garbage collector does
+    not track such a dict, so the remembered decisions (up to `_REMEMBERED`) add nothing to
+    its full collections. Kept as objects with a future each, they made those collections walk
+    a few objects per decision, and under a stream of decisions each took hundreds of
+    milliseconds (the slowest 1 % of decisions waited 0.5-0.9 s: BENCHMARKS.md).
+    """
 
     decision_id: str
     rows: dict[str, bool]  # offer code -> control
@@ -69,7 +75,8 @@ class Engine:
     policy: Policy = field(default_factory=Policy)
     state: State | None = None
     sink: Any = None  # a RecordSink; None writes nothing (dry runs, tests of the ranking)
-    decided: OrderedDict[str, Decided] = field(default_factory=OrderedDict)
+    decided: OrderedDict[str, dict[str, bool]] = field(default_factory=OrderedDict)
+    _writing: dict[str, Future[Any]] = field(default_factory=dict)  # until committed
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def refresh(self, now: datetime | None = None) -> State:
@@ -81,8 +88,9 @@ class Engine:
         with self._lock:
             if self.state is not None:  # offers made since the read began are kept
                 for cid, items in self.state.profiles.recent.items():
-                    mine = prof.recent.setdefault(cid, [])
-                    mine += [x for x in items if prof.loaded_at and x[0] > prof.loaded_at]
+                    since = tuple(x for x in items if prof.loaded_at and x[0] > prof.loaded_at)
+                    if since:
+                        prof.recent[cid] = prof.recent.get(cid, ()) + since
             self.state = state
         return state
 
@@ -103,7 +111,7 @@ class Engine:
         cid = state.profiles.resolve(customer_source, customer_external_id, customer_id)
         profile = state.profiles.by_id.get(cid) if cid is not None else None
         ctx = context.as_dict()
-        recent = state.profiles.recent.get(cid, []) if cid is not None else []
+        recent = state.profiles.recent.get(cid, ()) if cid is not None else ()
         key = str(cid) if cid is not None else (
             f"{customer_source or ''}:{customer_external_id}" if customer_external_id else None)
         actions: list[dict[str, Any]] = []
@@ -148,7 +156,8 @@ class Engine:
             self._record(out, made, held, customer_source, customer_external_id, context, now)
             with self._lock:
                 if cid is not None and made:
-                    state.profiles.recent.setdefault(cid, []).extend(
+                    recent_of = state.profiles.recent
+                    recent_of[cid] = recent_of.get(cid, ()) + tuple(
                         (now, o["code"]) for o in made)
         return out
 
@@ -173,17 +182,21 @@ class Engine:
                      "outcome": "none", "revenue": None,
                      "attributes": {**attrs, "actions": [a["code"] for a in out["actions"]],
                                     "refused": out["refused"]}}]
-        decided = Decided(did, {r["offer_code"]: bool(r["control"]) for r in rows})
-        if self.sink is not None:
-            decided.written = self.sink.submit("offer_decisions", rows)
         with self._lock:
-            self.decided[did] = decided
+            self.decided[did] = {r["offer_code"]: bool(r["control"]) for r in rows}
             while len(self.decided) > _REMEMBERED:
                 self.decided.popitem(last=False)
+        if self.sink is not None:
+            written = self.sink.submit("offer_decisions", rows)
+            self._writing[did] = written
+            written.add_done_callback(lambda _, did=did: self._writing.pop(did, None))
 
     def remembered(self, decision_id: str) -> Decided | None:
         with self._lock:
-            return self.decided.get(decision_id)
+            rows = self.decided.get(decision_id)
+        if rows is None:
+            return None
+        return Decided(decision_id, rows, self._writing.get(decision_id))
 
 
 def _action_reasons(lists: dict[str, frozenset[str]], ctx: dict[str, Any]) -> list[str]:

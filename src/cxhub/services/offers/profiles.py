@@ -36,7 +36,9 @@ LEARNING_FEATURES = ("age", "tenure_days", "segment", "persona", "region")
 class Profiles:
     by_id: dict[int, dict[str, Any]] = field(default_factory=dict)
     links: dict[tuple[str, str], int] = field(default_factory=dict)
-    recent: dict[int, list[tuple[datetime, str]]] = field(default_factory=dict)
+    # Tuples, not lists: the garbage collector stops tracking a tuple of atoms, and thousands
+    # of these live as long as the server (see `engine.Decided`).
+    recent: dict[int, tuple[tuple[datetime, str], ...]] = field(default_factory=dict)
     loaded_at: datetime | None = None
 
     def resolve(self, source: str | None, external_id: str | None,
@@ -156,7 +158,7 @@ def _open_problems(wh: Warehouse, out: Profiles) -> None:
             out.by_id[int(cid)]["open_problem"] = title or "an open problem"
 
 
-def recent_offers(wh: Warehouse, now: datetime) -> dict[int, list[tuple[datetime, str]]]:
+def recent_offers(wh: Warehouse, now: datetime) -> dict[int, tuple[tuple[datetime, str], ...]]:
     """Offers made (control rows are not offers) in the 30 days before `now`, per customer."""
     recent: dict[int, list[tuple[datetime, str]]] = {}
     # Decisions asked by golden id carry it in `attributes` (they have no source id).
@@ -168,4 +170,4 @@ def recent_offers(wh: Warehouse, now: datetime) -> dict[int, list[tuple[datetime
               AND d.presented_at <= ? AND d.offer_code <> 'none'""", [now, now]):
         if cid is not None:
             recent.setdefault(int(cid), []).append((at, code))
-    return recent
+    return {cid: tuple(items) for cid, items in recent.items()}
