@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from cxhub.services.problems import discovery, escalation, figures, ownership, public, workflow
-from cxhub.services.problems.errors import ProblemInputError
+from cxhub.services.problems.errors import ProblemInputError, parse_date
 from cxhub.warehouse import Warehouse
 
 log = logging.getLogger("cxhub.problems")
@@ -63,6 +63,24 @@ def _record_planted(wh: Warehouse, events: dict[str, Any], made: list[int]) -> N
             date=billing["fixed"], problem_id=found[0] if found else None, cause="billing",
             actor="demo", role="admin", origin="demo",
             note="the simulator's billing fault, corrected (truth/events.json)"))
+        if found:
+            _fixed_on(wh, found[0], parse_date(billing["fixed"], "fixed"))
+
+
+def _fixed_on(wh: Warehouse, problem_id: int, day: dt.date) -> None:
+    """Walk a planted problem to `fixed` on the day its fix was made, each step on record as
+    a person would have made it: the public page then says "fixed" beside the fix it lists,
+    instead of "being looked at"."""
+    at = dt.datetime.combine(day, dt.time(9))
+    row = wh.read_one("SELECT coalesce(status, 'open') FROM problems WHERE problem_id = ?",
+                      [problem_id])
+    path = ("open", "acknowledged", "fix_planned", "fixed")
+    if row is None or row[0] not in path:
+        return  # closed some other way: left as it is
+    for state in path[path.index(row[0]) + 1:]:
+        workflow.change_state(wh, problem_id, state, actor="demo", role="admin", now=at,
+                              due=day if state == "fix_planned" else None,
+                              note="the simulator's planted fix (truth/events.json)")
 
 
 class FollowUp:
