@@ -56,6 +56,7 @@ RULES: list[tuple[str, str, str]] = [
     ("POST", r"/api/v1/decisions(/.*)?", "scope:ingest"),
     ("POST PUT", r"/api/v1/(offers|triggers)(/.*)?", "scope:admin"),  # the catalogue
     ("POST", r"/api/v1/(problems|actions)(/.*)?", "scope:admin"),
+    ("PUT POST DELETE", r"/api/v1/calendar(/.*)?", "scope:admin"),  # the opening hours
     ("GET", r"/api/v1/(problems|actions)(/.*)?", "scope:read"),
     ("GET POST DELETE", r"/api/v1/keys(/.*)?", "scope:admin"),
     ("POST", r"/api/v1/[a-z-]+", "scope:ingest"),

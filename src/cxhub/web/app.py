@@ -99,6 +99,7 @@ def create_app(settings: Settings | None = None, warehouse: Warehouse | None = N
             status_code=503, headers={"Retry-After": "60"})
 
     from cxhub.web import dashboard, public
+    from cxhub.web.api.v1 import calendar as calendar_api
     from cxhub.web.api.v1 import metrics as metrics_api
     from cxhub.web.api.v1 import offers as offers_api
     from cxhub.web.api.v1 import problems as problems_api
@@ -106,6 +107,7 @@ def create_app(settings: Settings | None = None, warehouse: Warehouse | None = N
     app.include_router(metrics_api.router)
     app.include_router(problems_api.router)
     app.include_router(offers_api.router)
+    app.include_router(calendar_api.router)
     public.install(app, settings)
     dashboard.install(app, settings)
     api_docs.install(app)

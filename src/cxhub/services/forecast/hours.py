@@ -11,6 +11,7 @@ The YAML (the demo's `opening_hours.yaml`):
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import duckdb
 import yaml
 
+from cxhub.domain.canonical import CHANNELS
 from cxhub.domain.errors import CxhubError
 from cxhub.warehouse import Warehouse, business_days
 
@@ -26,7 +28,13 @@ DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 class HoursError(CxhubError, ValueError):
-    pass
+    """A calendar refused. `problems`: (the field's path, the reason) of each fault found,
+    for the API's 422 (the message says them all, with the file's name)."""
+
+    def __init__(self, message: str,
+                 problems: list[tuple[tuple[str | int, ...], str]] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or []
 
 
 @dataclass(frozen=True)
@@ -77,54 +85,131 @@ class Hours:
                 "text": "closed"}
 
 
+FIELDS = ("timezone", "channels", "holidays", "business_hours")
+_SPAN = re.compile(r"^\s*(\d{1,2}):(\d{2})(?::(\d{2}))?\s*-\s*(\d{1,2}):(\d{2})(?::(\d{2}))?\s*$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+FieldPath = tuple[str | int, ...]  # a field's place: ("channels", "phone", "mon"), ("holidays", 2)
+Problems = list[tuple[FieldPath, str]]
+
+
 def parse(doc: Any, where: str) -> Hours:
+    """The calendar of a YAML or JSON document, checked field by field: every fault is in the
+    HoursError's `problems`, each with its field's path (("channels", "phone", "mon"), ...)."""
+    problems: Problems = []
     if not isinstance(doc, dict):
-        raise HoursError(f"{where}: expected a mapping with timezone, channels, holidays")
+        raise HoursError(f"{where}: expected a mapping with timezone, channels, holidays",
+                         [((), "expected a mapping with timezone, channels, holidays")])
+    for key in doc:
+        if key not in FIELDS:
+            problems.append(((str(key),), f"unknown field; a calendar has {', '.join(FIELDS)}"))
     tz = str(doc.get("timezone") or "UTC")
     try:
         ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError):
-        raise HoursError(f"{where}: unknown timezone {tz!r}") from None
-    channels: dict[str, dict[int, tuple[dt.time, dt.time] | None]] = {}
-    for channel, week in (doc.get("channels") or {}).items():
-        if not isinstance(week, dict):
-            raise HoursError(f"{where}: channels.{channel} must map mon..sun to hours")
-        channels[str(channel)] = {}
-        for i, name in enumerate(DAYS):
-            channels[str(channel)][i] = _span(week.get(name, "closed"),
-                                              f"{where}: channels.{channel}.{name}")
-    holidays = set()
-    for h in doc.get("holidays") or []:
-        try:
-            holidays.add(h if isinstance(h, dt.date) else dt.date.fromisoformat(str(h)))
-        except ValueError:
-            raise HoursError(f"{where}: holiday {h!r} is not a date (YYYY-MM-DD)") from None
+        problems.append((("timezone",), f"unknown timezone {tz!r} (an IANA name like "
+                                        "Europe/London)"))
+    channels = _channels(doc.get("channels"), problems)
+    holidays = {d for i, h in enumerate(_list(doc.get("holidays"), ("holidays",), problems))
+                if (d := holiday(h, ("holidays", i), problems)) is not None}
     borrowed = doc.get("business_hours") or {}
     if not isinstance(borrowed, dict):
-        raise HoursError(f"{where}: business_hours must map a channel to the channel whose "
-                         "hours it keeps (email: phone)")
+        problems.append((("business_hours",), "must map a channel to the channel whose hours "
+                                              "it keeps (email: phone)"))
+        borrowed = {}
     for channel, calendar in borrowed.items():
-        if str(calendar) not in channels:
-            raise HoursError(f"{where}: business_hours.{channel}: {calendar!r} has no opening "
-                             f"hours; channels with hours: {', '.join(channels) or 'none'}")
-        if str(channel) in channels:
-            raise HoursError(f"{where}: business_hours.{channel}: {channel!r} has opening "
-                             "hours of its own")
+        at = ("business_hours", str(channel))
+        if str(channel) not in CHANNELS:
+            problems.append((at, f"unknown channel {channel!r}; channels are "
+                                 f"{', '.join(CHANNELS)}"))
+        elif str(calendar) not in channels:
+            problems.append((at, f"{calendar!r} has no opening hours; channels with hours: "
+                                 f"{', '.join(channels) or 'none'}"))
+        elif str(channel) in channels:
+            problems.append((at, f"{channel!r} has opening hours of its own"))
+    if problems:
+        raise HoursError("\n".join(f"{where}: {'.'.join(map(str, p)) or '(the calendar)'}: {reason}"
+                                   for p, reason in problems), problems)
     return Hours(tz, channels, frozenset(holidays),
                  {str(a): str(b) for a, b in borrowed.items()})
 
 
-def _span(text: Any, where: str) -> tuple[dt.time, dt.time] | None:
+def _list(value: Any, at: FieldPath, problems: Problems) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        problems.append((at, "must be a list of dates (YYYY-MM-DD)"))
+        return []
+    return value
+
+
+def _channels(raw: Any, problems: Problems) -> dict[str, dict[int, tuple[dt.time, dt.time] | None]]:
+    channels: dict[str, dict[int, tuple[dt.time, dt.time] | None]] = {}
+    if not isinstance(raw, dict) or not raw:
+        # The time zone is stored with the hours: a calendar without them would lose it.
+        problems.append((("channels",), "must give at least one channel's hours "
+                                        "({phone: {mon: 08:00-20:00, ..., sun: closed}})"))
+        return channels
+    for channel, week in raw.items():
+        at = ("channels", str(channel))
+        if str(channel) not in CHANNELS:
+            problems.append((at, f"unknown channel; channels are {', '.join(CHANNELS)}"))
+            continue
+        if not isinstance(week, dict):
+            problems.append((at, "must map mon..sun to hours (08:00-20:00 or closed)"))
+            continue
+        for day in week:
+            if day not in DAYS:
+                problems.append(((*at, str(day)), f"not a day; days are {', '.join(DAYS)}"))
+        channels[str(channel)] = {i: _span(week.get(name, "closed"), (*at, name), problems)
+                                  for i, name in enumerate(DAYS)}
+    return channels
+
+
+def _span(text: Any, at: FieldPath,
+          problems: Problems) -> tuple[dt.time, dt.time] | None:
     if text is None or str(text).strip().lower() == "closed":
         return None
+    found = _SPAN.match(text) if isinstance(text, str) else None
     try:
-        a, b = str(text).split("-")
-        opens, closes = dt.time.fromisoformat(a.strip()), dt.time.fromisoformat(b.strip())
+        if found is None:
+            raise ValueError
+        g = [int(x or 0) for x in found.groups()]
+        opens, closes = dt.time(g[0], g[1], g[2]), dt.time(g[3], g[4], g[5])
     except ValueError:
-        raise HoursError(f"{where}: {text!r} is not like 08:00-20:00 or closed") from None
+        problems.append((at, f"{text!r} is not a time span like 08:00-20:00 (or closed)"))
+        return None
     if closes <= opens:
-        raise HoursError(f"{where}: {text!r} closes before it opens")
+        problems.append((at, f"{text!r} closes before it opens"))
+        return None
     return opens, closes
+
+
+def holiday(value: Any, at: FieldPath, problems: Problems) -> dt.date | None:
+    """A holiday as a date (YAML gives dates, JSON strings), or None with the problem noted."""
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    try:
+        if not (isinstance(value, str) and _DATE.match(value)):
+            raise ValueError
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        problems.append((at, f"{value!r} is not a date (YYYY-MM-DD)"))
+        return None
+
+
+def document(h: Hours) -> dict[str, Any]:
+    """The calendar in the YAML's shape, as JSON values: what `parse` reads back equal."""
+    def span(s: tuple[dt.time, dt.time] | None) -> str:
+        if s is None:
+            return "closed"
+        spec = "seconds" if s[0].second or s[1].second else "minutes"
+        return f"{s[0].isoformat(spec)}-{s[1].isoformat(spec)}"
+
+    return {"timezone": h.timezone,
+            "channels": {c: {DAYS[i]: span(week.get(i)) for i in range(7)}
+                         for c, week in sorted(h.channels.items())},
+            "holidays": [d.isoformat() for d in sorted(h.holidays)],
+            "business_hours": dict(sorted(h.borrowed.items()))}
 
 
 def load_file(wh: Warehouse, path: Path) -> Hours:
@@ -133,7 +218,12 @@ def load_file(wh: Warehouse, path: Path) -> Hours:
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise HoursError(f"{path}: {exc}") from None
-    hours = parse(doc, str(path))
+    return store(wh, parse(doc, str(path)))
+
+
+def store(wh: Warehouse, hours: Hours) -> Hours:
+    """Replace the stored opening hours, holidays and borrowings with `hours` (the file load
+    and the API's PUT), the business calendar made again in the same transaction."""
 
     def job(con: duckdb.DuckDBPyConnection) -> None:
         con.execute("DELETE FROM opening_hours")

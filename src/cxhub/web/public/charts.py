@@ -245,6 +245,7 @@ class TtlCache:
         self._values: dict[tuple[Any, ...], tuple[float, Any]] = {}
         self._locks: dict[tuple[Any, ...], threading.Lock] = {}
         self._guard = threading.Lock()
+        self._generation = 0  # moved on by `forget`: computations begun before are not kept
 
     def _lock(self, key: tuple[Any, ...]) -> threading.Lock:
         with self._guard:
@@ -264,18 +265,32 @@ class TtlCache:
             hit = self._values.get(key)
             if hit and time.monotonic() - hit[0] < self.seconds:
                 return hit[1]
+            generation = self._generation
             value = compute_fn()
-            self._values[key] = (time.monotonic(), value)
+            if generation == self._generation:
+                self._values[key] = (time.monotonic(), value)
             return value
+
+    def forget(self) -> None:
+        """Drop every figure: what they were made from changed (the calendar, through the
+        API), and the next visitor gets them made again. A computation already running keeps
+        its answer to its own caller but not in the cache: it may have read the old data."""
+        with self._guard:
+            self._generation += 1
+            self._values.clear()
 
     def _renew(self, key: tuple[Any, ...], compute_fn: Callable[[], Any]) -> None:
         lock = self._lock(key)
         if not lock.acquire(blocking=False):
             return  # already being computed
 
+        generation = self._generation
+
         def run() -> None:
             try:
-                self._values[key] = (time.monotonic(), compute_fn())
+                value = compute_fn()
+                if generation == self._generation:
+                    self._values[key] = (time.monotonic(), value)
             except Exception:  # noqa: BLE001 - the stale figure stays; the next ask retries
                 log.exception("recomputing public figure %s failed", key)
             finally:
