@@ -19,6 +19,7 @@ import orjson
 from pydantic import ValidationError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from cxhub.domain.api_columns import validated_rows
 from cxhub.web.api.v1.fast_path import json_with_ingest_key, read_body, replay, send_json
 from cxhub.web.api.v1.records import ADAPTERS, ENDPOINTS, answer
 
@@ -59,6 +60,8 @@ class RecordsFastPath:
         batch = isinstance(data, list)
         if batch and not 0 < len(data) <= scope["app"].state.settings.max_batch:
             return None
+        if batch and (rows := validated_rows(kind, data)) is not None:
+            return rows, batch  # a plain batch, checked a column at a time
         one, many = ADAPTERS[kind]
         try:
             records = many.validate_python(data) if batch else [one.validate_python(data)]
