@@ -13,7 +13,8 @@ The baseline, run the same way in the same run, is a trivial FastAPI endpoint se
 with the same settings: it parses the JSON body and answers, with no validation and no write.
 `--before REV` also runs cxhub as it was at git revision REV (its `src/`, taken with `git
 archive`), interleaved with the others, so a change is measured against the old code under the
-same load. Prints one JSON document.
+same load; `--at REV` runs the current code the same way, from a commit rather than the working
+tree. Prints one JSON document.
 """
 
 from __future__ import annotations
@@ -320,6 +321,9 @@ def main() -> None:
                     help="contacts already in the warehouse when each run starts (e.g. 1000000)")
     ap.add_argument("--before", metavar="REV",
                     help="also run cxhub as at this git revision, interleaved (e.g. HEAD~3)")
+    ap.add_argument("--at", metavar="REV",
+                    help="run the current cxhub as at this git revision instead of the working "
+                         "tree (others' unfinished edits left out)")
     args = ap.parse_args()
     if not 1 <= args.duration <= MAX_DURATION:
         ap.error(f"--duration must be between 1 and {MAX_DURATION} seconds")
@@ -333,13 +337,14 @@ def main() -> None:
         "settings": {"duration_s": args.duration, "threads": 2,
                      "connections": args.connections, "batch_connections": args.batch_connections,
                      "batch": args.batch, "preloaded_contacts": args.preload,
-                     "before": args.before},
+                     "before": args.before, "at": args.at},
     }
     with tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp) / "post.lua"
         script.write_text(_LUA)
         preloaded = preloaded_warehouse(args.preload, Path(tmp)) if args.preload else None
         old = source_at(args.before, Path(tmp)) if args.before else None
+        now = source_at(args.at, Path(tmp)) if args.at else None
         for scenario in args.scenarios.split(","):
             batch = args.batch if scenario == "batch" else 0
             runs, base, before = [], [], []
@@ -350,7 +355,7 @@ def main() -> None:
                     print(f"{scenario}: before {before[-1]['requests_per_s']:.0f} req/s "
                           f"p99 {before[-1]['p99_ms']:.1f} ms; load {os.getloadavg()[0]:.1f}",
                           file=sys.stderr)
-                runs.append(run_once("cxhub", batch, args, script, preloaded))
+                runs.append(run_once("cxhub", batch, args, script, preloaded, now))
                 print(f"{scenario}: cxhub {runs[-1]['requests_per_s']:.0f} req/s "
                       f"p99 {runs[-1]['p99_ms']:.1f} ms; trivial "
                       f"{base[-1]['requests_per_s']:.0f} req/s; server CPU "
