@@ -13,9 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from fastapi.testclient import TestClient
 
 from cxhub.services.access import keys
+from cxhub.services.forecast import calendar, hours
 from cxhub.services.records.files import ingest_paths
 from cxhub.settings import Settings
 from cxhub.warehouse import Warehouse
@@ -183,3 +185,21 @@ def test_scopes_and_the_openapi_body(api: tuple[TestClient, dict[str, dict]]) ->
     schema = spec["components"]["schemas"][ref]
     assert set(schema["properties"]) == {"timezone", "channels", "holidays", "business_hours"}
     assert "08:00-20:00" in str(schema["example"])
+
+
+def test_the_file_is_checked_and_stored_as_the_api_does(warehouse: Warehouse,
+                                                         tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("timezone: Mars/Base\nchannels:\n  phone: {mon: '08:00-25:00', sunday: "
+                   "closed}\nholidays: [2025-12-25, 2025-13-01]\n")
+    with pytest.raises(hours.HoursError) as refused:
+        hours.load_file(warehouse, bad)
+    assert [p for p, _ in refused.value.problems] == [
+        ("timezone",), ("channels", "phone", "sunday"), ("channels", "phone", "mon"),
+        ("holidays", 1)]
+    assert f"{bad}: holidays.1: '2025-13-01' is not a date" in str(refused.value)
+    assert hours.stored(warehouse) is None  # nothing stored
+    good = tmp_path / "good.yaml"
+    good.write_text(yaml.safe_dump(CALENDAR))
+    hours.load_file(warehouse, good)
+    assert calendar.current(warehouse) == CALENDAR

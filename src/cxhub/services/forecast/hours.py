@@ -87,7 +87,7 @@ class Hours:
 
 FIELDS = ("timezone", "channels", "holidays", "business_hours")
 _SPAN = re.compile(r"^\s*(\d{1,2}):(\d{2})(?::(\d{2}))?\s*-\s*(\d{1,2}):(\d{2})(?::(\d{2}))?\s*$")
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 FieldPath = tuple[str | int, ...]  # a field's place: ("channels", "phone", "mon"), ("holidays", 2)
 Problems = list[tuple[FieldPath, str]]
 
@@ -188,10 +188,11 @@ def holiday(value: Any, at: FieldPath, problems: Problems) -> dt.date | None:
     """A holiday as a date (YAML gives dates, JSON strings), or None with the problem noted."""
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return value
+    found = _DATE.match(value.strip()) if isinstance(value, str) else None
     try:
-        if not (isinstance(value, str) and _DATE.match(value)):
+        if found is None:
             raise ValueError
-        return dt.date.fromisoformat(value)
+        return dt.date(*map(int, found.groups()))
     except ValueError:
         problems.append((at, f"{value!r} is not a date (YYYY-MM-DD)"))
         return None
@@ -212,10 +213,22 @@ def document(h: Hours) -> dict[str, Any]:
             "business_hours": dict(sorted(h.borrowed.items()))}
 
 
+class _Loader(yaml.SafeLoader):
+    """Dates stay text for `holiday` to read: YAML's own reading of 2025-13-01 raised a bare
+    ValueError that named neither the field nor the file."""
+
+
+def _text(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> str:
+    return str(loader.construct_scalar(node))
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _text)
+
+
 def load_file(wh: Warehouse, path: Path) -> Hours:
     """Read the YAML and replace the stored opening hours and holidays with it."""
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506
     except (OSError, yaml.YAMLError) as exc:
         raise HoursError(f"{path}: {exc}") from None
     return store(wh, parse(doc, str(path)))
