@@ -12,7 +12,8 @@ Times are read as the company's clock, as the opening hours are written (the dem
 on that clock; docs/forecast.md). A channel without hours of its own can keep another's
 (`borrowed`: e-mail answered in the phone team's hours); a channel with neither has no rows and
 its business times are its clock times. The table is made again, in the same transaction, by
-whatever changes the hours or the holidays (`services.forecast.hours.load_file`, migration v14);
+whatever changes the hours or the holidays (`services.forecast.hours.store`: the YAML and the
+API; `services.forecast.calendar`'s holiday edits; migration v14);
 the borrowings survive a remake that does not name them.
 """
 
