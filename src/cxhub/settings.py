@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -43,10 +44,40 @@ class Settings(BaseSettings):
         "address that login throttling counts"
     )
 
+    memory_limit: str = Field(
+        "25%", description="most memory DuckDB may hold for the warehouse (its buffer pool and "
+        "the rows written since the last checkpoint), as a size (`2GB`, `512MB`) or a share of "
+        "the machine's memory (`25%`); beyond it DuckDB spills to disk or refuses the query. "
+        "DuckDB's own default is 80 %, which leaves too little for the server's Python heap, "
+        "the classifier's models and the rest of the machine"
+    )
+
     demo_live_feed: bool = Field(
         False, description="simulate live contacts arriving (what `cxhub demo` turns on)"
     )
 
+    @field_validator("memory_limit")
+    @classmethod
+    def _memory_limit(cls, value: str) -> str:
+        return memory_limit(value)
+
     @property
     def warehouse_path(self) -> Path:
         return self.home / "cxhub.duckdb"
+
+
+_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)", re.I)
+_SHARE = re.compile(r"(\d+(?:\.\d+)?)\s*%")
+
+
+def memory_limit(value: str) -> str:
+    """`value` as DuckDB's memory_limit takes it, or a ValueError that says what is accepted."""
+    text = value.strip()
+    size, share = _SIZE.fullmatch(text), _SHARE.fullmatch(text)
+    if size and float(size.group(1)) > 0:
+        return f"{size.group(1)}{size.group(2).upper()}"
+    if share and 0 < float(share.group(1)) <= 100:
+        return f"{share.group(1)}%"
+    raise ValueError(
+        f"CXHUB_MEMORY_LIMIT={value!r} is not a memory size: give a size such as 2GB or 512MB, "
+        "or a share of the machine's memory from 1% to 100%, such as 25%")

@@ -220,3 +220,36 @@ def test_a_small_log_is_left_to_grow_while_writes_go_on(
     before = _wal_bytes(wh)
     time.sleep(0.6)
     assert before > 0 and _wal_bytes(wh) == before
+
+
+def _in_memory_table_bytes(wh: Warehouse) -> int:
+    row = wh.read_one(
+        "SELECT memory_usage_bytes FROM duckdb_memory() WHERE tag = 'IN_MEMORY_TABLE'")
+    return int(row[0]) if row else 0
+
+
+def test_under_constant_writes_the_writer_checkpoints_once_the_log_is_big(
+    wh: Warehouse, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the queue never idle, the rows written since the last checkpoint are held in
+    memory too (the soak's growing IN_MEMORY_TABLE): the writer moves a log past
+    BUSY_CHECKPOINT_BYTES into the file between groups, which frees that memory."""
+    from cxhub.warehouse import writer
+
+    monkeypatch.setattr(writer, "IDLE_SECONDS", 60.0)  # never idle in this test
+    monkeypatch.setattr(writer, "BUSY_CHECKPOINT_BYTES", 256 * 1024)
+    monkeypatch.setattr(writer, "BUSY_CHECK_SECONDS", 0.0)
+    rows = 20_000  # a few hundred KB of log per job
+
+    def insert(con: duckdb.DuckDBPyConnection) -> None:
+        con.execute(f"INSERT INTO t SELECT i, txid_current() FROM range({rows}) r(i)")
+
+    held = []
+    for _ in range(30):
+        wh.write(insert)
+        held.append(_in_memory_table_bytes(wh))
+    assert wh.read_one("SELECT count(*) FROM t")[0] == 30 * rows
+    assert wh.writer.checkpoints >= 5
+    # Without the busy checkpoints the held rows grow with every job (to 30 jobs' worth).
+    assert max(held[10:]) < 2 * max(held[:3]) + 1, held
+    assert _wal_bytes(wh) < 4 * 256 * 1024

@@ -53,7 +53,7 @@ def keys_revoke(ctx: click.Context, key_id: int) -> None:
     """Revoke a key by its id (also while `cxhub serve` runs: the server applies it)."""
     settings = settings_from(ctx)
     try:
-        wh = Warehouse.open(settings.warehouse_path)
+        wh = Warehouse.open(settings.warehouse_path, memory_limit=settings.memory_limit)
     except WarehouseBusyError:
         _revoke_through_server(settings.home, key_id)
         return

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from pydantic import ValidationError
 from rich.console import Console
 
 from cxhub.domain.errors import CxhubError
@@ -22,14 +23,18 @@ out = Console()
 
 def settings_from(ctx: click.Context) -> Settings:
     home = ctx.find_root().params.get("home")
-    return Settings(home=Path(home)) if home else Settings()
+    try:
+        return Settings(home=Path(home)) if home else Settings()
+    except ValidationError as exc:  # a bad CXHUB_ variable: say which and why, no traceback
+        fail("; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors()))
+        raise  # not reached: fail exits
 
 
 @contextmanager
 def open_warehouse(ctx: click.Context) -> Iterator[Warehouse]:
     settings = settings_from(ctx)
     try:
-        wh = Warehouse.open(settings.warehouse_path)
+        wh = Warehouse.open(settings.warehouse_path, memory_limit=settings.memory_limit)
     except CxhubError as exc:
         fail(str(exc))
     try:

@@ -37,7 +37,7 @@ def demo(ctx: click.Context, data_dir: Path, customers: int, days: int, seed: in
 
     try:
         manifest = simulate_once(data_dir, DemoParams(customers, days, seed, fix_effect), say)
-        with Warehouse.open(settings.warehouse_path) as wh:
+        with Warehouse.open(settings.warehouse_path, memory_limit=settings.memory_limit) as wh:
             report, pipeline = load_once(wh, manifest, settings, say)
             login = demo_login(wh, settings)
     except CxhubError as exc:

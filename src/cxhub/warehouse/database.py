@@ -37,10 +37,13 @@ class Warehouse:
         self._cursors_lock = threading.Lock()
 
     @classmethod
-    def open(cls, path: Path | str, *, read_only: bool = False) -> Warehouse:
+    def open(cls, path: Path | str, *, read_only: bool = False,
+             memory_limit: str | None = None) -> Warehouse:
+        """`memory_limit` (Settings.memory_limit, e.g. "25%" or "2GB") bounds what DuckDB holds
+        for this file; None leaves DuckDB's default (80 % of the machine's memory)."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        con = connect(path, read_only=read_only)
+        con = connect(path, read_only=read_only, memory_limit=memory_limit)
         if not read_only:
             try:
                 migrate(con)
@@ -129,8 +132,10 @@ def _interrupted(cur: duckdb.DuckDBPyConnection) -> None:
         pass  # already closed
 
 
-def connect(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection with cxhub's session settings (UTC, no progress bar on stdout)."""
+def connect(path: Path, *, read_only: bool = False,
+            memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with cxhub's session settings (UTC, no progress bar on stdout, the
+    memory limit when one is given: it holds for the whole database, cursors included)."""
     try:
         con = duckdb.connect(str(path), read_only=read_only)
     except duckdb.IOException as exc:
@@ -146,6 +151,8 @@ def connect(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection
         ) from None
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET enable_progress_bar = false")
+    if memory_limit:
+        con.execute("SET memory_limit = ?", [memory_limit])
     if not read_only:  # the writer checkpoints when idle (writer.py); this is the safety net
         con.execute(f"SET checkpoint_threshold = '{CHECKPOINT_THRESHOLD}'")
     return con

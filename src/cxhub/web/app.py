@@ -28,7 +28,8 @@ def create_app(settings: Settings | None = None, warehouse: Warehouse | None = N
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        wh = warehouse or Warehouse.open(settings.warehouse_path)
+        wh = warehouse or Warehouse.open(settings.warehouse_path,
+                                         memory_limit=settings.memory_limit)
         app.state.warehouse = wh
         app.state.sink = RecordSink(wh)
         from cxhub.services.offers.runtime import OffersRuntime
