@@ -105,7 +105,7 @@ def parse(doc: Any, where: str) -> Hours:
     tz = str(doc.get("timezone") or "UTC")
     try:
         ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file
         problems.append((("timezone",), f"unknown timezone {tz!r} (an IANA name like "
                                         "Europe/London)"))
     channels = _channels(doc.get("channels"), problems)
