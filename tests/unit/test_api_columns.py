@@ -4,6 +4,7 @@ with the ones the models coerce, strip or refuse."""
 
 from __future__ import annotations
 
+import copy
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -95,7 +96,9 @@ def models_rows(kind: str, data: list[dict[str, Any]]) -> list[dict[str, Any]] |
 
 
 def typed(rows: list[dict[str, Any]]) -> list[dict[str, tuple[type, Any]]]:
-    return [{k: (type(v), v) for k, v in row.items()} for row in rows]
+    """Each field's type and value; a field left out of a row (read by the writer as None)
+    counts as None."""
+    return [{k: (type(v), v) for k, v in row.items() if v is not None} for row in rows]
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -103,14 +106,16 @@ def typed(rows: list[dict[str, Any]]) -> list[dict[str, tuple[type, Any]]]:
 def test_the_columns_give_the_models_rows_or_nothing(batch: tuple[str, list[dict[str, Any]]]
                                                      ) -> None:
     kind, data = batch
+    slow = models_rows(kind, copy.deepcopy(data))
+    sent = copy.deepcopy(data)
     fast = validated_rows(kind, data)
     event(f"columns: {'sure' if fast is not None else 'unsure'}")
     if fast is None:
+        assert data == sent, "changed a batch it left to the models"
         return
-    slow = models_rows(kind, data)
     assert slow is not None, "accepted a batch the models refuse"
     assert typed(fast) == typed(slow)
-    assert [list(r) for r in fast] == [list(r) for r in slow]  # the same fields, in order
+    assert all(set(r) <= set(MODELS[kind].model_fields) for r in fast)
 
 
 def test_a_plain_batch_is_validated_by_columns() -> None:
@@ -119,9 +124,10 @@ def test_a_plain_batch_is_validated_by_columns() -> None:
              "created_at": f"2024-05-06T09:{i % 60:02d}:{i % 59:02d}", "wait_seconds": i % 600,
              "queue": "billing", "resolved_at": "2024-05-06T11:00:00+01:00" if i % 2 else None,
              "attributes": {"n": i}} for i in range(1000)]
-    fast = validated_rows("contacts", data)
+    slow = models_rows("contacts", copy.deepcopy(data))
+    fast = validated_rows("contacts", copy.deepcopy(data))
     assert fast is not None
-    assert typed(fast) == typed(models_rows("contacts", data) or [])
+    assert typed(fast) == typed(slow or [])
     # A value the models would refuse, or coerce, sends the batch to them.
     for bad in ({"wait_seconds": -1}, {"wait_seconds": 31_622_401},
                 {"wait_seconds": float("inf")}, {"wait_seconds": "5"}, {"wait_seconds": True},
@@ -141,7 +147,7 @@ def test_a_plain_batch_of_every_kind() -> None:
     for kind, spec in RECORD_KINDS.items():
         data = [{f.name: f.choices[0] if f.choices else PLAIN[f.type] for f in spec.fields}
                 | {"external_id": f"k{i}"} for i in range(MIN_BATCH)]
-        fast = validated_rows(kind, data)
+        fast = validated_rows(kind, copy.deepcopy(data))
         assert fast is not None, kind
         assert typed(fast) == typed(models_rows(kind, data) or []), kind
         for f in spec.fields:

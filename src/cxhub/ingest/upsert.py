@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from itertools import repeat
+from itertools import chain, repeat
 from operator import itemgetter
 from typing import Any, NamedTuple
 
@@ -265,11 +265,18 @@ def _insert(con: duckdb.DuckDBPyConnection, kind: RecordKind, rows: list[dict[st
         index.json_fields = frozenset(f.name for f in kind.fields if f.type == FieldType.JSON)
     columns: list[str] = []
     values: list[list[Any]] = []
-    for name in kind.field_names:
-        try:  # rows from the API's models hold every field
-            column = list(map(itemgetter(name), rows))
-        except KeyError:  # rows from elsewhere may leave fields out
-            column = [row.get(name) for row in rows]
+    names = kind.field_names
+    # Rows may leave fields out (the API's plain batches, other writers' rows): the fields that
+    # no row holds are known at once rather than looked up in every row.
+    held = set(chain.from_iterable(rows)) if min(map(len, rows)) < len(names) else None
+    for name in names:
+        if held is not None and name not in held:
+            column: list[Any] = [None] * n
+        else:
+            try:
+                column = list(map(itemgetter(name), rows))
+            except KeyError:  # some rows leave it out
+                column = [row.get(name) for row in rows]
         if column.count(None) == n and name in index.nullable:
             continue
         if name in index.json_fields:
