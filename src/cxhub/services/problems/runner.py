@@ -68,19 +68,19 @@ def _record_planted(wh: Warehouse, events: dict[str, Any], made: list[int]) -> N
 
 
 def _fixed_on(wh: Warehouse, problem_id: int, day: dt.date) -> None:
-    """Walk a planted problem to `fixed` on the day its fix was made, each step on record as
-    a person would have made it: the public page then says "fixed" beside the fix it lists,
-    instead of "being looked at"."""
-    at = dt.datetime.combine(day, dt.time(9))
+    """Walk a planted problem to `fixed`, each step on record as a person would make it, so
+    the public page says "fixed, being checked" beside the fix it lists instead of "being
+    looked at". The steps are dated now, as discovery dated the problem: the audit trail
+    is read in time order, and a problem cannot be fixed before it was found."""
     row = wh.read_one("SELECT coalesce(status, 'open') FROM problems WHERE problem_id = ?",
                       [problem_id])
     path = ("open", "acknowledged", "fix_planned", "fixed")
     if row is None or row[0] not in path:
         return  # closed some other way: left as it is
+    note = f"the simulator's planted fix of {day.isoformat()} (truth/events.json)"
     for state in path[path.index(row[0]) + 1:]:
-        workflow.change_state(wh, problem_id, state, actor="demo", role="admin", now=at,
-                              due=day if state == "fix_planned" else None,
-                              note="the simulator's planted fix (truth/events.json)")
+        workflow.change_state(wh, problem_id, state, actor="demo", role="admin", note=note,
+                              due=dt.date.today() if state == "fix_planned" else None)
 
 
 class FollowUp:
