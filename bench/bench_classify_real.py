@@ -1,11 +1,15 @@
-"""Zero-shot on the hand-labelled real texts (tests/realdata/LABELS.md), each corpus on its own:
-adapted to all of that corpus's texts (without labels), scored on one half of the labels.
+"""Zero-shot on the hand-labelled real texts (tests/realdata/LABELS.md), scored on one half of
+the labels.
 
-    .venv/bin/python bench/bench_classify_real.py [--split test|tune|all]
+    .venv/bin/python bench/bench_classify_real.py [--split test|tune|all] [--together]
 
-Prints, for CFPB narratives and twcs tweets, category and cause: the teacher's accuracy (not
-adapted), the adapted model's accuracy, its predicted shares and the labelled shares. Needs
-../shared/data and the embeddings extra. Figures in BENCHMARKS.md ("Zero-shot on real text").
+Each corpus on its own: adapted to its texts (without labels). With `--together`, as the classify
+step does with both loaded: one model per dimension adapted on up to 2,000 texts of each corpus
+(numpy seed 7), a student per source, each text read with its source's (`--mixed`: one student
+for both, on 2,000 of those texts, as before per-source adaptation). Prints, for CFPB narratives
+and twcs tweets, category and cause: the teacher's accuracy (not adapted), the adapted model's
+accuracy, its predicted shares and the labelled shares. Needs ../shared/data and the embeddings
+extra. Figures in BENCHMARKS.md ("Complaints and real text").
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from cxhub.analytics.classify.zeroshot import ZeroShotClassifier
+from cxhub.services.classification.run import ADAPT_SAMPLE
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
@@ -44,10 +49,47 @@ def shares(values: np.ndarray) -> str:
     return ", ".join(f"{k} {v:.2f}" for k, v in counts.items())
 
 
+def together(split: str, mixed: bool) -> None:
+    """One model per dimension for both corpora, as `classify_pending` adapts it."""
+    sources = {"cfpb": "contacts:cfpb", "twcs": "mentions:twcs"}
+    found = corpora()
+    rng = np.random.default_rng(7)
+    sample: list[str] = []
+    where: list[str] = []
+    for name, (texts, _) in found.items():
+        ids = list(texts)
+        for i in rng.choice(len(ids), min(ADAPT_SAMPLE, len(ids)), replace=False):
+            sample.append(texts[ids[i]])
+            where.append(sources[name])
+    for dimension in ("category", "cause"):
+        began = time.perf_counter()
+        model = ZeroShotClassifier(dimension=dimension).fit(
+            sample, sources=None if mixed else where)
+        print(f"{dimension}: students for {sorted(model.students)}; refused: "
+              f"{model.check.get('refused')}, {model.check.get('refused_sources')}; "
+              f"{time.perf_counter() - began:.0f} s")
+        for name, (texts, id_column) in found.items():
+            labels = pd.read_csv(REPO / "tests" / "realdata" / f"{name}_labels.csv")
+            labels = labels if split == "all" else labels[labels.split == split]
+            items = [texts[i] for i in labels[id_column]]
+            classes, proba = model.predict_proba(items, [sources[name]] * len(items))
+            got = np.asarray(classes)[proba.argmax(axis=1)]
+            truth = labels[dimension].to_numpy()
+            print(f"  {name} {dimension} ({len(items)} {split}): {np.mean(got == truth):.3f}; "
+                  f"predicted {shares(got)}; labelled {shares(truth)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", choices=("test", "tune", "all"), default="test")
+    parser.add_argument("--together", action="store_true",
+                        help="one model for both corpora, a student per source")
+    parser.add_argument("--mixed", action="store_true",
+                        help="with --together: one student for both corpora")
     args = parser.parse_args()
+    if args.together:
+        together(args.split, args.mixed)
+        return
     for name, (texts, id_column) in corpora().items():
         labels = pd.read_csv(REPO / "tests" / "realdata" / f"{name}_labels.csv")
         if args.split != "all":
