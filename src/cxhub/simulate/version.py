@@ -6,4 +6,5 @@
 # 3: the rota sized by Erlang C's requirement (was load + sqrt(load): mostly under-staffed).
 # 4: campaign contacts mention the offer (phrases.CAMPAIGN_DETAILS).
 # 5: ... after their usual detail (kept).
-SIMULATOR_VERSION = 5
+# 6: opening_hours.yaml says whose hours e-mail, web and letters keep (business_hours).
+SIMULATOR_VERSION = 6

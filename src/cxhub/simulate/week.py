@@ -32,6 +32,7 @@ OPENING_HOURS: dict[str, tuple[tuple[int, int] | None, ...]] = {
     "phone": ((8, 20),) * 5 + ((9, 17), None),
     "chat": ((8, 22),) * 5 + ((9, 18), (10, 16)),
 }
+WRITTEN_IN_OFFICE_HOURS = ("email", "web", "letter")
 # The measured hours the bank answered: its shape over these is mapped onto opening hours.
 MEASURED_OPEN, MEASURED_CLOSE = 7, 24
 SLOT_S = 1800  # the roster's and the staffing noise's interval
@@ -209,7 +210,8 @@ def hour_shape(written: bool) -> np.ndarray:
 
 
 def opening_hours_doc(start: date, days: int) -> dict[str, Any]:
-    """The opening hours as the shared YAML format (timezone, channels, holidays)."""
+    """The opening hours as the shared YAML format (timezone, channels, holidays, and whose
+    hours the written channels' business clocks keep)."""
     channels = {}
     for channel, table in OPENING_HOURS.items():
         channels[channel] = {
@@ -220,4 +222,8 @@ def opening_hours_doc(start: date, days: int) -> dict[str, Any]:
         "timezone": TIMEZONE,
         "channels": channels,
         "holidays": [h.isoformat() for h, _ in holidays_between(start, days)],
+        # The demo company promises its written replies in the phone team's hours ("within 8
+        # working hours"): their business-hour clocks keep those hours. Social media and the
+        # community are watched around the clock.
+        "business_hours": {channel: "phone" for channel in WRITTEN_IN_OFFICE_HOURS},
     }
