@@ -77,6 +77,10 @@ class RecordSink:
     def _build(self, con: duckdb.DuckDBPyConnection) -> None:
         state = known(con)
         state.build(con, RECORD_KINDS)
+        # One look-up now, so that what DuckDB loads the first time it reads an Arrow table
+        # (pandas and pyarrow's compute functions: half a second here) is loaded before the
+        # first request rather than during it; nothing is written.
+        state.index(RECORD_KINDS["contacts"]).find(con, [("", "")])
         state.job = self._wh.writer.job_number
 
 
