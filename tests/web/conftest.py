@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 import pytest
 from tests.conftest import run_cli
+from tests.web.dashboard_fixtures import role_user_rows
 
 _START_TIMEOUT = 30.0
 
@@ -102,6 +103,13 @@ def start(home: Path, *, env: dict[str, str] | None = None) -> Server:
             raise AssertionError(
                 f"cxhub serve not healthy in {_START_TIMEOUT}s:\n{log.read_text()}")
         time.sleep(0.05)
+
+
+@pytest.fixture(scope="session")
+def role_users(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[Any, ...]]:
+    """One user per role (`dashboard_fixtures.ROLES`), made once: each password hash costs
+    40-200 ms of scrypt by design, and the `dashboard` fixture needs four per test."""
+    return role_user_rows(tmp_path_factory.mktemp("users"))
 
 
 # Keys every shared-server test may use, by the name tests refer to them with.

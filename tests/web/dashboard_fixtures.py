@@ -74,11 +74,26 @@ def dashboard_app(wh: Warehouse, home: Path) -> FastAPI:
     return app
 
 
+def role_user_rows(folder: Path) -> list[tuple[Any, ...]]:
+    """The `users` rows of one user per role, as `users.create_user` writes them (for the
+    session fixture `role_users` in conftest.py)."""
+    with Warehouse.open(folder / "cxhub.duckdb") as wh:
+        for name, role in ROLES.items():
+            users.create_user(wh, username=name, password=PASSWORD, role=role)
+        return wh.read("SELECT * FROM users ORDER BY user_id")
+
+
+def add_role_users(wh: Warehouse, rows: list[tuple[Any, ...]]) -> None:
+    """Put those users in `wh` as they were made (same hashes)."""
+    marks = ", ".join("?" * len(rows[0]))
+    wh.write(lambda con: con.executemany(f"INSERT INTO users VALUES ({marks})", rows))
+
+
 @pytest.fixture
-def dashboard(warehouse: Warehouse, tmp_path: Path) -> Iterator[TestClient]:
+def dashboard(warehouse: Warehouse, tmp_path: Path,
+              role_users: list[tuple[Any, ...]]) -> Iterator[TestClient]:
     """A client of the app on this test's warehouse, with one user per role."""
-    for name, role in ROLES.items():
-        users.create_user(warehouse, username=name, password=PASSWORD, role=role)
+    add_role_users(warehouse, role_users)
     with TestClient(dashboard_app(warehouse, tmp_path)) as client:
         yield client
 

@@ -109,7 +109,9 @@ def create_app(settings: Settings | None = None, warehouse: Warehouse | None = N
     app.include_router(problems_api.router)
     app.include_router(offers_api.router)
     app.include_router(calendar_api.router)
-    public.install(app, settings)
+    # Apps given a warehouse (tests) neither publish yesterday's report nor compute the live
+    # figures at start: each test would pay for both (about a second) and count their rows.
+    public.install(app, settings, auto_publish=warehouse is None, warm_up=warehouse is None)
     dashboard.install(app, settings)
     api_docs.install(app)
     from cxhub.web.api.v1.decisions_fast import DecisionFastPath

@@ -32,7 +32,8 @@ def plotly_js_path() -> Path:
 
 
 def install(app: FastAPI, settings: Settings, *, live_interval: float = 2.0,
-            chart_cache_seconds: float = 30.0, auto_publish: bool = True) -> None:
+            chart_cache_seconds: float = 30.0, auto_publish: bool = True,
+            warm_up: bool = True) -> None:
     from cxhub.services.public.outlook import live_snapshot
     from cxhub.web.public.charts import TtlCache
     from cxhub.web.public.live import LiveTicker
@@ -45,7 +46,7 @@ def install(app: FastAPI, settings: Settings, *, live_interval: float = 2.0,
         wh = app.state.warehouse
         # The live figures with the forecast's expected wait (Erlang A) where there is one.
         ticker = LiveTicker(lambda: live_snapshot(wh, min_count=settings.min_public_count),
-                            interval=live_interval)
+                            interval=live_interval, warm_up=warm_up)
         app.state.public_live = ticker
         ticker.start()
         publisher = (asyncio.create_task(publish_daily(app, settings), name="cxhub-publisher")

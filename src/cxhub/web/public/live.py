@@ -19,9 +19,13 @@ log = logging.getLogger(__name__)
 
 
 class LiveTicker:
-    def __init__(self, compute: Callable[[], dict[str, Any]], *, interval: float = 2.0) -> None:
+    def __init__(self, compute: Callable[[], dict[str, Any]], *, interval: float = 2.0,
+                 warm_up: bool = True) -> None:
         self._compute = compute
         self.interval = interval
+        # Compute once at start, so the first visitor does not wait (off for apps given a
+        # warehouse, in tests: a first computation brings the ready-made tables up to date).
+        self.warm_up = warm_up
         self.payload: str | None = None
         self.computed_at = 0.0  # monotonic time of the last successful tick
         self.ticks = 0
@@ -47,7 +51,7 @@ class LiveTicker:
 
     async def _run(self) -> None:
         while True:
-            if self.listeners == 0 and self.payload is not None:
+            if self.listeners == 0 and (self.payload is not None or not self.warm_up):
                 # Nobody is watching: no query until somebody opens the page.
                 self._wanted.clear()
                 await self._wanted.wait()
