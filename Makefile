@@ -40,8 +40,10 @@ test: install
 
 # The quick loop before a commit: lint, types and the tests not marked slow (no browser, Spark,
 # real data or simulated companies; see the `slow` marker in pyproject.toml). CI runs `make test`.
+# Two workers, a test file each at a time (module fixtures are made once): every test has its
+# own temporary folder and warehouse file, and servers take free ports.
 check: lint typecheck
-	$(PY) -m pytest -q -p no:cacheprovider -m "not slow"
+	$(PY) -m pytest -q -p no:cacheprovider -m "not slow" -n 2 --dist loadfile
 
 bench: install
 	$(PY) bench/run_all.py

@@ -85,6 +85,7 @@ def test_without_torch_the_error_says_what_to_install(monkeypatch: pytest.Monkey
 
 
 @needs_torch
+@pytest.mark.slow  # loads torch and the encoder: 7-30 s on this machine
 def test_upper_layers_from_cached_lower_ones_match_the_whole_encoder() -> None:
     """`frozen_layers`: training runs the upper layers on the lower layers' cached output;
     that must be the same function as the whole encoder."""
