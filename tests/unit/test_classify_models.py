@@ -143,6 +143,7 @@ def test_zero_shot_adapts_per_source_and_guards_each_source(tmp_path: Path) -> N
     model = ZeroShotClassifier(labels=specs, method="lexical").fit(
         plain + tied, sources=["plain"] * n + ["tied"] * n)
     assert set(model.students) == {"plain"}  # the tied source's own student was refused
+    assert model.teacher_sources == {"tied"}  # ... so its texts are read by the teacher
     assert model.check["per_source"]["tied"]["student_shares"]["alpha"] == 1.0
     assert model.check["refused_sources"][0].startswith("tied: ")
     # One student for both sources collapses too (the tied texts all go one way): refused, yet
@@ -152,8 +153,8 @@ def test_zero_shot_adapts_per_source_and_guards_each_source(tmp_path: Path) -> N
     texts = ["widget red", "gizmo box", "gadget old"]
     classes, by_source = model.predict_proba(texts, ["plain"] * 3)
     assert [classes[i] for i in by_source.argmax(axis=1)] == ["alpha", "gamma", "beta"]
-    # Each text is read by its own source's student; other sources by the general one, here
-    # (refused) the teacher.
+    # Each text is read by its own source's student, or by the teacher where that was refused;
+    # other sources by the general student, here (refused) the teacher as well.
     assert np.allclose(by_source, model._read(model.students["plain"], texts))
     assert np.allclose(model.predict_proba(texts, ["tied", "new", "new"])[1],
                        model.teacher_proba(texts))
@@ -161,6 +162,29 @@ def test_zero_shot_adapts_per_source_and_guards_each_source(tmp_path: Path) -> N
         model.predict_proba(texts, ["plain"] * 2)
     model.save(tmp_path / "z")
     again = ZeroShotClassifier.load(tmp_path / "z")
-    assert set(again.students) == {"plain"}
+    assert set(again.students) == {"plain"} and again.teacher_sources == {"tied"}
     assert np.allclose(again.predict_proba(texts, ["plain", "tied", "x"])[1],
                        model.predict_proba(texts, ["plain", "tied", "x"])[1])
+
+
+def test_a_student_that_cannot_reproduce_its_teacher_on_unseen_texts_is_refused() -> None:
+    from cxhub.analytics.classify.taxonomy import LabelSpec
+    from cxhub.analytics.classify.zeroshot import MIN_AGREEMENT
+
+    # Every text names its label by a made-up keyword no other text uses (random letters, so no
+    # shared character n-grams either): a student learns the words of the texts it trains on and
+    # has nothing to go on for the others (about a third agree by chance).
+    names = ("alpha", "beta", "gamma")
+    rng = np.random.default_rng(0)
+    made_up = ["".join(rng.choice(list("bcdfghjklmnpqrstvwxz"), 8)) for _ in range(300)]
+    words = {n: made_up[100 * k:100 * (k + 1)] for k, n in enumerate(names)}
+    specs = [LabelSpec(n, f"about {n}", (), tuple(words[n])) for n in names]
+    texts = [f"{words[n][i]} red box" for i in range(100) for n in names]
+    model = ZeroShotClassifier(labels=specs, method="lexical").fit(
+        texts, sources=["new"] * len(texts))
+    check = model.check["per_source"]["new"]
+    assert check["agreement"] < 0.5 < MIN_AGREEMENT and "had not learnt from" in check["refused"]
+    assert model.teacher_sources == {"new"} and not model.students and model.student is None
+    classes, proba = model.predict_proba(texts[:6], ["new"] * 6)
+    assert [classes[i] for i in proba.argmax(axis=1)] == [*names, *names]
+    assert np.allclose(proba, model.teacher_proba(texts[:6]))

@@ -85,8 +85,8 @@ def run(ctx: click.Context, taxonomy: Path | None, zero_shot: str, targets: tupl
     for dim, why in summary["skipped"].items():
         console.print(f"{dim} skipped: {why}")
     for dim, why in summary.get("notes", {}).items():
-        console.print(f"{dim}: adaptation refused ({why}); those texts are read by the general "
-                      "student, or the zero-shot teacher where that was refused too")
+        console.print(f"{dim}: adaptation refused ({why}); those texts are read by the "
+                      "zero-shot teacher")
     out.print(f"{summary['seconds']} s")
 
 

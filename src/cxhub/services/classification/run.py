@@ -14,8 +14,9 @@ classifies with the zero-shot teacher directly. Each text is then read with its 
 (the source is `target:source`, as in `text_sources`). A zero-shot model adapted before a new
 source arrived (or before a source grew to more than twice its size) is stale: the next run adapts
 again on all sources and relabels. An adaptation that collapses onto one class is refused by the
-zero-shot guard (for all sources, or for one: its texts are then read by the general student, or
-the teacher) and its reason is kept in the model's evaluation and the run's `notes`. Training, human
+zero-shot guard, as is one that cannot reproduce its teacher on texts it did not learn from (for
+all sources, or for one: those texts are then read by the teacher) and the reason is kept in the
+model's evaluation and the run's `notes`. Training, human
 labels and their import: `classify_training`.
 """
 
@@ -164,7 +165,7 @@ def _registered(wh: Warehouse, dimension: str, taxonomy: Taxonomy,
 
 def refusal_note(check: dict[str, Any]) -> str:
     """Why the zero-shot guard refused an adaptation, in general or for some sources."""
-    parts = ([f"all sources: {check['refused']}"] if check.get("refused") else [])
+    parts = ([f"the general student: {check['refused']}"] if check.get("refused") else [])
     return "; ".join(parts + list(check.get("refused_sources", [])))
 
 
