@@ -208,10 +208,16 @@ def backlog_changes(con: TableSource, req: Request) -> ir.Table | None:
         t = t.filter(opens | closes | closed_early)
         edge = t.select(*dims, o_end=opens.cast("int64"), c_end=closes.cast("int64"),
                         c_start=closed_early.cast("int64"))
+        # Summed per dimension value here, not row by row below: the current hour is one
+        # sliver, and at 1,000 contacts/s it holds millions of records, each of which went
+        # through the unions and the semi-join (materialised, 110 MB and 3 s a live tick at
+        # 3.4 million).
+        edge = (edge.group_by(list(dims)) if dims else edge).aggregate(
+            change=(edge.o_end - edge.c_end).sum().fill_null(0),
+            k=(edge.o_end - edge.c_start).sum().fill_null(0))
         changes.append(edge.select(**period(ibis.literal(end_floor)),
-                                   **{d: edge[d] for d in dims},
-                                   change=edge.o_end - edge.c_end))
-        alive.append(edge.select(*dims, k=edge.o_end - edge.c_start))
+                                   **{d: edge[d] for d in dims}, change=edge.change))
+        alive.append(edge.select(*dims, k=edge.k))
     every = changes[0]
     for more in changes[1:]:
         every = every.union(more.select(*changes[0].columns))
