@@ -1,6 +1,6 @@
-"""`upsert.write_rows` gives DuckDB's appender only the columns that hold a value in some row
-(one appender per set of columns, a few kept): what is stored must not depend on which columns
-a batch happened to leave empty."""
+"""`upsert.write_rows` inserts only the columns that hold a value in some row (through DuckDB's
+appender, one per set of columns, a few kept; or, for large flushes, as an Arrow table): what
+is stored must not depend on which columns a batch happened to leave empty, nor on its size."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 from cxhub.domain.canonical import CONTACTS
 from cxhub.ingest.keys import known
 from cxhub.ingest.sink import RecordSink
-from cxhub.ingest.upsert import _APPENDERS, write_rows
+from cxhub.ingest.upsert import _APPENDERS, ARROW_ROWS, write_rows
 from cxhub.warehouse import Warehouse
 
 OPTIONAL = ["queue", "team", "agent", "wait_seconds", "talk_seconds", "timely", "attributes",
@@ -77,3 +77,37 @@ def test_rows_that_leave_fields_out_and_a_column_with_a_default(warehouse: Wareh
     warehouse.write(lambda con: write_rows(con, CONTACTS, [rows]))
     assert warehouse.read("SELECT external_id, queue, team FROM contacts ORDER BY 1") == [
         ("a", None, None), ("b", "posts", None)]
+
+
+def test_a_large_flush_stores_the_same_values(warehouse: Warehouse) -> None:
+    """Over `ARROW_ROWS` rows go in as an Arrow table: the same values, NULLs and JSON as the
+    appender's; a column of another type (rows from outside the API) goes through the
+    appender as before."""
+    sink = RecordSink(warehouse)
+    rows, expected = [], {}
+    for n in range(ARROW_ROWS + 7):
+        own = OPTIONAL[: n % (len(OPTIONAL) + 1)]
+        row: dict[str, Any] = {"source": "api", "external_id": f"k{n}", "channel": "phone",
+                               "created_at": datetime(2024, 5, 1, 9, n % 60)}
+        row.update({f: value(f, n) for f in own})
+        rows.append(row)
+        expected[f"k{n}"] = {f: value(f, n) if f in own else None for f in OPTIONAL}
+    written = sink.submit("contacts", rows).result(timeout=60)
+    assert [w.id for w in written] == list(range(1, len(rows) + 1))
+    ids = dict(warehouse.read("SELECT external_id, contact_id FROM contacts"))
+    assert [ids[f"k{n}"] for n in range(len(rows))] == [w.id for w in written]
+    got = stored(warehouse)
+    for key, fields in expected.items():
+        row = got[key]
+        attributes = row.pop("attributes")
+        assert (json.loads(attributes) if attributes else None) == fields.pop("attributes"), key
+        assert row == {**fields, "channel": "phone"}, key
+    assert warehouse.read_one("SELECT min(created_at), max(created_at) FROM contacts") == (
+        datetime(2024, 5, 1, 9, 0), datetime(2024, 5, 1, 9, 59))
+    # A text column holding numbers: not an Arrow string column, so the appender takes it.
+    odd = [{"source": "other", "external_id": f"o{n}", "channel": "web",
+            "created_at": datetime(2024, 5, 2), "queue": n} for n in range(ARROW_ROWS + 1)]
+    warehouse.write(lambda con: write_rows(con, CONTACTS, [odd]))
+    assert warehouse.read_one(
+        "SELECT count(*), max(length(queue)) FROM contacts WHERE source = 'other'") == (
+        ARROW_ROWS + 1, len(str(ARROW_ROWS)))
