@@ -104,10 +104,11 @@ class KeyIndex:
              ) -> tuple[np.ndarray, dict[tuple[str, str], int] | None]:
         """The keys' hashes, and the ids of those already in the table (None when a hash
         collision makes the index unsure: then the caller looks the keys up in the table)."""
-        # An Arrow table read by DuckDB's scan of this frame's locals: a quarter cheaper than
-        # two list parameters.
-        key_table = pa.table({"s": [k[0] for k in keys], "e": [k[1] for k in keys]})  # noqa: F841
-        hashes = con.execute("SELECT hash(s, e) AS h FROM key_table").fetchnumpy()
+        # An Arrow table read by DuckDB's scan of this frame's locals (by its name, which no
+        # table in the warehouse has): a quarter cheaper than two list parameters.
+        posted_keys_arrow = pa.table(  # noqa: F841
+            {"s": [k[0] for k in keys], "e": [k[1] for k in keys]})
+        hashes = con.execute("SELECT hash(s, e) AS h FROM posted_keys_arrow").fetchnumpy()
         h = np.asarray(hashes["h"], np.uint64)
         candidates: dict[int, int] = {}
         if len(self._hashes):

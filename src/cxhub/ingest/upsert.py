@@ -319,9 +319,10 @@ def _insert_arrow(con: duckdb.DuckDBPyConnection, kind: RecordKind, columns: lis
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
         return False
     names = [kind.id_column, *columns, "batch_id"]
-    arrow_rows = pa.Table.from_arrays(arrays, names=names)  # noqa: F841 (read by DuckDB)
+    # Read by DuckDB by its name (no table in the warehouse has it, which would come first).
+    posted_rows_arrow = pa.Table.from_arrays(arrays, names=names)  # noqa: F841
     con.execute(f"INSERT INTO {kind.table} ({', '.join(quote(c) for c in names)}) "
-                "SELECT * FROM arrow_rows")
+                "SELECT * FROM posted_rows_arrow")
     return True
 
 
