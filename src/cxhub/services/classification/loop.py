@@ -16,6 +16,7 @@ import threading
 import time
 
 from cxhub.analytics.classify.taxonomy import DIMENSIONS
+from cxhub.services.backoff import Backoff
 from cxhub.services.classification.run import (
     SENTIMENT,
     classify_pending,
@@ -35,6 +36,8 @@ class BackgroundClassifier:
         self._thread = threading.Thread(target=self._run, name="cxhub-classifier", daemon=True)
         self.since: dict[str, int] = {}
         self.runs = 0
+        # A disk that refuses writes: one line and longer waits, not a traceback every tick.
+        self.backoff = Backoff("background classifier", log, path=wh.path)
 
     def start(self) -> None:
         self._thread.start()
@@ -61,11 +64,14 @@ class BackgroundClassifier:
 
         follow_up = FollowUp(self._wh, self._wh.path.parent)  # new contacts join open problems
         while not self._stop.wait(self._interval):
-            try:
-                self.tick()
-            except Exception:  # the next tick retries; the server must keep serving
-                log.exception("background classifier: run failed")
-            follow_up.tick(now=time.monotonic())
+            if self.backoff.due():
+                try:
+                    self.tick()
+                except Exception as exc:  # a later tick retries; the server must keep serving
+                    self.backoff.failed(exc)
+                else:
+                    self.backoff.succeeded()
+            follow_up.tick(now=time.monotonic())  # its own backoff
 
     def tick(self) -> dict[str, int]:
         """Classify the rows that arrived since the last tick; returns the labels written."""

@@ -35,6 +35,7 @@ from typing import Any
 
 from cxhub.metrics import default_catalogue, sums
 from cxhub.metrics.source import Ready
+from cxhub.services.backoff import Backoff
 from cxhub.services.metrics import ready_steps as steps
 from cxhub.services.metrics.backend import backend
 from cxhub.warehouse import Warehouse
@@ -69,12 +70,14 @@ class Behind(Ready):
 
 
 class _Keeper:
-    """Per warehouse: one refresh at a time, and the background one."""
+    """Per warehouse: one refresh at a time, the background one, and when to try again after
+    a failed one (a read-only or full disk: one line, not a traceback per query)."""
 
-    def __init__(self) -> None:
+    def __init__(self, wh: Warehouse) -> None:
         self.lock = threading.Lock()
         self.background = False
         self.thread: threading.Thread | None = None
+        self.backoff = Backoff("refreshing the ready-made tables", log, path=wh.path)
 
 
 _KEEPERS: weakref.WeakKeyDictionary[Warehouse, _Keeper] = weakref.WeakKeyDictionary()
@@ -85,7 +88,7 @@ def _keeper(wh: Warehouse) -> _Keeper:
     with _KEEPERS_LOCK:
         found = _KEEPERS.get(wh)
         if found is None:
-            found = _KEEPERS[wh] = _Keeper()
+            found = _KEEPERS[wh] = _Keeper(wh)
         return found
 
 
@@ -196,11 +199,14 @@ def available(wh: Warehouse, *, refresh_if_quick: bool = True) -> Ready:
             found = _fresh(snap, st)
             if _complete(found) or not _quick(snap, st):
                 return found
+        if not keeper.backoff.due():
+            return found  # failed a moment ago (a full disk?): the records answer meanwhile
         try:
             refresh(wh)
-        except Exception:  # a failed refresh leaves the records to answer
-            log.exception("refreshing the ready-made tables failed")
+        except Exception as exc:  # a failed refresh leaves the records to answer
+            keeper.backoff.failed(exc)
             return found
+        keeper.backoff.succeeded()
         return _fresh(_snapshot(wh), _states(wh))
     if keeper.background:
         start_background(wh)
@@ -235,15 +241,19 @@ def start_background(wh: Warehouse) -> None:
     with _KEEPERS_LOCK:
         if keeper.thread is not None and keeper.thread.is_alive():
             return
+        if not keeper.backoff.due():
+            return  # the last one failed a moment ago: a later query tries again
 
         def run() -> None:
             try:
                 refresh(wh)
-            except Exception:
+            except Exception as exc:
                 if keeper.background:  # the next query that finds the tables behind tries again
-                    log.exception("background refresh of the ready-made tables failed")
+                    keeper.backoff.failed(exc)
                 else:  # stopped: the server is shutting down and its warehouse closing
                     log.info("background refresh of the ready-made tables stopped")
+                return
+            keeper.backoff.succeeded()
 
         keeper.thread = threading.Thread(target=run, name="cxhub-ready-tables", daemon=True)
         keeper.thread.start()

@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from cxhub.services.backoff import Backoff
 from cxhub.services.problems import discovery, escalation, figures, ownership, public, workflow
 from cxhub.services.problems.errors import ProblemInputError, parse_date
 from cxhub.warehouse import Warehouse
@@ -94,6 +95,7 @@ class FollowUp:
         self.after_mention_id: int | None = None
         self._last_escalation = 0.0
         self._sender: threading.Thread | None = None
+        self.backoff = Backoff("problems follow-up", log, path=wh.path)
 
     def _escalate(self) -> None:
         try:
@@ -104,7 +106,7 @@ class FollowUp:
             log.exception("problems escalation failed")
 
     def tick(self, *, now: float) -> dict[str, Any]:
-        if not self._lock.acquire(blocking=False):
+        if not self.backoff.due() or not self._lock.acquire(blocking=False):
             return {}
         try:
             if self.after_id is None:
@@ -127,9 +129,10 @@ class FollowUp:
                 self._sender = threading.Thread(target=self._escalate, daemon=True,
                                                 name="cxhub-escalation")
                 self._sender.start()
+            self.backoff.succeeded()
             return joined
-        except Exception:  # the next tick retries; the server keeps serving
-            log.exception("problems follow-up failed")
+        except Exception as exc:  # a later tick retries; the server keeps serving
+            self.backoff.failed(exc)
             return {}
         finally:
             self._lock.release()

@@ -78,6 +78,7 @@ def install(app: FastAPI, settings: Settings, *, live_interval: float = 2.0,
 
 async def publish_daily(app: FastAPI, settings: Settings) -> None:
     """Publish yesterday's report now (a restart catches up) and after every midnight (UTC)."""
+    from cxhub.services.backoff import refusal
     from cxhub.services.public import reports
 
     while True:
@@ -89,7 +90,12 @@ async def publish_daily(app: FastAPI, settings: Settings) -> None:
             if done.created:
                 log.info("published the report of %s, revision %s", yesterday,
                          done.report.revision)
-        except Exception:  # the next midnight tries again; the server keeps serving
-            log.exception("publishing the report of %s failed", yesterday)
+        except Exception as exc:  # the next midnight tries again; the server keeps serving
+            refused = refusal(exc)
+            if refused:  # a full or read-only disk: one line, not DuckDB's traceback
+                log.error("publishing the report of %s failed: %s (tried again after "
+                          "midnight, or with `cxhub publish`)", yesterday, refused)
+            else:
+                log.exception("publishing the report of %s failed", yesterday)
         next_run = datetime.combine(now.date() + timedelta(days=1), datetime.min.time())
         await asyncio.sleep(((next_run + PUBLISH_DELAY) - now).total_seconds())
