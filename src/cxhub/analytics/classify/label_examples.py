@@ -13,25 +13,14 @@ Only the labels where more phrasings helped on the tune halves of the hand label
 for the other categories and for pricing moved the demo company's requests to ideas, its
 questions to transactions and its complaints to problems (category 0.963 -> 0.946 through the
 classify step) and gained little on the real texts, so those labels keep their built-in examples.
-Information has statements only: a reply that gives a detail, a link, a greeting, a brand's own
-promotion, which ask nothing done (tweets of that kind came out compliments or complaints); with
-questions among them too, the demo company's requests moved to information.
+Nine statements for information (a reply that gives a detail, a link, a greeting, a brand's own
+promotion) were tried too: the tweets' category on the tune half rose 0.547 -> 0.567 with the
+teacher, but Bitext's development half fell 0.772 -> 0.741, so information keeps its own.
 """
 
 from __future__ import annotations
 
 CATEGORY_EXAMPLES: dict[str, tuple[str, ...]] = {
-    "information": (
-        "Yes, I already did that.",
-        "It is the basic plan, the one I have had for years.",
-        "I just sent you a direct message with the details.",
-        "Here is the link.",
-        "Ok, I will try that tonight and let you know.",
-        "Check out our new video.",
-        "Enter our contest for a chance to win a prize.",
-        "Just saw the news about the new store.",
-        "Good morning everyone.",
-    ),
     "complaint": (
         "Third call this week and still nobody has fixed it. Useless.",
         "You lied to me about the delivery date, again.",
