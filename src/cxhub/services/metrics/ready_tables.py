@@ -109,7 +109,8 @@ def refresh(wh: Warehouse, *, full: bool = False,
         "tenures": lambda con: steps.refresh_tenures(con, schemas, full=full),
         "sums": lambda con: steps.refresh_sums(con, schemas, metrics, full=full)}
     with _keeper(wh).lock:
-        done = [wh.write(jobs[name], groupable=False) for name in steps.STEPS if name in only]
+        done = [wh.write(steps.scratch_dropped(jobs[name]), groupable=False)
+                for name in steps.STEPS if name in only]
         pending = done[-1].pop("pending", None) if done else None
         if pending is not None:  # a rebuild of the sums: one transaction per family
             for fact, time in sums.families(sums.entries(metrics)):
