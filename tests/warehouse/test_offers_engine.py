@@ -26,6 +26,7 @@ def _offered(engine: Engine, cid: int) -> list[str]:
         c["code"] for c in d["control"]]
 
 
+@pytest.mark.slow  # learns uplift models on the planted decisions: 6-10 s on this machine
 def test_planted_effect_recovered_and_seniors_no_longer_offered(
         warehouse: Warehouse, tmp_path: Path) -> None:
     planted = plant(warehouse, opted_out=(4,), complaint_open=(5,),
