@@ -117,11 +117,12 @@ def test_cfpb_product_and_issue_from_the_narrative(cfpb: pd.DataFrame, column: s
 # settings were tuned on the `tune` half; the figures below are measured on the `test` half.
 LABELS = Path(__file__).parent
 # Zero-shot floors a little under the figures measured on the test half (CFPB cause 0.673 after
-# CFPB, 0.647 after twcs; twcs category 0.527, cause 0.520; before the richer label phrasings
-# 0.567, 0.560, 0.513, 0.473; BENCHMARKS.md). Issue 11's target, 0.70 for each, is not reached by
-# zero-shot: test_zero_shot_targets_on_real_text says so until it is. With the tune half's labels
-# (kind fewshot, the `cxhub classify train` route) see test_fewshot_from_the_tune_half.
-FLOORS = {("cfpb", "cause"): 0.60, ("twcs", "category"): 0.50, ("twcs", "cause"): 0.47}
+# CFPB and after twcs; twcs category 0.580, cause 0.527; before per-source adaptation 0.673, 0.647,
+# 0.527, 0.520; before the richer label phrasings 0.567, 0.560, 0.513, 0.473; BENCHMARKS.md).
+# Issue 11's target, 0.70 for each, is not reached by zero-shot: test_zero_shot_targets_on_real_text
+# says so until it is. With the tune half's labels (kind fewshot, the `cxhub classify train` route)
+# see test_fewshot_from_the_tune_half.
+FLOORS = {("cfpb", "cause"): 0.63, ("twcs", "category"): 0.55, ("twcs", "cause"): 0.50}
 
 
 def held_out(name: str) -> pd.DataFrame:
@@ -230,19 +231,31 @@ def test_cfpb_category_is_the_sources_own(cfpb_then_twcs: dict[str, pd.DataFrame
     assert accuracy >= 0.70
 
 
-@pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="issue 11's targets are not reached by zero-shot: on the "
-                   "test half CFPB cause 0.673 (0.647 after twcs), twcs category 0.527, twcs "
-                   "cause 0.520 with 'other' at 0.39 against 0.21 labelled (BENCHMARKS.md)")
-def test_zero_shot_targets_on_real_text(cfpb_then_twcs: dict[str, pd.DataFrame]) -> None:
-    for what, (accuracy, got, truth) in figures(cfpb_then_twcs).items():
-        assert accuracy >= 0.70, what
-        if "cause" in what:
-            check_no_dominant_class(got, truth, what)
-
-
 def _miss(figure: str) -> pytest.MarkDecorator:
     return pytest.mark.xfail(strict=True, reason=f"issue 11's 0.70 is not reached: {figure}")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("what", "target"), [
+    pytest.param("CFPB cause after CFPB", "accuracy", marks=_miss("measured 0.673")),
+    pytest.param("CFPB cause after twcs", "accuracy", marks=_miss("measured 0.673")),
+    pytest.param("twcs category after CFPB then twcs", "accuracy",
+                 marks=_miss("measured 0.580")),
+    pytest.param("twcs cause after CFPB then twcs", "accuracy", marks=_miss("measured 0.527")),
+    # No cause above its labelled share plus 15 points: met since per-source adaptation (the
+    # tweets' "other" was 0.39 against 0.21 labelled; now 0.29).
+    ("CFPB cause after CFPB", "shares"),
+    ("CFPB cause after twcs", "shares"),
+    ("twcs cause after CFPB then twcs", "shares"),
+])
+def test_zero_shot_targets_on_real_text(cfpb_then_twcs: dict[str, pd.DataFrame], what: str,
+                                        target: str) -> None:
+    """Issue 11's targets on the test half, one by one: accuracy 0.70, and the distribution."""
+    accuracy, got, truth = figures(cfpb_then_twcs)[what]
+    if target == "accuracy":
+        assert accuracy >= 0.70, what
+    else:
+        check_no_dominant_class(got, truth, what)
 
 
 @pytest.mark.slow
