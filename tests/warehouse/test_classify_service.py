@@ -245,3 +245,38 @@ def test_zero_shot_adapts_again_when_a_new_source_arrives(warehouse: Warehouse) 
     assert json.loads(rows[1][0])["sources"] == {"contacts:crm": 240, "mentions:twitter": 60}
     assert svc.stale_sources({"contacts:crm": 240, "mentions:twitter": 60},
                              svc.text_sources(warehouse)) == []
+
+
+def test_labels_are_written_in_small_jobs_and_none_twice(
+        small: Warehouse, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Large label writes are cut into writer jobs so API flushes get in between; each job
+    still skips what is already labelled."""
+    model = svc.model_in_use(small, "category", adapt=False, zero_shot="lexical")
+    assert model is not None
+    assert svc.write_labels(small, "contacts", "category", [2, 5], ["idea", "idea"],
+                            np.array([0.5, 0.5]), model) == 2
+    monkeypatch.setattr(svc, "LABEL_JOB_ROWS", 3)
+    jobs_before = small.writer.job_number
+    ids = list(range(1, 10))
+    written = svc.write_labels(small, "contacts", "category", ids, ["problem"] * 9,
+                               np.full(9, 0.7), model)
+    assert written == 7  # 2 and 5 were there
+    assert small.writer.job_number - jobs_before == 3
+    got = small.read("SELECT target_id, label FROM labels WHERE dimension = 'category' "
+                     "ORDER BY target_id")
+    assert got == [(i, "idea" if i in (2, 5) else "problem") for i in ids]
+
+
+def test_the_background_classifier_waits_while_requests_write(
+        small: Warehouse, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cxhub.services.classification import loop
+
+    classifier = loop.BackgroundClassifier(small)  # not started: its ticks are called here
+    assert not classifier._defer(100.0)
+    small.writer.submit(lambda con: None, urgent=True).result(timeout=10)
+    assert classifier._defer(100.0) and classifier._defer(105.0)
+    assert not classifier._defer(100.0 + loop.MAX_DEFER_SECONDS)  # labels wait so long, no more
+    assert classifier._defer(111.0)  # a new wait starts
+    monkeypatch.setattr(loop, "BUSY_SECONDS", 0.0)
+    assert not classifier._defer(112.0)
+    assert classifier.deferred == 3

@@ -97,6 +97,35 @@ def test_a_slow_job_runs_alone_between_groups(wh: Warehouse) -> None:
     assert max(tx_before) < tx_alone < min(tx_after)
 
 
+def test_urgent_jobs_run_before_waiting_background_jobs(wh: Warehouse) -> None:
+    """A request's flush does not wait behind queued background writes (issue 12's bursts)."""
+    assert not wh.writer.busy()
+    release, blocker = _block_writer(wh)
+    background = [wh.writer.submit(_insert(i), groupable=False) for i in range(3)]
+    urgent = [wh.writer.submit(_insert(10 + i), urgent=True) for i in range(2)]
+    assert wh.writer.busy(within=5.0)
+    release.set()
+    blocker.result(timeout=_WAIT)
+    tx_background = [f.result(timeout=_WAIT) for f in background]
+    tx_urgent = {f.result(timeout=_WAIT) for f in urgent}
+    assert len(tx_urgent) == 1  # the two urgent ones still share a commit
+    assert max(tx_urgent) < min(tx_background)
+    assert tx_background == sorted(tx_background)  # the others keep their order
+    assert not wh.writer.busy(within=0.0)
+
+
+def test_close_runs_every_queued_job_first(tmp_path: Path) -> None:
+    wh = Warehouse.open(tmp_path / "w.duckdb")
+    wh.write(lambda con: con.execute("CREATE TABLE t (job INTEGER, txid BIGINT)"))
+    release, blocker = _block_writer(wh)
+    queued = [wh.writer.submit(_insert(i), urgent=i % 2 == 0) for i in range(6)]
+    release.set()
+    wh.close()
+    assert all(f.done() and f.exception() is None for f in [blocker, *queued])
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        assert con.execute("SELECT count(*) FROM t").fetchone() == (6,)
+
+
 def test_one_failing_job_in_a_group_fails_alone(wh: Warehouse) -> None:
     release, blocker = _block_writer(wh)
     futures = [wh.writer.submit(_insert(i, fail=(i == 3))) for i in range(6)]

@@ -67,7 +67,9 @@ class RecordSink:
             if not self._scheduled:
                 self._scheduled = True
                 flush = _Flush(self)
-                self._wh.writer.submit(flush.run).add_done_callback(flush.done)
+                # Urgent: clients wait for it, background writes do not (the writer runs it
+                # before any waiting classifier or ready-table job).
+                self._wh.writer.submit(flush.run, urgent=True).add_done_callback(flush.done)
 
     def _take(self) -> dict[str, list[_Request]]:
         with self._lock:

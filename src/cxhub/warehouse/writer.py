@@ -20,10 +20,18 @@ checkpoint). So between groups the writer also checkpoints once the log passes
 `BUSY_CHECKPOINT_BYTES` (looked at no more than once every `BUSY_CHECK_SECONDS`): smaller,
 more frequent checkpoints, the same total work, and memory that stays level instead of
 climbing by a gigabyte before each one.
+
+Requests come first. A job submitted with `urgent=True` (the API's flushes, which clients
+wait for) runs before every waiting job that is not, in the order submitted; the rest keep
+theirs. Background work (the classifier's labels, the ready-made tables) cannot be stopped once
+it runs, so it is cut into small jobs, and it can ask `busy()` whether requests wrote within the
+last second, to wait for a quieter moment: at 8 connections posting 1,000 contacts each, a 2 s
+burst of label writes used to hold every connection together.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import queue
 import threading
@@ -62,12 +70,18 @@ class _Job:
     groupable: bool = True
 
 
+# Queue ranks: urgent jobs first, then the others, and the stop sign after everything queued.
+_URGENT, _NORMAL, _STOP = 0, 1, 2
+
+
 class Writer:
     def __init__(self, con: duckdb.DuckDBPyConnection, name: str = "cxhub-writer", *,
                  path: Path | None = None) -> None:
         self._con = con
         self._path = path
-        self._queue: queue.Queue[_Job | None] = queue.Queue()
+        self._queue: queue.PriorityQueue[tuple[int, int, _Job | None]] = queue.PriorityQueue()
+        self._order = itertools.count()  # keeps jobs of one rank in the order submitted
+        self.urgent_at = float("-inf")  # monotonic time of the last urgent submit
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._closed = False
         self._dirty = False  # written since the last idle checkpoint
@@ -79,16 +93,25 @@ class Writer:
         self.job_number = 0
         self._thread.start()
 
-    def submit(self, fn: WriteJob[T], *, groupable: bool = True) -> Future[T]:
+    def submit(self, fn: WriteJob[T], *, groupable: bool = True,
+               urgent: bool = False) -> Future[T]:
         """Queue `fn(connection)` to run in a transaction; the future holds its result.
 
         Jobs that are slow (bulk loads) should pass groupable=False so that they run alone.
+        `urgent` jobs (a client is waiting) run before every waiting job that is not.
         """
         if self._closed:
             raise RuntimeError("the warehouse writer is closed")
         job = _Job(fn, groupable=groupable)
-        self._queue.put(job)
+        if urgent:
+            self.urgent_at = time.monotonic()
+        self._queue.put((_URGENT if urgent else _NORMAL, next(self._order), job))
         return job.future
+
+    def busy(self, within: float = 1.0) -> bool:
+        """Whether an urgent job was submitted in the last `within` seconds: background work
+        asks before a round of writes, and waits when requests are coming in."""
+        return time.monotonic() - self.urgent_at < within
 
     def run(self, fn: WriteJob[T], *, groupable: bool = True) -> T:
         return self.submit(fn, groupable=groupable).result()
@@ -103,13 +126,13 @@ class Writer:
     def close(self) -> None:
         if not self._closed:
             self._closed = True
-            self._queue.put(None)
+            self._queue.put((_STOP, next(self._order), None))
             self._thread.join()
 
     def _run(self) -> None:
         while True:
             try:
-                job = self._queue.get(timeout=IDLE_SECONDS if self._dirty else None)
+                _, _, job = self._queue.get(timeout=IDLE_SECONDS if self._dirty else None)
             except queue.Empty:
                 self._dirty = False
                 self._checkpoint_if_big()
@@ -120,7 +143,7 @@ class Writer:
             group = [job]
             while job.groupable and len(group) < _MAX_GROUP:
                 try:
-                    nxt = self._queue.get_nowait()
+                    _, _, nxt = self._queue.get_nowait()
                 except queue.Empty:
                     break
                 if nxt is None or not nxt.groupable:

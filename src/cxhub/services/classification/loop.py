@@ -7,6 +7,11 @@ model, or the zero-shot model adapted by `cxhub classify run` or the pipeline); 
 registered, the keyword zero-shot fallback, so that the server never loads torch for this. It
 never adapts or registers a model itself; rows that were there before the server started are
 left to `cxhub classify run` and the pipeline.
+
+While API requests are writing (an urgent writer job in the last second) a tick is put off,
+for at most `MAX_DEFER_SECONDS`: classifying takes the interpreter (the GIL) and its label
+writes the single writer, and under a load of 1,000-contact batches each tick made every
+connection wait together. Under constant load the rows are still labelled, a few seconds later.
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ from cxhub.services.classification.run import (
 from cxhub.warehouse import Warehouse
 
 log = logging.getLogger("cxhub.classify")
+BUSY_SECONDS = 1.0  # requests wrote this recently: the API is under write load
+MAX_DEFER_SECONDS = 10.0  # ... but labels wait no longer than this for a quiet moment
 
 
 class BackgroundClassifier:
@@ -36,6 +43,8 @@ class BackgroundClassifier:
         self._thread = threading.Thread(target=self._run, name="cxhub-classifier", daemon=True)
         self.since: dict[str, int] = {}
         self.runs = 0
+        self.deferred = 0  # ticks put off while requests were writing
+        self._waiting_since: float | None = None
         # A disk that refuses writes: one line and longer waits, not a traceback every tick.
         self.backoff = Backoff("background classifier", log, path=wh.path)
 
@@ -64,6 +73,8 @@ class BackgroundClassifier:
 
         follow_up = FollowUp(self._wh, self._wh.path.parent)  # new contacts join open problems
         while not self._stop.wait(self._interval):
+            if self._defer(time.monotonic()):
+                continue
             if self.backoff.due():
                 try:
                     self.tick()
@@ -72,6 +83,20 @@ class BackgroundClassifier:
                 else:
                     self.backoff.succeeded()
             follow_up.tick(now=time.monotonic())  # its own backoff
+
+    def _defer(self, now: float) -> bool:
+        """Whether to skip this tick: requests are writing and labels have not yet waited
+        MAX_DEFER_SECONDS."""
+        if not self._wh.writer.busy(BUSY_SECONDS):
+            self._waiting_since = None
+            return False
+        if self._waiting_since is None:
+            self._waiting_since = now
+        if now - self._waiting_since >= MAX_DEFER_SECONDS:
+            self._waiting_since = None
+            return False
+        self.deferred += 1
+        return True
 
     def tick(self) -> dict[str, int]:
         """Classify the rows that arrived since the last tick; returns the labels written."""

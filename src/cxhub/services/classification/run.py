@@ -46,6 +46,11 @@ Progress = Callable[[str, int, int], None]
 TARGETS = ("contacts", "mentions")
 ID_COLUMN = {"contacts": "contact_id", "mentions": "mention_id"}
 CHUNK = 20_000
+# Labels written per writer job. One job of a 20,000-row chunk held the single writer for up
+# to a second while API requests queued behind it; in jobs of this size their flushes (urgent
+# in the writer's queue) get in between. Each job skips rows already labelled, so a crash
+# between jobs leaves nothing that a rerun does not complete.
+LABEL_JOB_ROWS = 2_000
 ADAPT_MIN_TEXTS = 200
 ADAPT_SAMPLE = 2_000  # texts per source, while there are at most three sources
 ADAPT_TOTAL = 6_000  # ... and in all, past three (each source keeps its share)
@@ -293,6 +298,11 @@ def _pending_chunk(wh: Warehouse, target: str, dimension: str, model: ModelInUse
 def write_labels(wh: Warehouse, target: str, dimension: str, ids: Sequence[int],
                  labels: Sequence[str], scores: np.ndarray, model: ModelInUse) -> int:
     """Insert model labels; a row already labelled by this model version is left alone."""
+    step = LABEL_JOB_ROWS
+    if len(ids) > step:
+        return sum(write_labels(wh, target, dimension, ids[i:i + step], labels[i:i + step],
+                                scores[i:i + step], model)
+                   for i in range(0, len(ids), step))
     n = len(ids)
     table = pa.table({
         "target": pa.array([target] * n), "target_id": pa.array(ids, pa.int64()),
