@@ -41,8 +41,12 @@ class OffersRuntime:
         self._thread.start()
         return self
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop refreshing, and wait a little for a load under way: the app closes the
+        warehouse next, and a thread still inside DuckDB when Python exits can abort it."""
         self._stop.set()
+        if self._thread is not None and self._thread.is_alive():
+            self._thread.join(timeout)
 
     def engine_ready(self, timeout: float = 60.0) -> Engine | None:
         return self.engine if self.ready.wait(timeout) and self.engine.state else None
