@@ -30,8 +30,9 @@ def count(wh: Warehouse) -> int:
 
 
 def test_a_read_after_a_write_answers_as_of_the_tables_while_they_catch_up(
-    warehouse: Warehouse,
+    warehouse: Warehouse, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setattr(ready_tables, "BUSY_SECONDS", 0.0)  # the API's write load: below
     sink = RecordSink(warehouse)
     sink.submit("contacts", [contact(f"a{i}") for i in range(3)]).result(timeout=30)
     ready_tables.start_background(warehouse)  # as `cxhub serve` does at start
@@ -72,3 +73,31 @@ def test_outside_a_server_a_read_brings_the_tables_up_to_date_first(
     sink.submit("contacts", [contact("b")]).result(timeout=30)
     assert not isinstance(ready_tables.available(warehouse), ready_tables.Behind)
     assert count(warehouse) == 2
+
+
+def test_while_requests_write_no_refresh_starts_and_reads_answer_as_of_the_tables(
+    warehouse: Warehouse, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The refresh's writer jobs and Python work made every API connection wait together
+    (issue 12's p99): while requests write it waits, at most MAX_DEFER_SECONDS."""
+    monkeypatch.setattr(ready_tables, "BUSY_SECONDS", 60.0)  # however slow this machine is
+    sink = RecordSink(warehouse)
+    sink.submit("contacts", [contact(f"a{i}") for i in range(3)]).result(timeout=30)
+    ready_tables.start_background(warehouse)
+    keeper = ready_tables._keeper(warehouse)
+    try:
+        assert keeper.thread is not None
+        keeper.thread.join(60)
+        first = keeper.thread
+        sink.submit("contacts", [contact("b")]).result(timeout=30)  # urgent: the writer is busy
+        behind = ready_tables.available(warehouse)
+        assert isinstance(behind, ready_tables.Behind) and behind.sums
+        assert count(warehouse) == 3 and keeper.deferred >= 2
+        assert keeper.thread is first  # no refresh was started
+        monkeypatch.setattr(ready_tables, "MAX_DEFER_SECONDS", 0.0)  # waited long enough
+        ready_tables.available(warehouse)
+        assert keeper.thread is not first
+        keeper.thread.join(60)
+        assert count(warehouse) == 4
+    finally:
+        ready_tables.stop_background(warehouse, timeout=60)
