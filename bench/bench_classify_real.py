@@ -6,9 +6,10 @@ the labels.
 Each corpus on its own: adapted to its texts (without labels). With `--together`, as the classify
 step does with both loaded: one model per dimension adapted on up to 2,000 texts of each corpus
 (numpy seed 7), a student per source, each text read with its source's (`--mixed`: one student
-for both, on 2,000 of those texts, as before per-source adaptation). Prints, for CFPB narratives
-and twcs tweets, category and cause: the teacher's accuracy (not adapted), the adapted model's
-accuracy, its predicted shares and the labelled shares. Needs ../shared/data and the embeddings
+for both, on 2,000 of those texts, as before per-source adaptation; both pass the same checks).
+Prints, for CFPB narratives and twcs tweets, category and cause: the teacher's accuracy (not
+adapted; each corpus on its own), the adapted model's accuracy, its predicted shares and the
+labelled shares. Needs ../shared/data and the embeddings
 extra. Figures in BENCHMARKS.md ("Complaints and real text").
 """
 

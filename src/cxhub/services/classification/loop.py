@@ -4,7 +4,9 @@ their category, cause and sentiment within seconds.
 Every `interval` seconds the thread looks for rows newer than the last it saw and runs
 `classify_pending` on them alone. It uses the registered model of each dimension (a trained
 model, or the zero-shot model adapted by `cxhub classify run` or the pipeline); before one is
-registered, the keyword zero-shot fallback, so that the server never loads torch for this. It
+registered, the keyword zero-shot fallback, so that the server does not load torch for this
+(a registered zero-shot model does, for the texts of a source whose student it refused: those
+are read by its teacher). It
 never adapts or registers a model itself; rows that were there before the server started are
 left to `cxhub classify run` and the pipeline.
 
