@@ -20,13 +20,15 @@ import argparse
 import datetime as dt
 import json
 import platform
-import statistics
-import time
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+from bench_public import median_ms  # noqa: E402
 
 from cxhub.metrics import query
 from cxhub.metrics.source import Tables
@@ -39,13 +41,8 @@ METRICS = ("first_response_time", "resolution_time")
 
 
 def timed(fn: Callable[[], Any], runs: int) -> float:
-    fn()
-    times = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return round(statistics.median(times) * 1000, 1)
+    fn()  # warm: the first call compiles and reads what later ones find cached
+    return median_ms(fn, runs)
 
 
 def medians(wh: Warehouse, start: dt.date, end: dt.date) -> dict[str, dict[str, Any]]:

@@ -27,7 +27,11 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
 from typing import Any
+
+from bench_api import source_at  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -104,15 +108,6 @@ else:
 wh.close()
 print(json.dumps(out))
 '''
-
-
-def source_at(rev: str, work: Path) -> Path:
-    out = work / f"src-{rev}"
-    out.mkdir()
-    archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "src"],
-                             capture_output=True, check=True).stdout
-    subprocess.run(["tar", "-x", "-C", str(out)], input=archive, check=True)
-    return out / "src"
 
 
 def measure(mode: str, batches: int, src: Path, work: Path) -> dict[str, Any]:
