@@ -95,6 +95,12 @@ def test_opening_hours_file_matches_the_simulated_hours(company: Path) -> None:
     assert doc["channels"]["chat"]["sat"] == "09:00-18:00"
     assert [str(h) for h in doc["holidays"]] == [
         "2026-04-03", "2026-04-06", "2026-05-04", "2026-05-25"]
+    # E-mail, web forms and letters keep the phone team's hours on their business clocks (the
+    # file is written by hand: this failed while only the in-memory document said so).
+    assert doc["business_hours"] == {"email": "phone", "web": "phone", "letter": "phone"}
+    from cxhub.services.forecast import hours
+
+    assert hours.parse(doc, where="opening_hours.yaml").borrowed == doc["business_hours"]
 
 
 def test_calendar_has_the_campaign_and_holidays_not_the_incidents(company: Path) -> None:

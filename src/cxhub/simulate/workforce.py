@@ -185,7 +185,9 @@ def opening_hours_yaml(plan: Plan) -> str:
     lines = [
         "# Northwind Connect's opening hours (the clock of the files' timestamps). Phone and",
         "# chat answer only in these hours; email, web, social, community and letters are",
-        "# received around the clock and answered by the written-channel team.",
+        "# received around the clock and answered by the written-channel team. E-mail, web",
+        "# forms and letters are promised replies in the phone team's hours (business_hours:",
+        "# their business-hour clocks keep the phone's hours).",
         f"timezone: {doc['timezone']}",
         "channels:",
     ]
@@ -195,6 +197,8 @@ def opening_hours_yaml(plan: Plan) -> str:
                   for day, value in hours.items()]
     lines.append("holidays:" + ("" if doc["holidays"] else " []"))
     lines += [f"  - {h}" for h in doc["holidays"]]
+    borrowed = ", ".join(f"{c}: {owner}" for c, owner in doc["business_hours"].items())
+    lines.append(f"business_hours: {{{borrowed}}}")
     return "\n".join(lines) + "\n"
 
 
