@@ -1,7 +1,7 @@
 """Next best action: decisions per second and latency under `wrk`, and uplift training time.
 
     python bench/bench_offers.py --home /tmp/offers/home [--runs 3] [--duration 10]
-        [--connections 16] [--train-rows 1000000] [--skip-wrk] [--skip-train]
+        [--connections 16] [--wrk-threads 2] [--train-rows 1000000] [--skip-wrk] [--skip-train]
         [--refresh-stall]
 
 Decisions: the warehouse of HOME (the demo company, `cxhub demo --no-serve`) is copied to a
@@ -59,7 +59,8 @@ end
 
 def _wrk(port: int, path: str, args: argparse.Namespace, script: Path | None,
          key: str, pid: int) -> dict[str, Any]:
-    argv = ["wrk", "-t2", f"-c{args.connections}", f"-d{args.duration}s", "--latency"]
+    argv = ["wrk", f"-t{args.wrk_threads}", f"-c{args.connections}", f"-d{args.duration}s",
+            "--latency"]
     if script is not None:
         argv += ["-s", str(script)]
     before = cpu_seconds(pid)
@@ -293,6 +294,8 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--duration", type=int, default=10)
     ap.add_argument("--connections", type=int, default=16)
+    ap.add_argument("--wrk-threads", type=int, default=2,
+                    help="wrk's threads (on a 2-core machine, 1 leaves the server a core)")
     ap.add_argument("--train-rows", type=int, default=1_000_000)
     ap.add_argument("--train-runs", type=int, default=3)
     ap.add_argument("--skip-wrk", action="store_true")

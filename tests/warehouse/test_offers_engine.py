@@ -88,8 +88,9 @@ def test_planted_effect_recovered_and_seniors_no_longer_offered(
     for did in list(cap.decided):
         remembered = cap.remembered(did)
         assert remembered is not None and remembered.rows
-        if remembered.written is not None:  # forgotten once committed
-            remembered.written.result(30)
+    cap.wait_written()
+    assert warehouse.read_one("SELECT count(*) FROM offer_decisions WHERE json_extract_string("
+                              "attributes, '$.decision_id') = ?", [first["decision_id"]])[0]
     # What a decision leaves behind for the server's lifetime is not walked by every full
     # garbage collection (tuples of atoms are untracked): under a stream of decisions those
     # collections made the slowest 1 % wait hundreds of milliseconds. (A collection untracks

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
@@ -56,6 +57,27 @@ def test_writes_by_other_jobs_between_flushes_are_seen(
     written = sink.submit("contacts", [contact(k) for k in "abcd"]).result(timeout=30)
     assert [(w.id, w.created) for w in written[:3]] == [(ids[k], False) for k in "abc"]
     assert written[3].created and written[3].id > max(ids.values())
+    check_consistent(warehouse)
+
+
+def test_lingering_rows_wait_for_company_but_not_for_ever(warehouse: Warehouse) -> None:
+    """Rows nobody waits for (decisions) linger to share a commit; rows a client waits for go
+    at once and take them along; a flush at shutdown writes whatever still lingers."""
+    sink = RecordSink(warehouse)
+    count = "SELECT count(*) FROM contacts"
+    for i in range(3):
+        sink.put("contacts", [contact(f"l{i}")], linger=5)
+    assert warehouse.read_one(count) == (0,)
+    sink.submit("contacts", [contact("now")]).result(timeout=30)  # takes the three along
+    assert warehouse.read_one(count) == (4,)
+    sink.put("contacts", [contact("later")], linger=0.2)
+    deadline = time.monotonic() + 30
+    while warehouse.read_one(count) != (5,) and time.monotonic() < deadline:
+        time.sleep(0.05)  # by its own timer
+    assert warehouse.read_one(count) == (5,)
+    sink.put("contacts", [contact("held")], linger=60)
+    sink.flush(timeout=30)
+    assert warehouse.read_one(count) == (6,)
     check_consistent(warehouse)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import sys
 
 import click
 
@@ -33,6 +34,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
 
 
 YOUNG_GENERATION = 20_000
+SWITCH_INTERVAL_SECONDS = 0.001
 
 
 def freeze_startup_objects() -> None:
@@ -66,6 +68,10 @@ def run_server(settings: Settings) -> None:
 
     app = create_app(settings)
     freeze_startup_objects()
+    # A thread that wants the interpreter waits at most 1 ms for another to give it up, not
+    # CPython's 5: requests on the event loop wait less behind the writer and the background
+    # loops (decisions' p99 at 4,500 a second: 7.4-17.4 ms at 5 ms, 4.3-5.6 ms at 1 ms).
+    sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
     console.print(f"cxhub serving on http://{settings.host}:{settings.port}  "
                   f"(API docs: http://{settings.host}:{settings.port}/docs)")
     try:

@@ -41,8 +41,8 @@ def record(engine: Engine, decision_id: str, *, outcome: Any, revenue: Any = Non
     """Record the outcome of one offer of a decision (the only one when there is one)."""
     rev = check(outcome, revenue)
     pending = engine.remembered(decision_id)
-    if pending is not None and pending.written is not None:
-        pending.written.result(timeout=30)  # the decision itself must be in the table first
+    if pending is not None:
+        engine.wait_written()  # the decision itself must be in the table first
     now = now or datetime.now()
 
     def write(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
