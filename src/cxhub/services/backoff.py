@@ -81,3 +81,26 @@ class Backoff:
         self.failures = 0
         self.retry_at = 0.0
         self._said = ""
+
+
+class GiveWay:
+    """Background work that gives way to requests' writes: put off while the writer has been
+    busy with them, but never longer than `longest` seconds in a row (the ready-made tables'
+    refresh, the background classifier)."""
+
+    def __init__(self) -> None:
+        self.since: float | None = None  # monotonic: put off since
+        self.deferred = 0  # runs put off, in all
+
+    def defer(self, busy: bool, now: float, longest: float) -> bool:
+        """Whether to put the run off now; `busy`: requests wrote very recently."""
+        if not busy:
+            self.since = None
+            return False
+        if self.since is None:
+            self.since = now
+        if now - self.since >= longest:
+            self.since = None
+            return False
+        self.deferred += 1
+        return True

@@ -23,7 +23,7 @@ import threading
 import time
 
 from cxhub.analytics.classify.taxonomy import DIMENSIONS
-from cxhub.services.backoff import Backoff
+from cxhub.services.backoff import Backoff, GiveWay
 from cxhub.services.classification.run import (
     SENTIMENT,
     classify_pending,
@@ -45,8 +45,7 @@ class BackgroundClassifier:
         self._thread = threading.Thread(target=self._run, name="cxhub-classifier", daemon=True)
         self.since: dict[str, int] = {}
         self.runs = 0
-        self.deferred = 0  # ticks put off while requests were writing
-        self._waiting_since: float | None = None
+        self._give_way = GiveWay()  # ticks put off while requests were writing
         # A disk that refuses writes: one line and longer waits, not a traceback every tick.
         self.backoff = Backoff("background classifier", log, path=wh.path)
 
@@ -86,19 +85,14 @@ class BackgroundClassifier:
                     self.backoff.succeeded()
             follow_up.tick(now=time.monotonic())  # its own backoff
 
+    @property
+    def deferred(self) -> int:
+        return self._give_way.deferred
+
     def _defer(self, now: float) -> bool:
         """Whether to skip this tick: requests are writing and labels have not yet waited
         MAX_DEFER_SECONDS."""
-        if not self._wh.writer.busy(BUSY_SECONDS):
-            self._waiting_since = None
-            return False
-        if self._waiting_since is None:
-            self._waiting_since = now
-        if now - self._waiting_since >= MAX_DEFER_SECONDS:
-            self._waiting_since = None
-            return False
-        self.deferred += 1
-        return True
+        return self._give_way.defer(self._wh.writer.busy(BUSY_SECONDS), now, MAX_DEFER_SECONDS)
 
     def tick(self) -> dict[str, int]:
         """Classify the rows that arrived since the last tick; returns the labels written."""

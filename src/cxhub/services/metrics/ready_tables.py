@@ -36,7 +36,7 @@ from typing import Any
 
 from cxhub.metrics import default_catalogue, sums
 from cxhub.metrics.source import Ready
-from cxhub.services.backoff import Backoff
+from cxhub.services.backoff import Backoff, GiveWay
 from cxhub.services.metrics import ready_steps as steps
 from cxhub.services.metrics.backend import backend
 from cxhub.warehouse import Warehouse
@@ -85,23 +85,17 @@ class _Keeper:
         self.background = False
         self.thread: threading.Thread | None = None
         self.backoff = Backoff("refreshing the ready-made tables", log, path=wh.path)
-        self.deferred_since: float | None = None  # monotonic: refreshes put off since
-        self.deferred = 0
+        self.give_way = GiveWay()
+
+    @property
+    def deferred(self) -> int:
+        return self.give_way.deferred
 
     def defer(self, wh: Warehouse) -> bool:
         """Whether to put a refresh off now: requests are writing and the tables have not
         waited MAX_DEFER_SECONDS."""
-        if not wh.writer.busy(BUSY_SECONDS):
-            self.deferred_since = None
-            return False
-        now = time.monotonic()
-        if self.deferred_since is None:
-            self.deferred_since = now
-        if now - self.deferred_since >= MAX_DEFER_SECONDS:
-            self.deferred_since = None
-            return False
-        self.deferred += 1
-        return True
+        return self.give_way.defer(wh.writer.busy(BUSY_SECONDS), time.monotonic(),
+                                   MAX_DEFER_SECONDS)
 
 
 _KEEPERS: weakref.WeakKeyDictionary[Warehouse, _Keeper] = weakref.WeakKeyDictionary()
