@@ -21,3 +21,24 @@ def test_a_second_serve_on_the_same_home_says_why(tmp_path: Path) -> None:
     assert second.returncode == 2
     assert "Traceback" not in second.stderr + second.stdout
     assert "open in another cxhub process" in second.stderr
+
+
+def test_a_taken_port_is_named_before_anything_starts(tmp_path: Path) -> None:
+    """Another program listens on the port: `serve` and `demo` say so in one line, at once
+    (the demo before it simulates anything), instead of uvicorn's message after a start-up
+    whose shutdown printed tracebacks."""
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        served = run_cli("serve", "--port", port, home=tmp_path / "a", check=False, timeout=60)
+        demo = run_cli("demo", "--data", str(tmp_path / "demo-data"), home=tmp_path / "b",
+                       check=False, timeout=60, env={"CXHUB_PORT": port})
+    for done in (served, demo):
+        out = done.stderr + done.stdout
+        assert done.returncode == 2, out
+        assert "Traceback" not in out
+        assert f"cannot listen on 127.0.0.1:{port}" in out and "--port" in out
+    assert not (tmp_path / "demo-data").exists()  # nothing simulated

@@ -31,6 +31,10 @@ def demo(ctx: click.Context, data_dir: Path, customers: int, days: int, seed: in
     from cxhub.warehouse import Warehouse
 
     settings = settings_from(ctx)
+    if not no_serve:  # before minutes of simulating and loading, not after
+        from cxhub.cli.serve_cmd import ensure_port_free
+
+        ensure_port_free(settings)
 
     def say(msg: str) -> None:
         console.print(f"[cyan]demo[/] {msg}", highlight=False, soft_wrap=True)

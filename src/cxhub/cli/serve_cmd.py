@@ -61,8 +61,27 @@ def freeze_startup_objects() -> None:
     gc.collect()
 
 
+def ensure_port_free(settings: Settings) -> None:
+    """Stop with one line when another process listens on the address: uvicorn finds out only
+    after the app has started (warehouse open, background threads running), and their shutdown
+    then printed tracebacks under its own message."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((settings.host, settings.port))
+        except OSError as exc:
+            fail(f"cannot listen on {settings.host}:{settings.port} ({exc.strerror or exc}): "
+                 "another server holds the port; stop it, or pick another port with --port "
+                 "(cxhub serve) or CXHUB_PORT")
+
+
 def run_server(settings: Settings) -> None:
     import uvicorn
+
+    ensure_port_free(settings)
 
     from cxhub.web.app import create_app
 

@@ -70,7 +70,8 @@ class OffersRuntime:
             try:
                 self.engine.refresh()
             except Exception:
-                log.exception("offers: refresh failed")
+                if not self._stop.is_set():
+                    log.exception("offers: refresh failed")
             self._triggers()
 
     def _triggers(self) -> None:
@@ -81,7 +82,8 @@ class OffersRuntime:
         try:
             done = trigger_runs.run(self.engine.wh, profiles=self.engine.state.profiles)
         except Exception:
-            log.exception("offers: triggers failed")
+            if not self._stop.is_set():  # else the warehouse was closed under it at shutdown
+                log.exception("offers: triggers failed")
             return
         self.trigger_runs = (self.trigger_runs + [done])[-10:]
 
