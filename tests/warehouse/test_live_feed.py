@@ -75,3 +75,37 @@ def test_live_contacts_carry_what_the_customer_wrote(warehouse: Warehouse) -> No
     assert len({text for _, _, text in rows}) > 0.8 * len(rows)  # varied, not one template
     # Phone calls have a note of what was said, written channels a subject too.
     assert any(subject for channel, subject, _ in rows if channel == "email")
+
+
+def test_the_demo_agent_s_queue_holds_written_contacts_for_a_while(warehouse: Warehouse) -> None:
+    """With an agent (the demo login), e-mails and web forms go to its queue (answered within
+    15 minutes, resolved 20-90 minutes later) and a third of the answered calls and chats (in
+    hand for 5-25 minutes), so the queue page and the offers beside the call have something to
+    show; each live contact names one of the given customers."""
+    known = [("crm", "C1"), ("crm", "C2")]
+    feed = LiveFeed(RecordSink(warehouse), contacts_per_day=50_000, seed=5, agent="demo",
+                    customers=known)
+    start = datetime(2026, 11, 24, 10, 0, 0)
+    for i in range(20):  # the first 20 minutes, a tick a minute
+        feed.step(start + timedelta(minutes=i), seconds=60)
+    mine = ("FROM contacts WHERE source = 'demo-live' AND agent = 'demo'")
+    n, open_, answered, customers = warehouse.read_one(
+        f"SELECT count(*), count(*) FILTER (WHERE resolved_at IS NULL), "
+        f"count(first_response_at), count(DISTINCT customer_external_id) {mine}")
+    assert n > 0 and answered > 0
+    assert warehouse.read_one(f"SELECT count(*) FILTER (WHERE resolved_at IS NOT NULL) {mine} "
+                              "AND channel IN ('email', 'web')") == (0,)  # none in 20 minutes
+    calls, calls_answered, calls_open = warehouse.read_one(
+        f"SELECT count(*), count(answered_at), count(*) FILTER (WHERE resolved_at IS NULL) "
+        f"{mine} AND channel IN ('phone', 'chat')")
+    assert 0 < calls_answered <= calls and calls_open > 0  # calls in hand (some still waiting)
+    assert warehouse.read_one(f"SELECT count(abandoned_at) {mine}") == (0,)
+    assert warehouse.read_one("SELECT count(*) FROM contacts WHERE source = 'demo-live' AND "
+                              "customer_external_id NOT IN ('C1', 'C2')") == (0,)
+    assert customers == 2
+    for i in range(20, 140):  # two hours on: every one of them resolved
+        feed.step(start + timedelta(minutes=i), seconds=1 if i > 20 else 60)
+    first = warehouse.read_one(
+        f"SELECT count(*) FILTER (WHERE resolved_at IS NULL) {mine} "
+        "AND created_at < TIMESTAMP '2026-11-24 10:20:00'")
+    assert first == (0,)

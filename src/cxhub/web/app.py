@@ -52,7 +52,7 @@ def create_app(settings: Settings | None = None, warehouse: Warehouse | None = N
         if settings.demo_live_feed:
             from cxhub.services.demo.live_feed import LiveFeed
 
-            feed = LiveFeed(app.state.sink)
+            feed = LiveFeed.for_demo(app.state.sink, wh)
             newest = wh.read_one("SELECT max(created_at) FROM contacts")
             feed.start(since=newest[0] if newest and newest[0] else None)
         classifier = None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import random
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -21,7 +22,9 @@ from cxhub.simulate import calibration as cal
 from cxhub.simulate import rates as r
 from cxhub.simulate.texts import INCIDENT_NONE, contact_texts
 from cxhub.simulate.week import hourly_factor
+from cxhub.warehouse import Warehouse
 
+AGENT_CALL_SHARE = 1 / 3  # answered calls and chats the demo agent handles (see LiveFeed)
 _CHANNEL_MIX = {"phone": 0.55, "chat": 0.2, "email": 0.15, "web": 0.05, "social": 0.05}
 
 
@@ -32,11 +35,23 @@ class _Waiting:
     created: datetime
     answer_at: datetime
     abandons: bool
+    # Written contacts in the demo agent's queue: first answered, resolved only this later.
+    resolve_later: timedelta | None = None
+    answered: bool = False  # only its resolution is left
 
 
 class LiveFeed:
     def __init__(self, sink: RecordSink, *, contacts_per_day: float = 800.0,
-                 tick_seconds: float = 3.0, seed: int | None = None) -> None:
+                 tick_seconds: float = 3.0, seed: int | None = None, agent: str | None = None,
+                 customers: Sequence[tuple[str, str]] = ()) -> None:
+        """`agent`: written contacts (e-mail, web forms) are assigned to this agent (the demo's
+        login) and stay open 20-90 minutes after their first answer, and so do a third of the
+        calls and chats answered, for 5-25 minutes of handling, so that its queue, and the
+        offers shown beside the call in hand, hold something to look at. `customers`: (source,
+        external id) of known customers, one drawn for each new contact, so that the offers are
+        chosen for a real profile rather than for an unknown caller."""
+        self._agent = agent
+        self._customers = list(customers)
         self._sink = sink
         self._per_day = contacts_per_day
         self._tick = tick_seconds
@@ -47,6 +62,17 @@ class LiveFeed:
         self._thread = threading.Thread(target=self._run, name="cxhub-live-feed", daemon=True)
         self._n = 0
         self._since: datetime | None = None
+
+    @classmethod
+    def for_demo(cls, sink: RecordSink, wh: Warehouse) -> LiveFeed:
+        """The feed `cxhub demo` serves with: its written contacts in the demo login's queue,
+        its callers drawn from 2,000 of the company's CRM customers."""
+        from cxhub.services.demo.run import DEMO_USER
+
+        customers = [(str(s), str(e)) for s, e in wh.read(
+            "SELECT source, external_id FROM (SELECT source, external_id FROM customer_links "
+            "WHERE source = 'crm') USING SAMPLE reservoir(2000 ROWS) REPEATABLE (7)")]
+        return cls(sink, agent=DEMO_USER, customers=customers)
 
     def start(self, *, since: datetime | None = None) -> None:
         """Start ticking; with `since`, first fill the time from then to now (the gap between
@@ -120,17 +146,35 @@ class LiveFeed:
             delay = patience if abandons else wait
             if channel not in ("phone", "chat"):
                 delay = self._rng.uniform(60, 900)  # written channels: first reply in minutes
-            contacts.append({"source": "demo-live", "external_id": ext, "channel": channel,
-                             "created_at": now, "queued_at": now, "queue": channel,
-                             "subject": subjects[i], "text": texts[i]})
+            contact = {"source": "demo-live", "external_id": ext, "channel": channel,
+                       "created_at": now, "queued_at": now, "queue": channel,
+                       "subject": subjects[i], "text": texts[i]}
+            if self._customers:
+                contact["customer_source"], contact["customer_external_id"] = self._rng.choice(
+                    self._customers)
+            later = None
+            if self._agent and channel in ("email", "web"):
+                later = timedelta(seconds=self._rng.uniform(1200, 5400))
+            elif self._agent and not abandons and self._rng.random() < AGENT_CALL_SHARE:
+                later = timedelta(seconds=self._rng.uniform(300, 1500))  # the call's handling
+            if later is not None:
+                contact.update(agent=self._agent, team="front office")
+            contacts.append(contact)
             self._waiting.append(_Waiting(ext, channel, now, now + timedelta(seconds=delay),
-                                          abandons))
+                                          abandons, later))
         due = [w for w in self._waiting if w.answer_at <= now]
         self._waiting = [w for w in self._waiting if w.answer_at > now]
         for w in due:
             kinds = ["abandoned"] if w.abandons else (
                 ["answered", "resolved"] if w.channel in ("phone", "chat")
                 else ["first_response", "resolved"])
+            if w.answered:
+                kinds = ["resolved"]
+            elif w.resolve_later is not None:  # answered now, resolved later
+                kinds = ["answered" if w.channel in ("phone", "chat") else "first_response"]
+                self._waiting.append(_Waiting(w.external_id, w.channel, w.created,
+                                              w.answer_at + w.resolve_later, False,
+                                              answered=True))
             for kind in kinds:
                 events.append({"source": "demo-live", "external_id": f"{w.external_id}-{kind}",
                                "contact_external_id": w.external_id, "event_type": kind,
