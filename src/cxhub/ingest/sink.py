@@ -73,7 +73,8 @@ class RecordSink:
         self._add(kind, _Request(rows), linger=linger)
 
     def flush(self, timeout: float | None = None) -> None:
-        """Write what is pending now (lingering rows included), and wait for it; at shutdown."""
+        """Write what is pending now (lingering rows included) and wait for it: before an
+        outcome is recorded for a decision, and when the server stops."""
         with self._lock:
             if self._pending and not self._scheduled:
                 self._schedule()
