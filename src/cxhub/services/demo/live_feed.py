@@ -35,7 +35,7 @@ class _Waiting:
     created: datetime
     answer_at: datetime
     abandons: bool
-    # Written contacts in the demo agent's queue: first answered, resolved only this later.
+    # Contacts in the demo agent's queue: answered first, resolved only this much later.
     resolve_later: timedelta | None = None
     answered: bool = False  # only its resolution is left
 
