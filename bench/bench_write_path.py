@@ -27,10 +27,9 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).parent))
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).parent))
 from bench_api import source_at  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
