@@ -5,6 +5,7 @@ to seniors; the policy's refusals in a decision; the catalogue stored and read b
 from __future__ import annotations
 
 import gc
+import json
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from tests.warehouse.offers_data import RATES, plant
 
 from cxhub.analytics.offers.catalogue import CatalogueError
 from cxhub.services.offers import catalogue as store
+from cxhub.services.offers import engine as engine_mod
 from cxhub.services.offers import learning
 from cxhub.services.offers.engine import Context, Engine
 from cxhub.services.records.api import RecordSink
@@ -111,6 +113,34 @@ def test_planted_effect_recovered_and_seniors_no_longer_offered(
     refused = {x["code"]: " ".join(x["reasons"]) for x in anon["refused"]}
     assert "needs a known customer" in refused["SPEED-BOOST-500"]
     assert "MOBILE-SIM-ADD" not in refused  # its rules need only the contact
+
+
+def test_decisions_waiting_for_the_writer_are_not_walked_by_the_collector(
+        warehouse: Warehouse, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A decision's rows wait for the writer as plain rows in one list: no object of theirs is
+    tracked by the garbage collector (nested reasons and a request object per decision made
+    every young collection walk them: 8-17 ms pauses under 4,000 decisions a second), and what
+    is written is the same JSON."""
+    plant(warehouse)
+    monkeypatch.setattr(engine_mod, "WRITE_LINGER_SECONDS", 60.0)
+    sink = RecordSink(warehouse)
+    engine = Engine(warehouse, sink=sink)
+    engine.refresh()
+    made = [engine.decide(customer_id=c, context=PHONE) for c in (3, 6, 9)]
+    waiting = sink._loose["offer_decisions"]  # what lingers, not yet written
+    assert len(waiting) >= 3 and not any(gc.is_tracked(row) for row in waiting)
+    engine.wait_written()
+    for d in made:
+        stored = warehouse.read(
+            "SELECT offer_code, attributes FROM offer_decisions WHERE "
+            "json_extract_string(attributes, '$.decision_id') = ?", [d["decision_id"]])
+        offers = {a["code"]: a for a in d["actions"] if a["kind"] == "offer"}
+        assert stored and {code for code, _ in stored} >= set(offers)
+        for code, attributes in stored:
+            if code in offers:
+                saved = json.loads(attributes)
+                assert saved["reasons"] == offers[code]["reasons"]
+                assert saved["rank"] == offers[code]["rank"]
 
 
 def test_catalogue_saved_and_read_back(warehouse: Warehouse, tmp_path: Path) -> None:

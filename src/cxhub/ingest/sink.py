@@ -45,6 +45,7 @@ class RecordSink:
         self._wh = wh
         self._lock = threading.Lock()
         self._pending: dict[str, list[_Request]] = {}
+        self._loose: dict[str, list[dict[str, Any]]] = {}  # rows nobody waits for (`put`)
         self._scheduled = False
         self._timer: threading.Timer | None = None
         self._job: Future[Any] | None = None  # the last flush given to the writer
@@ -69,14 +70,20 @@ class RecordSink:
         14). Rows that someone waits for still go at once and take these along; `flush` writes
         them now (before an outcome is recorded for one of them, and at shutdown). A failed
         write is logged.
+
+        The rows join one list per kind, with no object of their own: what waits for the
+        writer is then only rows, which the garbage collector does not track when they hold
+        plain values (see the engine's `_encoded`).
         """
-        self._add(kind, _Request(rows), linger=linger)
+        with self._lock:
+            self._loose.setdefault(kind, []).extend(rows)
+            self._wake(linger)
 
     def flush(self, timeout: float | None = None) -> None:
         """Write what is pending now (lingering rows included) and wait for it: before an
         outcome is recorded for a decision, and when the server stops."""
         with self._lock:
-            if self._pending and not self._scheduled:
+            if (self._pending or self._loose) and not self._scheduled:
                 self._schedule()
             job = self._job  # a scheduled job takes everything pending when it runs
         if job is not None:
@@ -90,22 +97,26 @@ class RecordSink:
         assert request.waiter is not None
         return await request.waiter
 
-    def _add(self, kind: str, request: _Request, *, linger: float = 0.0) -> None:
+    def _add(self, kind: str, request: _Request) -> None:
         with self._lock:
             self._pending.setdefault(kind, []).append(request)
-            if self._scheduled:
-                return
-            if linger <= 0:
-                self._schedule()
-            elif self._timer is None:
-                self._timer = threading.Timer(linger, self._after_linger)
-                self._timer.daemon = True
-                self._timer.start()
+            self._wake(0.0)
+
+    def _wake(self, linger: float) -> None:
+        """With the lock held: a flush now, or after `linger` seconds if none is due."""
+        if self._scheduled:
+            return
+        if linger <= 0:
+            self._schedule()
+        elif self._timer is None:
+            self._timer = threading.Timer(linger, self._after_linger)
+            self._timer.daemon = True
+            self._timer.start()
 
     def _after_linger(self) -> None:
         with self._lock:
             self._timer = None
-            if not self._scheduled and self._pending:
+            if not self._scheduled and (self._pending or self._loose):
                 self._schedule()
 
     def _schedule(self) -> Future[Any]:
@@ -122,10 +133,11 @@ class RecordSink:
         self._job = job
         return job
 
-    def _take(self) -> dict[str, list[_Request]]:
+    def _take(self) -> tuple[dict[str, list[_Request]], dict[str, list[dict[str, Any]]]]:
         with self._lock:
-            pending, self._pending, self._scheduled = self._pending, {}, False
-        return pending
+            pending, loose = self._pending, self._loose
+            self._pending, self._loose, self._scheduled = {}, {}, False
+        return pending, loose
 
     def _build(self, con: duckdb.DuckDBPyConnection) -> None:
         state = known(con)
@@ -148,19 +160,23 @@ class _Flush:
     def __init__(self, sink: RecordSink) -> None:
         self._sink = sink
         self._requests: dict[str, list[_Request]] | None = None
+        self._loose: dict[str, list[dict[str, Any]]] = {}
         self._con: duckdb.DuckDBPyConnection | None = None
 
     def run(self, con: duckdb.DuckDBPyConnection) -> list[tuple[_Request, list[Written]]]:
         self._con = con
         if self._requests is None:
-            self._requests = self._sink._take()
+            self._requests, self._loose = self._sink._take()
         else:  # a rerun after the writer rolled its group back: nothing cached can be trusted
             known(con).job = -1
         job = self._sink._wh.writer.job_number
         out: list[tuple[_Request, list[Written]]] = []
-        for kind, requests in self._requests.items():
-            results = write_rows(con, RECORD_KINDS[kind], [r.rows for r in requests], job=job)
-            out += zip(requests, results, strict=True)
+        for kind in {**self._requests, **self._loose}:
+            requests = self._requests.get(kind, [])
+            loose = self._loose.get(kind)
+            groups = [r.rows for r in requests] + ([loose] if loose else [])
+            results = write_rows(con, RECORD_KINDS[kind], groups, job=job)
+            out += zip(requests, results, strict=False)  # the loose rows' ids are not wanted
         return out
 
     def done(self, job: Future[list[tuple[_Request, list[Written]]]]) -> None:
@@ -172,15 +188,13 @@ class _Flush:
             answers: list[tuple[_Request, Any]] = [
                 (r, exc) for rs in (self._requests or {}).values() for r in rs
             ]
+            for kind, rows in self._loose.items():
+                log.error("%d %s rows nobody waited for were not written: %s", len(rows), kind,
+                          exc)
         else:
             answers = list(job.result())
         by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Request, Any]]] = {}
         for request, answer in answers:
-            if request.waiter is None and request.future is None:
-                if isinstance(answer, BaseException):
-                    log.error("%d rows nobody waited for were not written: %s",
-                              len(request.rows), answer)
-                continue
             if request.waiter is not None:
                 by_loop.setdefault(request.waiter.get_loop(), []).append((request, answer))
             elif request.future is not None:

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
+import orjson
+
 from cxhub.analytics.offers.catalogue import Catalogue, Offer
 from cxhub.analytics.offers.policy import Policy, in_control
 from cxhub.services.offers import catalogue as catalogue_store
@@ -173,17 +175,20 @@ class Engine:
         attrs = {"decision_id": did, "customer_id": out["customer_id"], **context.as_dict()}
         rows = [{**base, "external_id": f"{did}:{o['code']}", "offer_code": o["code"],
                  "control": False, "outcome": None, "revenue": None,
-                 "attributes": {**attrs, "rank": o["rank"], "expected_uplift": o["expected_uplift"],
-                                "expected_value": o["expected_value"], "reasons": o["reasons"],
-                                "segment": o.get("segment")}} for o in made]
+                 "attributes": _encoded({**attrs, "rank": o["rank"],
+                                         "expected_uplift": o["expected_uplift"],
+                                         "expected_value": o["expected_value"],
+                                         "reasons": o["reasons"], "segment": o.get("segment")})}
+                for o in made]
         rows += [{**base, "external_id": f"{did}:{h['code']}", "offer_code": h["code"],
                   "control": True, "outcome": None, "revenue": None,
-                  "attributes": {**attrs, "reasons": h["reasons"]}} for h in held]
+                  "attributes": _encoded({**attrs, "reasons": h["reasons"]})} for h in held]
         if not rows:  # no offer at all: still on record, with why
             rows = [{**base, "external_id": f"{did}:none", "offer_code": "none", "control": False,
                      "outcome": "none", "revenue": None,
-                     "attributes": {**attrs, "actions": [a["code"] for a in out["actions"]],
-                                    "refused": out["refused"]}}]
+                     "attributes": _encoded({**attrs,
+                                             "actions": [a["code"] for a in out["actions"]],
+                                             "refused": out["refused"]})}]
         with self._lock:
             self.decided[did] = {r["offer_code"]: bool(r["control"]) for r in rows}
             while len(self.decided) > _REMEMBERED:
@@ -202,6 +207,15 @@ class Engine:
         """Until the decisions made so far are in the table (before an outcome is recorded)."""
         if self.sink is not None:
             self.sink.flush(timeout)
+
+
+def _encoded(attributes: dict[str, Any]) -> orjson.Fragment:
+    """A row's `attributes` as the JSON the writer would make of them, made now: a row that
+    holds only strings, numbers, times and this is a dict the garbage collector does not track,
+    while the nested dicts and lists of reasons were walked by every young-generation
+    collection while the rows waited for the writer (issue 14: 8-17 ms pauses, twice a second
+    under 4,000 decisions a second)."""
+    return orjson.Fragment(orjson.dumps(attributes))
 
 
 def _action_reasons(lists: dict[str, frozenset[str]], ctx: dict[str, Any]) -> list[str]:
