@@ -2,7 +2,7 @@
 
     python bench/bench_offers.py --home /tmp/offers/home [--runs 3] [--duration 10]
         [--connections 16] [--wrk-threads 2] [--train-rows 1000000] [--skip-wrk] [--skip-train]
-        [--refresh-stall]
+        [--refresh-stall] [--rate 3000]
 
 Decisions: the warehouse of HOME (the demo company, `cxhub demo --no-serve`) is copied to a
 temporary folder, an ingest key is made with `cxhub keys create`, and one `cxhub serve` process
@@ -12,6 +12,12 @@ endpoint `GET /healthz` (the baseline, same server, same run), then `POST /api/v
 with a Lua script that sends a random known customer (by the CRM's id) and a random contact
 context per request. The decisions written are counted in the file after the server stops.
 Also the engine alone in this process (no HTTP): the time of one decision, p50 and p99.
+
+By default `wrk` sends as fast as the server answers (a closed loop at saturation: the tail
+is then the server's slowest moments with a request always waiting behind). `--rate R` caps
+the offered load at about R requests a second, for both the decisions and the baseline
+(`wrk`'s `delay()`: each connection waits connections/R seconds before its next request), to
+read the latency at a stated throughput; the achieved rate is reported with it.
 
 Training: a synthetic set of N decisions (10 profile features, 10% control, an effect in one
 segment) and the two-model uplift learner's fit, in a child process: seconds and peak memory
@@ -55,6 +61,17 @@ function request()
     ["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. key}, body)
 end
 """
+# Appended to each run's script when the load is capped (`--rate`).
+_DELAY = "function delay() return %(ms).4f end\n"
+
+
+def _paced(script: Path, args: argparse.Namespace) -> Path | None:
+    """The script with a pause before each request (`--rate`), or as it is."""
+    if not args.rate:
+        return None if script.stat().st_size == 0 else script
+    paced = script.with_suffix(".paced.lua")
+    paced.write_text(script.read_text() + _DELAY % {"ms": args.connections * 1000 / args.rate})
+    return paced
 
 
 def _wrk(port: int, path: str, args: argparse.Namespace, script: Path | None,
@@ -113,6 +130,9 @@ def bench_wrk(args: argparse.Namespace) -> dict[str, Any]:
         ids = _customers(home / "cxhub.duckdb")
         script = home / "decide.lua"
         script.write_text(_LUA % {"ids": ",".join(f'{{"{s}","{e}"}}' for s, e in ids)})
+        trivial = home / "healthz.lua"
+        trivial.write_text("")
+        decide, baseline = _paced(script, args), _paced(trivial, args)
         before = _count(home / "cxhub.duckdb")
         port = free_port()
         log = home / "serve.log"
@@ -126,8 +146,8 @@ def bench_wrk(args: argparse.Namespace) -> dict[str, Any]:
             inside = _server_timing(port, key, ids)
             runs, base = [], []
             for _ in range(args.runs):
-                base.append(_wrk(port, "/healthz", args, None, key, proc.pid))
-                runs.append(_wrk(port, "", args, script, key, proc.pid))
+                base.append(_wrk(port, "/healthz", args, baseline, key, proc.pid))
+                runs.append(_wrk(port, "", args, decide, key, proc.pid))
                 print(f"decisions {runs[-1]['requests_per_s']:.0f}/s p99 "
                       f"{runs[-1]['p99_ms']:.2f} ms; healthz {base[-1]['requests_per_s']:.0f}/s "
                       f"p99 {base[-1]['p99_ms']:.2f} ms; load {os.getloadavg()[0]:.1f}",
@@ -298,6 +318,9 @@ def main() -> None:
                     help="wrk's threads (on a 2-core machine, 1 leaves the server a core)")
     ap.add_argument("--train-rows", type=int, default=1_000_000)
     ap.add_argument("--train-runs", type=int, default=3)
+    ap.add_argument("--rate", type=float, default=0,
+                    help="cap the offered load at about this many requests a second "
+                         "(default: as fast as the server answers)")
     ap.add_argument("--skip-wrk", action="store_true")
     ap.add_argument("--skip-train", action="store_true")
     ap.add_argument("--refresh-stall", action="store_true",

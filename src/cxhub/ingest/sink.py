@@ -175,7 +175,9 @@ class _Flush:
             requests = self._requests.get(kind, [])
             loose = self._loose.get(kind)
             groups = [r.rows for r in requests] + ([loose] if loose else [])
-            results = write_rows(con, RECORD_KINDS[kind], groups, job=job)
+            # Lingering rows come in numbers, and requests are served meanwhile: as an Arrow
+            # table, which holds the interpreter for less time than the appender.
+            results = write_rows(con, RECORD_KINDS[kind], groups, job=job, arrow=bool(loose))
             out += zip(requests, results, strict=False)  # the loose rows' ids are not wanted
         return out
 

@@ -188,6 +188,7 @@ def write_rows(
     *,
     job: int | None = None,
     origin: str = "api",
+    arrow: bool = False,
 ) -> list[list[Written]]:
     """Insert the rows of several requests of one kind as one batch; ids per request.
 
@@ -195,7 +196,7 @@ def write_rows(
     ones cannot race with another insert. `job`: the writer's number of the running job, when
     the caller knows it (the API's flushes): if no other job ran since the last flush, what the
     writer knows of the tables is not checked again. `origin`: the batch's format in
-    `ingest_batches`.
+    `ingest_batches`. `arrow`: insert as an Arrow table however few the rows (`_insert`).
     """
     state = known(con)
     trusted = state.trusted(job)
@@ -230,7 +231,7 @@ def write_rows(
     )
     if fresh:
         _insert(con, kind, flat if all_new else [flat[i] for i in fresh], first_new, batch_id,
-                index)
+                index, arrow=arrow)
         if index.built:
             index.added(hashes[fresh], np.arange(first_new, first_new + len(fresh)))
         for source in sorted({flat[i]["source"] for i in fresh}):
@@ -254,12 +255,15 @@ def write_rows(
 
 
 def _insert(con: duckdb.DuckDBPyConnection, kind: RecordKind, rows: list[dict[str, Any]],
-            first_id: int, batch_id: int, index: KeyIndex) -> None:
+            first_id: int, batch_id: int, index: KeyIndex, *, arrow: bool = False) -> None:
     """Only the columns that hold a value in some row: each column left out (a contact posted
     with 7 of its 34 fields) saves a tenth of the insert. A column left out gets its default,
     which is NULL for every field (`_no_default`). Up to `ARROW_ROWS` rows through DuckDB's
     appender (for the few rows of a single-record flush it costs half of an Arrow table, a
-    tenth of an `executemany`); more as an Arrow table (`_insert_arrow`)."""
+    tenth of an `executemany`); more as an Arrow table (`_insert_arrow`), and any number when
+    `arrow` is asked for: the appender converts the rows while it holds the interpreter
+    (100 decisions: the other threads waited up to 10 ms; as Arrow, 5), so rows that nobody
+    waits for while requests are served go that way (the sink's lingering rows)."""
     n = len(rows)
     if index.appenders_of is not con:
         index.appenders_of, index.appenders = con, {}
@@ -285,7 +289,7 @@ def _insert(con: duckdb.DuckDBPyConnection, kind: RecordKind, rows: list[dict[st
             column = [_json(v) for v in column]
         columns.append(name)
         values.append(column)
-    if n > ARROW_ROWS and _insert_arrow(con, kind, columns, values, first_id, batch_id):
+    if (arrow or n > ARROW_ROWS) and _insert_arrow(con, kind, columns, values, first_id, batch_id):
         return
     appender = _appender(con, kind, index, tuple(columns))
     appender.append_rows(list(zip(range(first_id, first_id + n), *values,
