@@ -261,11 +261,24 @@ def test_actions_show_their_measured_impact_as_known_then(warehouse: Warehouse) 
         "impact, impact_at) VALUES (1, 'Visits booked online - ask Ann Smith', 'Ann Smith', "
         "'done', 'process_change', 'delivery', ?, ?, ?)",
         [done.date(), _json.dumps(impact), measured]))
+    # A fault's fix: measured on the problem's own contacts, which the page says.
+    fault = {**impact, "problem": {"contacts_per_week_before": 1774.0, "avoided_per_week": 1723.8,
+                                   "avoided_low": 1641.3, "avoided_high": 1806.4}}
+    warehouse.write(lambda con: con.execute(
+        "INSERT INTO actions (action_id, title, owner, status, kind, cause, action_date, "
+        "impact, impact_at) VALUES (2, 'Duplicate charge corrected', 'Ann Smith', "
+        "'done', 'fix', 'billing', ?, ?, ?)",
+        [done.date(), _json.dumps(fault), measured]))
     page = charts.summary(warehouse, min_count=MIN, now=now)["sections"]["actions"]["rows"]
     assert page == [{"period": done.date().isoformat(), "kind": "process_change",
                      "cause": "delivery", "value": -188.0, "previous": 629.5,
-                     "low": -226.0, "high": -150.0, "significant": True}]
+                     "low": -226.0, "high": -150.0, "significant": True, "basis": "cause"},
+                    {"period": done.date().isoformat(), "kind": "fix", "cause": "billing",
+                     "value": -1723.8, "previous": 1774.0, "low": -1806.4, "high": -1641.3,
+                     "significant": True, "basis": "problem"}]
     assert "Ann" not in str(page)  # titles and owners are staff-written: never public
+    assert "about the problem it fixed (about 1,774 a week before it)" in \
+        reports._action_summary(page[1])  # the Atom feed's words
     # A report frozen before the impact was measured shows no impact.
     day = (now - timedelta(days=3)).date()
     report = reports.build_figures(warehouse, day, min_count=MIN)

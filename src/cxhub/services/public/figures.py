@@ -468,7 +468,7 @@ def actions(wh: Warehouse, *, start: datetime, end: datetime, min_count: int,
             "SELECT a.action_date, a.kind, coalesce(a.cause, p.cause), a.impact FROM actions a "
             "LEFT JOIN problems p USING (problem_id) WHERE a.action_date < ? "
             "AND a.impact IS NOT NULL AND (? IS NULL OR a.impact_at <= ?) "
-            "ORDER BY a.action_date",
+            "ORDER BY a.action_date, a.action_id",
             [end, known_by, known_by])
     except Exception as exc:  # noqa: BLE001 - an older actions table: say it, do not fail
         return {"metric": METRIC["action_impact"], "rows": [], "unavailable": _reason(exc)}
@@ -483,11 +483,13 @@ def actions(wh: Warehouse, *, start: datetime, end: datetime, min_count: int,
         change, significant = actual - expected, bool(figures.get("significant"))
         span = (figures.get("avoided_low"), figures.get("avoided_high"))
         fault = figures.get("problem") or {}
+        basis = "cause"
         if fault.get("avoided_low") is not None and fault["avoided_low"] > 0:
             # An action on a problem (a fault's fix): what it avoided is the problem's own
             # contacts, which the cause as a whole can hide (its fault weeks are not its norm).
             change, expected = -fault["avoided_per_week"], fault["contacts_per_week_before"]
             significant, span = True, (fault["avoided_low"], fault["avoided_high"])
+            basis = "problem"  # `previous` is then the problem's weekly contacts before it
         # The 95% range of the change (contacts avoided a week, turned into a change).
         a, b = span
         low, high = sorted((-a, -b)) if a is not None and b is not None else (None, None)
@@ -495,7 +497,7 @@ def actions(wh: Warehouse, *, start: datetime, end: datetime, min_count: int,
                      "value": round(change, 1), "previous": round(expected, 1),
                      "low": None if low is None else round(low, 1),
                      "high": None if high is None else round(high, 1),
-                     "significant": significant})
+                     "significant": significant, "basis": basis})
     labels = public_labels(wh)
     safe = relabel(rows, labels, counts=False)
     return {"metric": METRIC["action_impact"],
