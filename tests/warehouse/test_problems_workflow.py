@@ -158,3 +158,35 @@ def test_demo_planted_fix_moves_its_problem_to_fixed(warehouse, tmp_path):
         "ORDER BY event_id", [pid])]
     assert steps == ["open", "acknowledged", "fix_planned", "fixed"]
     assert runner.record_planted(warehouse, tmp_path) == []  # once only
+
+
+def test_demo_closes_the_release_and_campaign_problems_it_planted(warehouse, tmp_path):
+    """The faulty release was rolled back and the campaign is over: the demo records the
+    rollback as a fix and walks its problem to `fixed`, and closes the campaign's problem as
+    won't fix, so neither stays open (an open problem keeps offers from its customers)."""
+    from cxhub.services.problems import runner
+
+    campaign = small_company(warehouse)  # first seen 2026-02-01, during the campaign
+
+    def release_contacts(c):
+        for cid in (11, 12, 13):
+            c.execute("INSERT INTO contacts (contact_id, source, external_id, customer_source, "
+                      "customer_external_id, channel, created_at, cause) VALUES (?, 'cc', ?, "
+                      "'crm', 'C4', 'phone', '2026-05-18 10:00', 'product')", [cid, f"K{cid}"])
+    warehouse.write(release_contacts)
+    release = discovery.create_from_contacts(warehouse, contact_ids=[11, 12, 13],
+                                             title="App update fails", actor="ana", now=NOW)
+    (tmp_path / "truth").mkdir()
+    (tmp_path / "truth" / "events.json").write_text(
+        '{"faulty_release": {"date": "2026-05-18", "end_exclusive": "2026-05-21"}, '
+        '"marketing_campaign": {"start": "2026-01-31", "end_exclusive": "2026-02-21"}}')
+    made = runner.record_planted(warehouse, tmp_path)
+    assert len(made) == 1
+    status = dict(warehouse.read("SELECT problem_id, status FROM problems"))
+    assert status == {campaign: "wont_fix", release: "fixed"}
+    action = warehouse.read_one("SELECT problem_id, kind, action_date FROM actions "
+                                "WHERE action_id = ?", [made[0]])
+    assert action == (release, "fix", dt.date(2026, 5, 21))
+    reason = warehouse.read_one("SELECT reason FROM problems WHERE problem_id = ?",
+                                [campaign])
+    assert reason is not None and "campaign" in str(reason[0])

@@ -30,7 +30,13 @@ def run(wh: Warehouse, *, home: Path | None = None) -> dict[str, Any]:
 
 def record_planted(wh: Warehouse, data_dir: Path) -> list[int]:
     """Record the simulator's planted fixes (truth/events.json) as actions, once: the permanent
-    fix on one cause, and the billing fault's correction on the problem found for it."""
+    fix on one cause, the billing fault's correction and the faulty release's rollback on the
+    problems found for them; and the problem found for the marketing campaign's own demand is
+    closed as "won't fix", as the company would close it once the campaign was over.
+
+    Left open, the release's and the campaign's problems stayed "being looked at" on the public
+    page months after they had ended, and, since a customer affected by an open problem gets
+    no offer, they kept the offers from some 9,000 of the demo's 58,000 customers."""
     path = data_dir / "truth" / "events.json"
     if not path.exists():
         return []
@@ -66,6 +72,35 @@ def _record_planted(wh: Warehouse, events: dict[str, Any], made: list[int]) -> N
             note="the simulator's billing fault, corrected (truth/events.json)"))
         if found:
             _fixed_on(wh, found[0], parse_date(billing["fixed"], "fixed"))
+    release = events.get("faulty_release") or {}
+    if release.get("date") and release.get("end_exclusive"):
+        found = _found_in(wh, release["date"], release["end_exclusive"], cause="product")
+        if found is not None:
+            made.append(workflow.record_action(
+                wh, title="faulty release rolled back", kind="fix",
+                date=release["end_exclusive"], problem_id=found, cause="product", actor="demo",
+                role="admin", origin="demo",
+                note="the simulator's faulty release, rolled back (truth/events.json)"))
+            _fixed_on(wh, found, parse_date(release["end_exclusive"], "end_exclusive"))
+    campaign = events.get("marketing_campaign") or {}
+    if campaign.get("start") and campaign.get("end_exclusive"):
+        found = _found_in(wh, campaign["start"], campaign["end_exclusive"])
+        if found is not None:
+            workflow.change_state(
+                wh, found, "wont_fix", actor="demo", role="admin",
+                reason=f"the demand of the marketing campaign of {campaign['start']} to "
+                       f"{campaign['end_exclusive']}, planned and over (truth/events.json)")
+
+
+def _found_in(wh: Warehouse, start: str, end: str, *, cause: str | None = None) -> int | None:
+    """The first problem still open that discovery found while a planted event lasted."""
+    first = parse_date(start, "start") - dt.timedelta(days=1)
+    row = wh.read_one(
+        "SELECT problem_id FROM problems WHERE first_seen >= ? AND first_seen < ? "
+        "AND coalesce(status, 'open') = 'open' AND (? IS NULL OR cause = ?) "
+        "ORDER BY first_seen, problem_id LIMIT 1",
+        [first, parse_date(end, "end_exclusive"), cause, cause])
+    return int(row[0]) if row else None
 
 
 def _fixed_on(wh: Warehouse, problem_id: int, day: dt.date) -> None:
