@@ -74,20 +74,20 @@ def _record_planted(wh: Warehouse, events: dict[str, Any], made: list[int]) -> N
             _fixed_on(wh, found[0], parse_date(billing["fixed"], "fixed"))
     release = events.get("faulty_release") or {}
     if release.get("date") and release.get("end_exclusive"):
-        found = _found_in(wh, release["date"], release["end_exclusive"], cause="product")
-        if found is not None:
+        rolled = _found_in(wh, release["date"], release["end_exclusive"], cause="product")
+        if rolled is not None:
             made.append(workflow.record_action(
                 wh, title="faulty release rolled back", kind="fix",
-                date=release["end_exclusive"], problem_id=found, cause="product", actor="demo",
+                date=release["end_exclusive"], problem_id=rolled, cause="product", actor="demo",
                 role="admin", origin="demo",
                 note="the simulator's faulty release, rolled back (truth/events.json)"))
-            _fixed_on(wh, found, parse_date(release["end_exclusive"], "end_exclusive"))
+            _fixed_on(wh, rolled, parse_date(release["end_exclusive"], "end_exclusive"))
     campaign = events.get("marketing_campaign") or {}
     if campaign.get("start") and campaign.get("end_exclusive"):
-        found = _found_in(wh, campaign["start"], campaign["end_exclusive"])
-        if found is not None:
+        over = _found_in(wh, campaign["start"], campaign["end_exclusive"])
+        if over is not None:
             workflow.change_state(
-                wh, found, "wont_fix", actor="demo", role="admin",
+                wh, over, "wont_fix", actor="demo", role="admin",
                 reason=f"the demand of the marketing campaign of {campaign['start']} to "
                        f"{campaign['end_exclusive']}, planned and over (truth/events.json)")
 
