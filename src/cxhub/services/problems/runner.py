@@ -36,7 +36,7 @@ def record_planted(wh: Warehouse, data_dir: Path) -> list[int]:
 
     Left open, the release's and the campaign's problems stayed "being looked at" on the public
     page months after they had ended, and, since a customer affected by an open problem gets
-    no offer, they kept the offers from some 9,000 of the demo's 58,000 customers."""
+    no offer, they kept the offers from 8,015 of the demo's 58,011 customers."""
     path = data_dir / "truth" / "events.json"
     if not path.exists():
         return []
