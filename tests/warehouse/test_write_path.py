@@ -20,7 +20,7 @@ from tests.conftest import run_cli
 
 from cxhub.domain.api_models import MODELS
 from cxhub.domain.canonical import CONTACTS
-from cxhub.ingest.keys import known
+from cxhub.ingest.keys import KEY_HASH_SQL, key_hashes, known
 from cxhub.ingest.sink import RecordSink
 from cxhub.ingest.upsert import Written, write_rows
 from cxhub.services.records.files import ingest_paths
@@ -105,6 +105,20 @@ def test_the_index_of_stored_keys_is_built_when_the_sink_is_made(
     written = sink.submit("contacts", [contact("y"), contact("new")]).result(timeout=30)
     assert (written[0].id, written[0].created) == (stored["y"], False)
     assert written[1].created
+    check_consistent(warehouse)
+
+
+def test_keys_hash_alike_in_the_table_and_in_a_flush(warehouse: Warehouse) -> None:
+    """The index is built from the table in SQL and asked with a flush's keys hashed in Python:
+    both must agree, whatever the characters, or a stored key would be taken for a new one."""
+    keys = ["C1", "é漢字-1", " spaced ", "a\x1fb", "BA60000002"]
+    warehouse.write(lambda con: write_rows(con, CONTACTS, [[contact(k, "crm") for k in keys]]))
+    in_sql = warehouse.read(f"SELECT {KEY_HASH_SQL} FROM contacts ORDER BY contact_id")
+    assert [h for (h,) in in_sql] == key_hashes([("crm", k) for k in keys]).tolist()
+    stored = dict(warehouse.read("SELECT external_id, contact_id FROM contacts"))
+    sink = RecordSink(warehouse)  # the index, built from the table
+    written = sink.submit("contacts", [contact(k, "crm") for k in keys]).result(timeout=30)
+    assert [(w.id, w.created) for w in written] == [(stored[k], False) for k in keys]
     check_consistent(warehouse)
 
 

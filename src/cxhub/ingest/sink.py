@@ -37,8 +37,9 @@ class _Request:
 class RecordSink:
     """Collects validated rows per kind and writes them in as few transactions as possible.
 
-    Made when the server starts: it builds the writer's key indexes then (a quarter of a second
-    per million records) rather than on the first request, which would wait for it.
+    Made when the server starts: it builds the writer's key indexes then (about 0.35 s per
+    million records: the demo company's 3.8 million in 1.3 s, the keys' MD5 most of it) rather
+    than on the first request, which would wait for it.
     """
 
     def __init__(self, wh: Warehouse, *, build_indexes: bool = True) -> None:
