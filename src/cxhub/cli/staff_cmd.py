@@ -122,12 +122,20 @@ def plan(ctx: click.Context, run_id: int | None, channel: str | None, as_json: b
     if as_json:
         print_json(result.to_dict())
         return
-    table = Table("channel", "AHT s", "patience s", "target", "intervals", "rostered", "under",
-                  "over", "agent-hours needed", "scheduled")
-    for c in result.to_dict()["channels"]:
-        table.add_row(c["channel"], f"{c['aht_seconds']:.0f}",
-                      "-" if c["patience_seconds"] is None else f"{c['patience_seconds']:.0f}",
-                      f"{c['target']:.0%} in {c['threshold_seconds']:g} s", str(c["intervals"]),
-                      str(c["rostered_intervals"]), str(c["under"]), str(c["over"]),
-                      f"{c['agent_hours_needed']:,.1f}", f"{c['agent_hours_scheduled']:,.1f}")
+    # One column per channel, one row per figure: readable in 80 columns.
+    channels = result.to_dict()["channels"]
+    table = Table("", *(c["channel"] for c in channels))
+    rows: list[tuple[str, str]] = [
+        ("AHT", "{aht_seconds:.0f} s"), ("patience", "{patience}"),
+        ("target", "{target:.0%} in {threshold_seconds:g} s"),
+        ("intervals (rostered)", "{intervals} ({rostered_intervals})"),
+        ("under-staffed", "{under}"), ("over-staffed", "{over}"),
+        ("agent-hours needed, rostered intervals", "{agent_hours_needed:,.1f}"),
+        ("agent-hours scheduled", "{agent_hours_scheduled:,.1f}"),
+        ("agent-hours needed beyond the roster", "{agent_hours_needed_unrostered:,.1f}")]
+    for c in channels:
+        c["patience"] = ("-" if c["patience_seconds"] is None
+                         else f"{c['patience_seconds']:.0f} s")
+    for label, fmt in rows:
+        table.add_row(label, *(fmt.format(**c) for c in channels))
     out.print(table)
