@@ -58,7 +58,7 @@ class ChannelPlan:
             "agent_hours_needed": round(float(rostered["need"].sum()) * _hours(df), 1),
             "agent_hours_scheduled": round(float(rostered["scheduled"].sum()) * _hours(df), 1),
             "agent_hours_needed_unrostered": round(
-                float(df.loc[df["scheduled"].isna(), "need"].sum()) * _hours(df), 1),
+                float(df["need"].sum() - rostered["need"].sum()) * _hours(df), 1),
         }
 
 

@@ -291,12 +291,12 @@ def _action_summary(a: dict[str, Any]) -> str:
     about = f"contacts a week about {a['cause']}" if a.get("cause") else "contacts a week"
     if change is None or not a.get("significant"):
         return f"Since {str(a['period'])[:10]}: no measurable change in {about} yet."
-    direction = "fewer" if change < 0 else "more"
-    if a.get("basis") == "problem":
-        return (f"Since {str(a['period'])[:10]}: about {abs(change):,.0f} {direction} contacts "
-                f"a week about the problem it fixed (about {expected:,.0f} a week before it).")
-    return (f"Since {str(a['period'])[:10]}: about {abs(change):,.0f} {direction} {about} "
-            f"than expected without it (expected about {expected:,.0f}).")
+    said = f"Since {str(a['period'])[:10]}: about {abs(change):,.0f} " + (
+        "fewer" if change < 0 else "more")
+    if a.get("basis") == "problem":  # a fault's fix: the problem's own contacts
+        return (f"{said} contacts a week about the problem it fixed (about {expected:,.0f} a "
+                "week before it).")
+    return f"{said} {about} than expected without it (expected about {expected:,.0f})."
 
 
 def _atom_time(moment: datetime) -> str:

@@ -374,14 +374,13 @@ function actionWords(r) {
   const size = (v) => fmtInt(Math.abs(v));
   const range = r.low !== null && r.high !== null && r.low !== undefined
     ? ` (${size(fewer ? r.high : r.low)} to ${size(fewer ? r.low : r.high)})` : "";
+  const change = `${what}about ${size(r.value)} ${fewer ? "fewer" : "more"} contacts a week`;
   // A fault's fix is measured on the problem's own contacts, not on the whole cause.
   if (r.basis === "problem") {
-    return `${what}about ${size(r.value)} ${fewer ? "fewer" : "more"} contacts a week about ` +
-      `the problem it fixed${range}, which had come at about ${fmtInt(r.previous)} a week ` +
-      `before it.`;
+    return `${change} about the problem it fixed${range}, which had come at about ` +
+      `${fmtInt(r.previous)} a week before it.`;
   }
-  return `${what}about ${size(r.value)} ${fewer ? "fewer" : "more"} contacts a week` +
-    `${range}, against about ${fmtInt(r.previous)} a week expected without it.`;
+  return `${change}${range}, against about ${fmtInt(r.previous)} a week expected without it.`;
 }
 function openProblems(section) {
   const box = document.getElementById("open-problems");
