@@ -168,11 +168,12 @@ def test_demo_closes_the_release_and_campaign_problems_it_planted(warehouse, tmp
 
     campaign = small_company(warehouse)  # first seen 2026-02-01, during the campaign
 
-    def release_contacts(c):
-        for cid in (11, 12, 13):
+    def release_contacts(c):  # one that matches comes two days early, as on seed 7's demo
+        for cid, at in ((11, "2026-05-16 14:40"), (12, "2026-05-18 10:00"),
+                        (13, "2026-05-19 10:00")):
             c.execute("INSERT INTO contacts (contact_id, source, external_id, customer_source, "
                       "customer_external_id, channel, created_at, cause) VALUES (?, 'cc', ?, "
-                      "'crm', 'C4', 'phone', '2026-05-18 10:00', 'product')", [cid, f"K{cid}"])
+                      "'crm', 'C4', 'phone', ?, 'product')", [cid, f"K{cid}", at])
     warehouse.write(release_contacts)
     release = discovery.create_from_contacts(warehouse, contact_ids=[11, 12, 13],
                                              title="App update fails", actor="ana", now=NOW)

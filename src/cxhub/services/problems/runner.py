@@ -61,17 +61,15 @@ def _record_planted(wh: Warehouse, events: dict[str, Any], made: list[int]) -> N
             note="the simulator's planted fix (truth/events.json)"))
     billing = events.get("billing_problem") or {}
     if billing.get("fixed"):
-        found = wh.read_one(
-            "SELECT problem_id FROM problems WHERE cause = 'billing' AND first_seen <= ? "
-            "AND last_seen >= ? ORDER BY problem_id LIMIT 1",
-            [billing["fixed"], billing.get("start", billing["fixed"])])
+        found = _found_in(wh, billing.get("start", billing["fixed"]), billing["fixed"],
+                          cause="billing")
         made.append(workflow.record_action(
             wh, title=billing.get("action") or "billing fault corrected", kind="fix",
-            date=billing["fixed"], problem_id=found[0] if found else None, cause="billing",
+            date=billing["fixed"], problem_id=found, cause="billing",
             actor="demo", role="admin", origin="demo",
             note="the simulator's billing fault, corrected (truth/events.json)"))
-        if found:
-            _fixed_on(wh, found[0], parse_date(billing["fixed"], "fixed"))
+        if found is not None:
+            _fixed_on(wh, found, parse_date(billing["fixed"], "fixed"))
     release = events.get("faulty_release") or {}
     if release.get("date") and release.get("end_exclusive"):
         rolled = _found_in(wh, release["date"], release["end_exclusive"], cause="product")
@@ -93,13 +91,16 @@ def _record_planted(wh: Warehouse, events: dict[str, Any], made: list[int]) -> N
 
 
 def _found_in(wh: Warehouse, start: str, end: str, *, cause: str | None = None) -> int | None:
-    """The first problem still open that discovery found while a planted event lasted."""
-    first = parse_date(start, "start") - dt.timedelta(days=1)
+    """The first problem still open that discovery found for a planted event: seen while it
+    lasted (first by its end, last from its start), and first seen no more than a week before
+    it began (a contact or two that match its rule often come a day or two early; a problem
+    standing for months is not the event's)."""
+    first, last = parse_date(start, "start"), parse_date(end, "end")
     row = wh.read_one(
-        "SELECT problem_id FROM problems WHERE first_seen >= ? AND first_seen < ? "
-        "AND coalesce(status, 'open') = 'open' AND (? IS NULL OR cause = ?) "
-        "ORDER BY first_seen, problem_id LIMIT 1",
-        [first, parse_date(end, "end_exclusive"), cause, cause])
+        "SELECT problem_id FROM problems WHERE first_seen >= ? AND first_seen <= ? "
+        "AND last_seen >= ? AND coalesce(status, 'open') = 'open' "
+        "AND (? IS NULL OR cause = ?) ORDER BY first_seen, problem_id LIMIT 1",
+        [first - dt.timedelta(days=7), last, first, cause, cause])
     return int(row[0]) if row else None
 
 
