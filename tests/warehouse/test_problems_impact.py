@@ -57,3 +57,35 @@ def test_cli_json(tmp_path):
     bad = run_cli("problems", "impact", "--cause", "nope", "--since", day.isoformat(),
                   home=tmp_path, check=False)
     assert bad.returncode == 2 and "cause: unknown cause 'nope'" in bad.stderr
+
+
+def test_a_fault_younger_than_a_week_is_measured_at_its_own_rate(warehouse):
+    """A release's fault began three days before its rollback (100 contacts a day): the
+    rollback avoided about 700 contacts a week, not the 300 of spreading three days over
+    seven. A fault older than the window keeps the window's rate."""
+    day = plant(warehouse, days=100, drop_day=90, drop=0.0, per_day=10)
+    action = dt.datetime.combine(day, dt.time())
+
+    def link(con):
+        con.execute("INSERT INTO problems (problem_id, title, cause, status) VALUES "
+                    "(1, 'release', 'product', 'fixed'), (2, 'old', 'product', 'fixed')")
+        young = [action - dt.timedelta(days=3) + dt.timedelta(minutes=14.4 * i)
+                 for i in range(300)]
+        old = [action - dt.timedelta(days=20) + dt.timedelta(hours=4.8 * i) for i in range(100)]
+        for problem, times, first in ((1, young, 10_000_000), (2, old, 20_000_000)):
+            con.executemany(
+                "INSERT INTO contacts (contact_id, source, external_id, channel, created_at, "
+                "cause) VALUES (?, 'test', ?, 'phone', ?, 'product')",
+                [[first + i, f"F{first + i}", t] for i, t in enumerate(times)])
+            con.execute("INSERT INTO problem_contacts (problem_id, contact_id) SELECT ?, contact_id "
+                        "FROM contacts "
+                        "WHERE contact_id >= ? AND contact_id < ?", [problem, first, first + 1000])
+
+    warehouse.write(link)
+    young = impact.problem_contacts_change(warehouse, 1, day)
+    assert young is not None and young["days_before"] == 3
+    assert young["contacts_per_week_before"] == pytest.approx(700)
+    assert young["avoided_per_week"] == pytest.approx(700)
+    old = impact.problem_contacts_change(warehouse, 2, day)
+    assert old is not None and old["days_before"] == 7
+    assert old["contacts_per_week_before"] == pytest.approx(35)  # 35 of its contacts in 7 days

@@ -112,9 +112,10 @@ def problem_impact(wh: Warehouse, problem_id: int,
 def problem_contacts_change(wh: Warehouse, problem_id: int, day: dt.date,
                             days: int = 7) -> dict[str, Any] | None:
     """The problem's own contacts a week after the action against its rate in the `days` days
-    before it, which the problem would have kept without the action: what the fix of a fault
-    (a spike of contacts of its own) avoided. Counts contacts linked to the problem, and for a
-    problem found with a rule, any later contact the rule matches. None without contacts."""
+    before it (or since its first contact, when that is later), which the problem would have
+    kept without the action: what the fix of a fault (a spike of contacts of its own) avoided.
+    Counts contacts linked to the problem, and for a problem found with a rule, any later
+    contact the rule matches. None without contacts."""
     import json
 
     import pandas as pd
@@ -132,10 +133,18 @@ def problem_contacts_change(wh: Warehouse, problem_id: int, day: dt.date,
     weeks_after = (end - action).days / 7
     linked = wh.read_one(
         "SELECT count(*) FILTER (WHERE c.created_at >= ? AND c.created_at < ?), "
-        "count(*) FILTER (WHERE c.created_at >= ? AND c.created_at < ?) "
+        "count(*) FILTER (WHERE c.created_at >= ? AND c.created_at < ?), "
+        "min(c.created_at) FILTER (WHERE c.created_at >= ? AND c.created_at < ?) "
         "FROM problem_contacts p JOIN contacts c USING (contact_id) WHERE p.problem_id = ?",
-        [start, action, action, end, problem_id])
-    before, after = (int(x) for x in linked) if linked else (0, 0)
+        [start, action, action, end, start, action, problem_id])
+    before, after = (int(x or 0) for x in linked[:2]) if linked else (0, 0)
+    # A fault that began within the window (a release three days before its rollback) came
+    # at its rate since it began, not spread over the whole window: whole days since its first
+    # contact, at least one.
+    began = linked[2] if linked else None
+    active = days
+    if began is not None:
+        active = min(days, max(1, -((began - action) // dt.timedelta(days=1))))
     row = wh.read_one("SELECT rule FROM problems WHERE problem_id = ?", [problem_id])
     if row and row[0]:
         rule = Rule.from_dict(json.loads(row[0]))
@@ -148,16 +157,18 @@ def problem_contacts_change(wh: Warehouse, problem_id: int, day: dt.date,
         after = max(after, int(rule.matches(frame).sum()))
     if before == 0 or weeks_after < 1:
         return None
-    rate = before * 7 / days
-    half = 1.96 * np.sqrt(before) * 7 / days  # Poisson error of the rate before
+    rate = before * 7 / active
+    half = 1.96 * np.sqrt(before) * 7 / active  # Poisson error of the rate before
     per_week_after = after / weeks_after
     return {"contacts_per_week_before": rate, "contacts_per_week_after": per_week_after,
             "avoided_per_week": rate - per_week_after,
             "avoided_low": rate - half - per_week_after,
             "avoided_high": rate + half - per_week_after, "weeks_after": weeks_after,
-            "method": f"the problem's contacts in the {days} days before the action, as a "
-                      "weekly rate it would have kept, minus its contacts a week since "
-                      "(95% interval from the Poisson error of the rate before)"}
+            "days_before": active,
+            "method": f"the problem's contacts in the {active} days before the action (at most "
+                      f"{days}, from its first contact), as a weekly rate it would have kept, "
+                      "minus its contacts a week since (95% interval from the Poisson error of "
+                      "the rate before)"}
 
 
 OUTCOMES = {"fcr": "first contact resolution (no repeat within 7 days)",
