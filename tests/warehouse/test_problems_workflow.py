@@ -160,6 +160,38 @@ def test_demo_planted_fix_moves_its_problem_to_fixed(warehouse, tmp_path):
     assert runner.record_planted(warehouse, tmp_path) == []  # once only
 
 
+@pytest.mark.parametrize(("avoided_low", "status"), [(1_641.0, "verified"), (-12.0, "fixed")])
+def test_demo_verifies_a_planted_fix_once_its_contacts_are_measured_down(
+        warehouse, tmp_path, avoided_low, status):
+    """A planted fix whose problem's own contacts clearly fell is closed as verified, citing
+    the measure (the page said "fixed, being checked" of a fix made months before); one whose
+    measure does not clearly show it stays fixed."""
+    import json
+
+    from cxhub.services.problems import runner
+
+    pid = small_company(warehouse)
+    (tmp_path / "truth").mkdir()
+    (tmp_path / "truth" / "events.json").write_text(
+        '{"billing_problem": {"start": "2026-02-01", "fixed": "2026-02-03"}}')
+    made = runner.record_planted(warehouse, tmp_path)
+    assert warehouse.read_one("SELECT status FROM problems") == ("fixed",)
+    measured = {"status": "measured", "problem": {
+        "avoided_per_week": 1_724.0, "avoided_low": avoided_low, "avoided_high": 1_806.0}}
+    warehouse.write(lambda c: c.execute("UPDATE actions SET impact = ?",
+                                        [json.dumps(measured)]))
+    runner._verified_where_measured(warehouse, made)
+    assert warehouse.read_one("SELECT status FROM problems WHERE problem_id = ?",
+                              [pid]) == (status,)
+    last = warehouse.read_one("SELECT state, note FROM problem_events WHERE problem_id = ? "
+                              "AND kind = 'state' ORDER BY event_id DESC LIMIT 1", [pid])
+    if status == "verified":
+        assert last == ("verified", "measured: about 1,724 fewer of its contacts a week "
+                                    "(1,641 to 1,806) since the fix")
+    else:
+        assert last is not None and last[0] == "fixed"
+
+
 def test_demo_closes_the_release_and_campaign_problems_it_planted(warehouse, tmp_path):
     """The faulty release was rolled back and the campaign is over: the demo records the
     rollback as a fix and walks its problem to `fixed`, and closes the campaign's problem as

@@ -31,8 +31,9 @@ def run(wh: Warehouse, *, home: Path | None = None) -> dict[str, Any]:
 def record_planted(wh: Warehouse, data_dir: Path) -> list[int]:
     """Record the simulator's planted fixes (truth/events.json) as actions, once: the permanent
     fix on one cause, the billing fault's correction and the faulty release's rollback on the
-    problems found for them; and the problem found for the marketing campaign's own demand is
-    closed as "won't fix", as the company would close it once the campaign was over.
+    problems found for them, each problem `verified` once its contacts are measured to have
+    fallen; and the problem found for the marketing campaign's own demand is closed as "won't
+    fix", as the company would close it once the campaign was over.
 
     Left open, the release's and the campaign's problems stayed "being looked at" on the public
     page months after they had ended, and, since a customer affected by an open problem gets
@@ -49,7 +50,28 @@ def record_planted(wh: Warehouse, data_dir: Path) -> list[int]:
     except ProblemInputError as exc:  # a fix dated after today, a cause with no contacts
         log.warning("planted fix not recorded as an action: %s", exc)
     public.measure_actions(wh)
+    _verified_where_measured(wh, made)
     return made
+
+
+def _verified_where_measured(wh: Warehouse, actions: list[int]) -> None:
+    """A planted fix whose problem's own contacts clearly fell (the lower end of the avoided
+    contacts above zero) is checked and closed as `verified`, citing the measure, as the
+    company would once it had looked: left `fixed`, the public page said "fixed, being
+    checked" of a fix made half a year before."""
+    if not actions:
+        return
+    rows = wh.read("SELECT a.problem_id, a.impact FROM actions a JOIN problems p "
+                   "USING (problem_id) WHERE p.status = 'fixed' AND a.action_id IN "
+                   f"({', '.join('?' for _ in actions)})", list(actions))
+    for problem_id, impact in rows:
+        fell = (json.loads(impact) if isinstance(impact, str) else impact or {}).get("problem")
+        if not fell or (fell.get("avoided_low") or 0) <= 0:
+            continue
+        workflow.change_state(
+            wh, problem_id, "verified", actor="demo", role="admin",
+            note=f"measured: about {fell['avoided_per_week']:,.0f} fewer of its contacts a week "
+                 f"({fell['avoided_low']:,.0f} to {fell['avoided_high']:,.0f}) since the fix")
 
 
 def _record_planted(wh: Warehouse, events: dict[str, Any], made: list[int]) -> None:

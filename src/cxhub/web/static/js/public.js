@@ -391,13 +391,16 @@ function openProblems(section) {
   }
   const table = el("table");
   const head = el("tr");
-  for (const h of ["Known since", "Cause", "Product", "Contacts", "Where we are"]) {
+  // The product only where some problem names one (a company that records no products).
+  const products = section.rows.some((r) => r.product);
+  for (const h of ["Known since", "Cause", ...(products ? ["Product"] : []), "Contacts",
+    "Where we are"]) {
     head.append(el("th", "", h));
   }
   table.append(head);
   for (const r of section.rows) {
     const tr = el("tr");
-    for (const v of [longDate(r.period), r.cause, r.product || "—",
+    for (const v of [longDate(r.period), r.cause, ...(products ? [r.product || "—"] : []),
       r.value === null ? "fewer than 10" : fmtInt(r.value), PROBLEM_STATES[r.status] || r.status]) {
       tr.append(el("td", "", v ?? "—"));
     }
