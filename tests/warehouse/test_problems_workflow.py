@@ -223,3 +223,19 @@ def test_demo_closes_the_release_and_campaign_problems_it_planted(warehouse, tmp
     reason = warehouse.read_one("SELECT reason FROM problems WHERE problem_id = ?",
                                 [campaign])
     assert reason is not None and "campaign" in str(reason[0])
+
+
+def test_the_demo_company_routes_problems_to_its_departments(warehouse, tmp_path):
+    """`make demo` gives its company an ownership map (its problems had no owner, so nothing
+    was routed or followed up), and never replaces a map the user wrote."""
+    from cxhub.services.demo.run import ownership_map
+
+    pid = small_company(warehouse)  # a billing problem
+    assert ownership_map(tmp_path)
+    assert workflow.assign(warehouse, ownership.load(tmp_path), now=NOW) == [pid]
+    p = store.problem(warehouse, pid)
+    assert (p["department"], p["owner"]) == ("Billing operations", "billing.owner@example.com")
+    mine = "cx_lead: me@example.com\n"
+    (tmp_path / "ownership.yaml").write_text(mine)
+    assert not ownership_map(tmp_path)
+    assert (tmp_path / "ownership.yaml").read_text() == mine

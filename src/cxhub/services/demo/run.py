@@ -70,6 +70,49 @@ def simulate_once(data_dir: Path, params: DemoParams, say: Say) -> Path:
     return manifest
 
 
+# The demo company's departments, one per cause (example.com addresses: nothing is sent
+# without a `notify` section; see docs/problems.md). Written once; edit it on the Problems page.
+DEMO_OWNERSHIP = """# Who owns each problem of the demo company (see docs/problems.md).
+cx_lead: cx.lead@example.com
+reminder_hours: 4
+owners:
+  - cause: billing
+    department: Billing operations
+    owner: billing.owner@example.com
+    manager: finance.manager@example.com
+  - cause: product
+    department: Product and engineering
+    owner: product.owner@example.com
+    manager: engineering.manager@example.com
+  - cause: delivery
+    department: Installations and field service
+    owner: field.owner@example.com
+    manager: operations.manager@example.com
+  - cause: pricing
+    department: Marketing and pricing
+    owner: pricing.owner@example.com
+    manager: marketing.manager@example.com
+  - cause: service
+    department: Customer service
+    owner: service.owner@example.com
+    manager: cx.lead@example.com
+  - cause: other
+    department: Customer experience
+    owner: cx.analyst@example.com
+    manager: cx.lead@example.com
+"""
+
+
+def ownership_map(home: Path) -> bool:
+    """Give the demo company its ownership map unless the home has one (the user's own, or
+    edited): problems found in the demo go to its departments' owners. Whether written."""
+    path = home / "ownership.yaml"
+    if path.exists():
+        return False
+    path.write_text(DEMO_OWNERSHIP)
+    return True
+
+
 def load_once(wh: Warehouse, manifest: Path, settings: Settings, say: Say
               ) -> tuple[IngestReport | None, PipelineReport | None]:
     """Ingest every file of the manifest and refresh the pipeline, once per manifest."""
@@ -78,6 +121,7 @@ def load_once(wh: Warehouse, manifest: Path, settings: Settings, say: Say
     if stamp.exists() and stamp.read_text().strip() == digest:
         say("demo company already loaded")
         return None, None
+    ownership_map(settings.home)
     report = IngestReport()
     for entry in json.loads(manifest.read_text()):
         path = manifest.parent / entry["path"]
