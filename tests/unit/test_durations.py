@@ -11,7 +11,8 @@ from cxhub.web.public.routes import _fmt
 
 
 @pytest.mark.parametrize(("value", "said"), [
-    (45, "45 s"), (200, "3 min 20 s"), (7_300, "2.0 h"), (300_000, "3.5 d")])
+    (45, "45 s"), (200, "3 min 20 s"), (179.6, "3 min 00 s"), (3_958, "66 min"), (7_300, "2.0 h"),
+    (300_000, "3.5 d")])
 def test_every_page_says_a_duration_the_same_way(value: float, said: str) -> None:
     assert format_duration(value) == said
     assert seconds(value) == said

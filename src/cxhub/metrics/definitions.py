@@ -145,11 +145,16 @@ class Metric:
 
 
 def format_duration(seconds: float) -> str:
+    """45 s, 4 min 10 s, 66 min, 5.2 h, 3.1 d: seconds only while they matter (a report said
+    "65 min 58 s" beside "5.5 h")."""
     s = float(seconds)
     if abs(s) < 120:
         return f"{s:.0f} s"
+    if abs(s) < 600:
+        whole = round(s)  # 179.6 s is 3 min 00 s, not 2 min 60 s
+        return f"{whole // 60} min {whole % 60:02d} s"
     if abs(s) < 2 * 3600:
-        return f"{s // 60:.0f} min {s % 60:02.0f} s"
+        return f"{s / 60:.0f} min"
     if abs(s) < 48 * 3600:
         return f"{s / 3600:.1f} h"
     return f"{s / 86400:.1f} d"

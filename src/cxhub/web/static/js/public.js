@@ -26,11 +26,19 @@ const esc = (text) => String(text ?? "").replace(/&/g, "&amp;").replace(/</g, "&
   .replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 const fmtInt = (v) => (v === null || v === undefined ? HIDDEN : Math.round(v).toLocaleString("en"));
 const fmtPct = (v) => (v === null || v === undefined ? HIDDEN : `${(v * 100).toFixed(1)}%`);
+// The rule of cxhub.metrics.definitions.format_duration, so the live page and the daily
+// reports say a duration the same way: 45 s, 4 min 10 s, 66 min, 5.2 h, 3.1 d.
 function fmtWait(seconds) {
   if (seconds === null || seconds === undefined) return HIDDEN;
-  if (seconds < 90) return `${Math.round(seconds)} s`;
-  if (seconds < 5400) return `${Math.round(seconds / 60)} min`;
-  return `${(seconds / 3600).toFixed(1)} h`;
+  const s = Math.abs(seconds);
+  if (s < 120) return `${Math.round(seconds)} s`;
+  if (s < 600) {
+    const r = Math.round(seconds);
+    return `${Math.floor(r / 60)} min ${String(r % 60).padStart(2, "0")} s`;
+  }
+  if (s < 7200) return `${Math.round(seconds / 60)} min`;
+  if (s < 172800) return `${(seconds / 3600).toFixed(1)} h`;
+  return `${(seconds / 86400).toFixed(1)} d`;
 }
 async function getJSON(url) {
   const response = await fetch(url, { headers: { Accept: "application/json" } });
