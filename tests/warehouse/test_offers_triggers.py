@@ -27,24 +27,34 @@ NOW = datetime.now()
 def _setup(wh: Warehouse) -> None:
     plant(wh, customers=60, decisions=100, opted_out=(12,))
     contacts = pd.DataFrame({
-        "contact_id": [501, 502, 503, 504, 505, 506],
-        "source": "contact_centre", "external_id": ["M1", "M2", "M3", "H1", "K1", "K2"],
+        "contact_id": [501, 502, 503, 504, 505, 506, 507, 508],
+        "source": "contact_centre",
+        "external_id": ["M1", "M2", "M3", "H1", "K1", "K2", "H2", "H3"],
         "customer_source": "crm", "customer_external_id": ["C10", "C11", "C12", "C20", "C30",
-                                                           "C31"],
+                                                           "C31", "C22", "C23"],
         "channel": "phone",
-        "created_at": [NOW - timedelta(days=d) for d in (3, 50, 4, 5, 6, 6)],
+        "created_at": [NOW - timedelta(days=d) for d in (3, 50, 4, 5, 6, 6, 5, 5)],
         "resolved_at": [None, None, None, NOW - timedelta(days=5), NOW - timedelta(days=2),
-                        NOW - timedelta(days=2)],
-        "category": [None, None, None, "information", "complaint", "complaint"],
+                        NOW - timedelta(days=2), NOW - timedelta(days=5),
+                        NOW - timedelta(days=5)],
+        "category": [None, None, None, "information", "complaint", "complaint", "information",
+                     "information"],
         "text": ["We are moving house in May", "moving house soon", "new address please",
-                 "Thanks, all sorted", "Wrong bill", "Wrong bill"]})
+                 "Thanks, all sorted", "Wrong bill", "Wrong bill", "Thanks", "Thanks"]})
+    # C20's holding ends on record; C22's and C23's minimum terms end (no end on record),
+    # C23's term ended last month (out of contract, nothing ends soon).
+    term = [None, None, json.dumps({"term_months": 24, "contract_end": str(
+        (NOW + timedelta(days=20)).date())}), json.dumps({"term_months": 18, "contract_end": str(
+            (NOW - timedelta(days=30)).date())})]
     holdings = pd.DataFrame({
-        "holding_id": [1, 2], "source": "sales", "external_id": ["h20", "h21"],
-        "customer_source": "crm", "customer_external_id": ["C20", "C21"],
-        "product": "BB-FIBRE-100", "started_at": NOW - timedelta(days=700),
-        "ended_at": [NOW + timedelta(days=40), NOW + timedelta(days=40)]})
-    labels = pd.DataFrame({"target": "contacts", "target_id": [504], "sentiment": ["positive"],
-                           "version": 1})
+        "holding_id": [1, 2, 3, 4], "source": "sales", "external_id": ["h20", "h21", "h22", "h23"],
+        "customer_source": "crm", "customer_external_id": ["C20", "C21", "C22", "C23"],
+        "product": ["BB-FIBRE-100", "BB-FIBRE-100", "TV-SPORT", "TV-SPORT"],
+        "started_at": NOW - timedelta(days=700),
+        "ended_at": [NOW + timedelta(days=40), NOW + timedelta(days=40), None, None],
+        "attributes": term})
+    labels = pd.DataFrame({"target": "contacts", "target_id": [504, 507, 508],
+                           "sentiment": ["positive"] * 3, "version": 1})
     segs = pd.DataFrame({"customer_id": [30, 31], "segment": ["high value", "low value"],
                          "clv": [4000.0, 300.0], "computed_at": NOW})
 
@@ -65,17 +75,18 @@ def test_trigger_audiences_exports_and_webhook(warehouse: Warehouse, tmp_path: P
     assert moving["customer_id"].tolist() == [10]
     assert moving["event"].tolist() == ["contact M1"]
     ending = svc.audience(warehouse, found["CONTRACT-ENDING-HAPPY"])
-    assert ending["customer_id"].tolist() == [20]  # C21's contract ends too, without a contact
-    assert "BB-FIBRE-100 ends" in ending["event"][0]
+    # C21's contract ends too, without a contact; C22's minimum term ends in 20 days.
+    assert ending["customer_id"].tolist() == [20, 22]
+    assert "BB-FIBRE-100 ends" in ending["event"][0] and "TV-SPORT ends" in ending["event"][1]
     high = svc.audience(warehouse, found["COMPLAINT-RESOLVED-HIGH-VALUE"])
     assert high["customer_id"].tolist() == [30]
 
     for name in ("a.csv", "a.parquet"):
         svc.export(ending, tmp_path / name)
     back = pd.read_csv(tmp_path / "a.csv")
-    assert back["customer_id"].tolist() == [20]
+    assert back["customer_id"].tolist() == [20, 22]
     assert pd.read_parquet(tmp_path / "a.parquet")["trigger"].tolist() == [
-        "CONTRACT-ENDING-HAPPY"]
+        "CONTRACT-ENDING-HAPPY"] * 2
     # An event's text came from a customer's contact: a spreadsheet must not run it.
     svc.export(ending.assign(event="=HYPERLINK(\"http://x\")"), tmp_path / "f.csv")
     assert pd.read_csv(tmp_path / "f.csv")["event"][0].startswith("'=HYPERLINK")
@@ -141,7 +152,7 @@ def test_scheduled_runs_record_new_members_once_and_report_each_trigger(
     _setup(warehouse)
     first = {r["trigger"]: r for r in trigger_runs.run(warehouse, now=NOW, send=False)}
     assert {k: v["recorded"] for k, v in first.items()} == {
-        "COMPLAINT-RESOLVED-HIGH-VALUE": 1, "CONTRACT-ENDING-HAPPY": 1, "MOVING-HOUSE": 1}
+        "COMPLAINT-RESOLVED-HIGH-VALUE": 1, "CONTRACT-ENDING-HAPPY": 2, "MOVING-HOUSE": 1}
     again = trigger_runs.run(warehouse, now=NOW + timedelta(minutes=5), send=False)
     assert [r["new"] for r in again] == [0, 0, 0]
     # C10 says it again the next day: still the same member (30-day window).

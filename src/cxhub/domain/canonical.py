@@ -250,7 +250,8 @@ HOLDINGS = RecordKind(
         Field("started_at", TS, True),
         Field("ended_at", TS),
         Field("monthly_amount", F),
-        Field("attributes", J),
+        Field("attributes", J, description="free-form; `contract_end` (a date): the end of the "
+              "minimum term, read by contract-ending triggers"),
     ),
 )
 

@@ -6,6 +6,7 @@ the extra half, so the planted problem is visible in the money as well as in the
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -99,7 +100,38 @@ def concat_holdings(*parts: Holdings) -> Holdings:
     )
 
 
-def holdings_table(h: Holdings, people: People, acc: Accounts) -> dict[str, np.ndarray]:
+# Minimum terms in months, by product family: broadband and TV on 12, 18 or 24 months,
+# mobile on 12 or 24, the landline rolling monthly (none).
+_TERMS = {"BB": (12, 18, 24), "TV": (12, 18, 24), "MOB": (12, 24), "LANDLINE": ()}
+_MONTH_S = 30.4375 * DAY
+
+
+def _terms(h: Holdings, people: People, end_s: int) -> np.ndarray:
+    """`attributes` of each holding: its minimum term, and for one still held at the end of
+    the simulation, the end of the term it is in then (`contract_end`, a date): a customer
+    re-contracts at each term's end. The term comes from the holding's id, not the random
+    stream, so adding it left every other column as it was."""
+    out = np.full(len(h.person), None, dtype=object)
+    key = people.index[h.person] * 100 + h.slot
+    for i in range(len(out)):
+        name = _NAMES[h.product[i]]
+        terms = _TERMS[name] if name in _TERMS else _TERMS[name.split("-")[0]]
+        if not terms:
+            continue
+        months = terms[int(key[i]) % len(terms)]
+        attrs: dict[str, object] = {"term_months": months}
+        if h.ended[i] == NONE:
+            length = months * _MONTH_S
+            done = max(0, int(np.ceil((end_s - h.started[i]) / length)))
+            ends = int(h.started[i] + max(done, 1) * length)
+            attrs["contract_end"] = np.datetime64(ends, "s").astype("datetime64[D]").item() \
+                .isoformat()
+        out[i] = json.dumps(attrs)
+    return out
+
+
+def holdings_table(h: Holdings, people: People, acc: Accounts,
+                   end_s: int) -> dict[str, np.ndarray]:
     n = len(h.person)
     return {
         "source": np.full(n, "sales", dtype=object),
@@ -110,6 +142,7 @@ def holdings_table(h: Holdings, people: People, acc: Accounts) -> dict[str, np.n
         "started_at": h.started,
         "ended_at": h.ended,
         "monthly_amount": _PRICE[h.product],
+        "attributes": _terms(h, people, end_s),
     }
 
 

@@ -144,7 +144,8 @@ def _chunk(
         plan,
     )
     holdings = concat_holdings(holdings, extra)
-    sink.write("sales", "holdings", holdings_table(holdings, people, acc))
+    sink.write("sales", "holdings", holdings_table(holdings, people, acc,
+                                                   int(plan.day_start_s(plan.days))))
     sink.write("sales", "transactions", orders_table(holdings, people, acc, rng))
     sink.write("billing", "transactions", billing_table(holdings, people, acc, affected, plan, rng))
 

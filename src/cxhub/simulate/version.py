@@ -7,4 +7,5 @@
 # 4: campaign contacts mention the offer (phrases.CAMPAIGN_DETAILS).
 # 5: ... after their usual detail (kept).
 # 6: opening_hours.yaml says whose hours e-mail, web and letters keep (business_hours).
-SIMULATOR_VERSION = 6
+# 7: holdings carry their minimum term (attributes: term_months, contract_end).
+SIMULATOR_VERSION = 7

@@ -52,14 +52,21 @@ def _events(wh: Warehouse, t: Trigger, now: datetime) -> list[tuple[Any, ...]]:
             WHERE coalesce(cl.category, c.category) = 'complaint'
               AND c.resolved_at > ? - INTERVAL {t.within_days} DAY AND c.resolved_at <= ?
             GROUP BY l.customer_id""", [now, now])
-    # contract_ending: a holding ends soon, after a resolved contact with the sentiment.
+    # contract_ending: a holding ends soon, after a resolved contact with the sentiment. Its
+    # end is `ended_at` when set (an end on record), else its minimum term's end
+    # (`attributes.contract_end`), when the customer would be free to leave.
     return wh.read(f"""
-        WITH ending AS (
-          SELECT l.customer_id, min(h.ended_at) AS ends_at, any_value(h.product) AS product
-          FROM holdings h JOIN customer_links l
+        WITH ends AS (
+          SELECT h.*, coalesce(h.ended_at, TRY_CAST(json_extract_string(
+                   h.attributes, '$.contract_end') AS TIMESTAMP)) AS ends_at
+          FROM holdings h),
+        ending AS (
+          SELECT l.customer_id, min(h.ends_at) AS ends_at,
+                 arg_min(h.product, h.ends_at) AS product
+          FROM ends h JOIN customer_links l
             ON l.source = coalesce(h.customer_source, h.source)
            AND l.external_id = h.customer_external_id
-          WHERE h.ended_at > ? AND h.ended_at <= ? + INTERVAL {t.within_days} DAY
+          WHERE h.ends_at > ? AND h.ends_at <= ? + INTERVAL {t.within_days} DAY
           GROUP BY l.customer_id),
         happy AS (
           SELECT DISTINCT l.customer_id FROM contacts c {_CUSTOMER}
