@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 
@@ -166,8 +167,6 @@ def test_demo_verifies_a_planted_fix_once_its_contacts_are_measured_down(
     """A planted fix whose problem's own contacts clearly fell is closed as verified, citing
     the measure (the page said "fixed, being checked" of a fix made months before); one whose
     measure does not clearly show it stays fixed."""
-    import json
-
     from cxhub.services.problems import runner
 
     pid = small_company(warehouse)
@@ -239,3 +238,30 @@ def test_the_demo_company_routes_problems_to_its_departments(warehouse, tmp_path
     (tmp_path / "ownership.yaml").write_text(mine)
     assert not ownership_map(tmp_path)
     assert (tmp_path / "ownership.yaml").read_text() == mine
+
+
+def test_the_demo_closes_the_alerts_its_planted_events_explain(warehouse, tmp_path):
+    """Alerts raised by the campaign (and the week after it), the faulty release and the
+    billing fault until its fix are closed once each is over; others stay as they were."""
+    from datetime import datetime
+
+    from cxhub.services.demo.run import close_explained_alerts
+
+    at = {1: "2026-02-10 09:00", 2: "2026-03-05 09:00", 3: "2026-05-19 09:00",
+          4: "2026-07-25 07:00", 5: "2026-06-10 09:00", 6: "2026-07-26 07:00"}
+    warehouse.write(lambda c: c.executemany(
+        "INSERT INTO alerts (alert_id, kind, dimension, value, window_start, window_end, "
+        "observed, expected, threshold, score, status) VALUES (?, 'contact_spike', 'total', "
+        "'all', ?, ?, 50, 10, 3.5, 4.0, ?)",
+        [[n, datetime.fromisoformat(t), datetime.fromisoformat(t), "acknowledged" if n == 6
+          else "open"] for n, t in at.items()]))
+    (tmp_path / "truth").mkdir()
+    (tmp_path / "truth" / "events.json").write_text(json.dumps({
+        "marketing_campaign": {"start": "2026-02-09", "end_exclusive": "2026-03-02"},
+        "faulty_release": {"date": "2026-05-18", "end_exclusive": "2026-05-21"},
+        "billing_problem": {"start": "2026-07-19", "fixed": "2026-07-31"}}))
+    assert close_explained_alerts(warehouse, tmp_path) == [1, 2, 3, 4]
+    status = dict(warehouse.read("SELECT alert_id, status FROM alerts"))
+    assert status == {1: "closed", 2: "closed", 3: "closed", 4: "closed", 5: "open",
+                      6: "acknowledged"}
+    assert close_explained_alerts(warehouse, tmp_path) == []

@@ -133,12 +133,50 @@ def load_once(wh: Warehouse, manifest: Path, settings: Settings, say: Say
     from cxhub.services.problems.runner import record_planted
 
     record_planted(wh, manifest.parent)  # the simulator's planted fixes, as actions
+    close_explained_alerts(wh, manifest.parent)
     from cxhub.services.forecast.setup import prepare_demo
 
     prepare_demo(wh, manifest.parent, say)  # opening hours, and a forecast for the staffing
     publish_year(wh, settings, say)
     stamp.write_text(digest)
     return report, pipeline
+
+
+def close_explained_alerts(wh: Warehouse, data_dir: Path) -> list[int]:
+    """Close the alerts the simulator's planted events raised once each event is over (the
+    campaign and the week after it, the faulty release, the billing fault until its fix), as
+    the company's analysts would once each was explained: left open, the Alerts page listed
+    every alert of the year as open, the newest four months old. Alerts outside those windows
+    are left as they are. The ids closed."""
+    from cxhub.services.listening.detect import set_alert_status
+
+    path = data_dir / "truth" / "events.json"
+    if not path.exists():
+        return []
+    events = json.loads(path.read_text())
+    spans = []
+    campaign = events.get("marketing_campaign") or {}
+    if campaign.get("start") and campaign.get("end_exclusive"):
+        spans.append((campaign["start"], date.fromisoformat(campaign["end_exclusive"])
+                      + timedelta(days=7)))  # its demand lasts a week after
+    release = events.get("faulty_release") or {}
+    if release.get("date") and release.get("end_exclusive"):
+        spans.append((release["date"], date.fromisoformat(release["end_exclusive"])))
+    billing = events.get("billing_problem") or {}
+    if billing.get("start") and billing.get("fixed"):
+        spans.append((billing["start"], date.fromisoformat(billing["fixed"])))
+    closed: list[int] = []
+    today = datetime.now(UTC).date()
+    for start, end in spans:
+        if end > today:
+            continue  # not over yet
+        found = wh.read("SELECT alert_id FROM alerts WHERE status = 'open' AND window_start "
+                        ">= ? AND window_start < ?",
+                        [date.fromisoformat(start) - timedelta(days=1), end + timedelta(days=1)])
+        for (alert_id,) in found:
+            if set_alert_status(wh, int(alert_id), "closed"):
+                closed.append(int(alert_id))
+    return sorted(closed)
 
 
 def publish_year(wh: Warehouse, settings: Settings, say: Say) -> int:
