@@ -248,3 +248,16 @@ def test_location_prefers_a_whole_address_and_writes_postcodes_in_standard_form(
         (1, "OT1 1AA"), (2, "SW1A 1AA"), (3, "2000")]
     with_default = settings_from_dict({})
     assert with_default.survivorship.rules["location"] == "most_trusted"
+
+
+def test_customer_search_puts_names_before_other_matches(warehouse: Warehouse) -> None:
+    """"Davies" finds the Davies first (the name, then names holding it), then a Brown whose
+    e-mail holds it: sorted by surname alone, the Brown came first."""
+    warehouse.write(lambda c: c.execute(
+        "INSERT INTO customers (customer_id, first_name, last_name, email) VALUES "
+        "(1, 'Patricia', 'Brown', 'thedaviess@home.example'), (2, 'Owen', 'Davies', NULL), "
+        "(3, 'Ann', 'Davies-Lloyd', NULL), (4, 'Abigail', 'Davies', 'a@x.example'), "
+        "(5, 'Carl', 'Smith', NULL)"))
+    found = [c["customer_id"] for c in customers.find_customers(warehouse, "Davies")]
+    assert found == [4, 2, 3, 1]
+    assert [c["customer_id"] for c in customers.find_customers(warehouse, "owen davies")] == [2]

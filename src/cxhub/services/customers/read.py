@@ -78,12 +78,19 @@ def find_customers(wh: Warehouse, text: str, limit: int = 50) -> list[dict[str, 
         return wh.read_dicts("SELECT customer_id, first_name, last_name, email, city, postcode "
                              "FROM customers WHERE customer_id = ?", [int(text)])
     like = f"%{text.lower()}%"
+    # Names first: the name itself (or the surname), then names holding the text, then the
+    # rest (an e-mail, phone or postcode holding it: "Davies" found a Brown of
+    # thedaviess@... before every Davies).
     return wh.read_dicts(
-        "SELECT customer_id, first_name, last_name, email, city, postcode FROM customers "
-        "WHERE lower(concat_ws(' ', first_name, last_name)) LIKE ? OR lower(email) LIKE ? "
+        "WITH c AS (SELECT customer_id, first_name, last_name, email, phone, city, postcode, "
+        "lower(concat_ws(' ', first_name, last_name)) AS name FROM customers) "
+        "SELECT customer_id, first_name, last_name, email, city, postcode FROM c "
+        "WHERE name LIKE ? OR lower(email) LIKE ? "
         "OR replace(phone, ' ', '') LIKE ? OR lower(replace(postcode, ' ', '')) LIKE ? "
-        "ORDER BY last_name, first_name, customer_id LIMIT ?",
-        [like, like, f"%{text.replace(' ', '')}%", f"%{text.lower().replace(' ', '')}%", limit],
+        "ORDER BY CASE WHEN name = ? OR lower(last_name) = ? THEN 0 WHEN name LIKE ? THEN 1 "
+        "ELSE 2 END, last_name, first_name, customer_id LIMIT ?",
+        [like, like, f"%{text.replace(' ', '')}%", f"%{text.lower().replace(' ', '')}%",
+         text.lower(), text.lower(), like, limit],
     )
 
 
