@@ -77,9 +77,9 @@ def test_a_fault_younger_than_a_week_is_measured_at_its_own_rate(warehouse):
                 "INSERT INTO contacts (contact_id, source, external_id, channel, created_at, "
                 "cause) VALUES (?, 'test', ?, 'phone', ?, 'product')",
                 [[first + i, f"F{first + i}", t] for i, t in enumerate(times)])
-            con.execute("INSERT INTO problem_contacts (problem_id, contact_id) SELECT ?, contact_id "
-                        "FROM contacts "
-                        "WHERE contact_id >= ? AND contact_id < ?", [problem, first, first + 1000])
+            con.execute("INSERT INTO problem_contacts (problem_id, contact_id) SELECT ?, "
+                        "contact_id FROM contacts WHERE contact_id >= ? AND contact_id < ?",
+                        [problem, first, first + 1000])
 
     warehouse.write(link)
     young = impact.problem_contacts_change(warehouse, 1, day)
