@@ -307,9 +307,11 @@ def _resum_changed_days(con: Con, schemas: Schemas, metrics: list[Any],
     n_survey_days = int(one(con, "SELECT count(*) FROM _d_survey_days"))
     if not n_days and not n_survey_days:
         return 0
-    # The changed days' contacts (and their labels and gaps) copied out once, so that each
-    # family's sum reads a few thousand rows instead of joining the whole tables.
-    # Literal bounds, so that DuckDB skips the row groups outside them (min/max per group).
+    # The changed days' contacts as a view, their labels and gaps copied out once, so that
+    # each family's sum reads those days' rows instead of joining the whole tables. Literal
+    # bounds, so that DuckDB skips the row groups outside them (min/max per group). A view,
+    # not a copy: each family reads only the columns it needs, where a copy of every column
+    # of a day of 2.3 million contacts took 0.75 s of a 1.7 s refresh and most of its memory.
     first, last, undated = con.execute(
         f"SELECT min(part) FILTER (WHERE part > DATE '{sums.NO_DAY}'), max(part), "
         f"bool_or(part = DATE '{sums.NO_DAY}') FROM _d_days").fetchall()[0]
@@ -319,9 +321,8 @@ def _resum_changed_days(con: Con, schemas: Schemas, metrics: list[Any],
                      "+ INTERVAL 1 DAY)")
     if undated:
         where.append("created_at IS NULL")
-    con.execute("CREATE OR REPLACE TEMP TABLE _d_sums_contacts AS SELECT * FROM contacts WHERE "
-                + " OR ".join(where))
-    con.execute(f"DELETE FROM _d_sums_contacts WHERE {day} NOT IN (SELECT part FROM _d_days)")
+    con.execute("CREATE OR REPLACE TEMP VIEW _d_sums_contacts AS SELECT * FROM contacts WHERE ("
+                + " OR ".join(where) + f") AND {day} IN (SELECT part FROM _d_days)")
     low, high = con.execute("SELECT min(contact_id), max(contact_id) "
                             "FROM _d_sums_contacts").fetchall()[0]
     ids = (f"BETWEEN {int(low)} AND {int(high)} AND {{}} IN (SELECT contact_id FROM "
