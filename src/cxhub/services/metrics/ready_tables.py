@@ -36,6 +36,7 @@ from typing import Any
 
 from cxhub.metrics import default_catalogue, sums
 from cxhub.metrics.source import Ready
+from cxhub.services import heap
 from cxhub.services.backoff import Backoff, GiveWay
 from cxhub.services.metrics import ready_steps as steps
 from cxhub.services.metrics.backend import backend
@@ -268,6 +269,7 @@ def start_background(wh: Warehouse) -> None:
         def run() -> None:
             try:
                 refresh(wh)
+                heap.give_back()  # the refresh's working memory, freed but kept by malloc
             except Exception as exc:
                 if keeper.background:  # the next query that finds the tables behind tries again
                     keeper.backoff.failed(exc)
