@@ -275,10 +275,13 @@ def test_actions_show_their_measured_impact_as_known_then(warehouse: Warehouse) 
                      "low": -226.0, "high": -150.0, "significant": True, "basis": "cause"},
                     {"period": done.date().isoformat(), "kind": "fix", "cause": "billing",
                      "value": -1723.8, "previous": 1774.0, "low": -1806.4, "high": -1641.3,
-                     "significant": True, "basis": "problem"}]
+                     "significant": True, "basis": "problem", "days": 7}]
     assert "Ann" not in str(page)  # titles and owners are staff-written: never public
     assert "about the problem it fixed (about 1,774 a week before it)" in \
         reports._action_summary(page[1])  # the Atom feed's words
+    # A release rolled back after three days: its rate over those days, said so.
+    assert "(about 9,086 a week in the 3 days before it)" in reports._action_summary(
+        {**page[1], "previous": 9086.0, "days": 3})
     # A report frozen before the impact was measured shows no impact.
     day = (now - timedelta(days=3)).date()
     report = reports.build_figures(warehouse, day, min_count=MIN)

@@ -483,13 +483,15 @@ def actions(wh: Warehouse, *, start: datetime, end: datetime, min_count: int,
         change, significant = actual - expected, bool(figures.get("significant"))
         span = (figures.get("avoided_low"), figures.get("avoided_high"))
         fault = figures.get("problem") or {}
-        basis = "cause"
+        basis, days = "cause", None
         if fault.get("avoided_low") is not None and fault["avoided_low"] > 0:
             # An action on a problem (a fault's fix): what it avoided is the problem's own
             # contacts, which the cause as a whole can hide (its fault weeks are not its norm).
             change, expected = -fault["avoided_per_week"], fault["contacts_per_week_before"]
             significant, span = True, (fault["avoided_low"], fault["avoided_high"])
-            basis = "problem"  # `previous` is then the problem's weekly contacts before it
+            # `previous` is then the problem's weekly rate over the `days` before the action
+            # (fewer than 7 for a fault younger than a week).
+            basis, days = "problem", int(fault.get("days_before") or 7)
         # The 95% range of the change (contacts avoided a week, turned into a change).
         a, b = span
         low, high = sorted((-a, -b)) if a is not None and b is not None else (None, None)
@@ -497,7 +499,8 @@ def actions(wh: Warehouse, *, start: datetime, end: datetime, min_count: int,
                      "value": round(change, 1), "previous": round(expected, 1),
                      "low": None if low is None else round(low, 1),
                      "high": None if high is None else round(high, 1),
-                     "significant": significant, "basis": basis})
+                     "significant": significant, "basis": basis,
+                     **({"days": days} if days is not None else {})})
     labels = public_labels(wh)
     safe = relabel(rows, labels, counts=False)
     return {"metric": METRIC["action_impact"],

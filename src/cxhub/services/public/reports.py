@@ -295,8 +295,16 @@ def _action_summary(a: dict[str, Any]) -> str:
         "fewer" if change < 0 else "more")
     if a.get("basis") == "problem":  # a fault's fix: the problem's own contacts
         return (f"{said} contacts a week about the problem it fixed (about {expected:,.0f} a "
-                "week before it).")
+                f"week {_before(a.get('days'))}).")
     return f"{said} {about} than expected without it (expected about {expected:,.0f})."
+
+
+def _before(days: int | None) -> str:
+    """When a fault's rate before its fix was measured: the week before it, or the days of a
+    fault younger than a week (a release rolled back after three days)."""
+    if days is None or days >= 7:
+        return "before it"
+    return f"in the {days} day{'s' if days != 1 else ''} before it"
 
 
 def _atom_time(moment: datetime) -> str:

@@ -385,8 +385,11 @@ function actionWords(r) {
   const change = `${what}about ${size(r.value)} ${fewer ? "fewer" : "more"} contacts a week`;
   // A fault's fix is measured on the problem's own contacts, not on the whole cause.
   if (r.basis === "problem") {
+    // A fault younger than a week is measured at its rate over its own days.
+    const when = r.days && r.days < 7
+      ? `in the ${r.days} day${r.days === 1 ? "" : "s"} before it` : "before it";
     return `${change} about the problem it fixed${range}, which had come at about ` +
-      `${fmtInt(r.previous)} a week before it.`;
+      `${fmtInt(r.previous)} a week ${when}.`;
   }
   return `${change}${range}, against about ${fmtInt(r.previous)} a week expected without it.`;
 }
