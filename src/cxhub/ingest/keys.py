@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import weakref
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import duckdb
@@ -182,6 +184,23 @@ class KeyIndex:
         self._ids = np.insert(self._ids, at, new_i[order])
 
 
+@dataclass
+class OpenBatch:
+    """An API batch that later flushes of the same kind and format may still write into
+    (`batches`): its counts so far, and what its row in `ingest_batches` says now."""
+
+    batch_id: int
+    opened: float  # time.monotonic() of its first flush
+    last_at: datetime  # UTC, naive, of its last flush
+    read: int
+    loaded: int
+    written: tuple[int, int] = (0, 0)  # (read, loaded) as its row says them
+
+    @property
+    def stale(self) -> bool:
+        return self.written != (self.read, self.loaded)
+
+
 class Known:
     """Per write connection: the key index of each record table (built when a server starts;
     one-off writers look keys up in the table instead), the batch ids, and the writer's job
@@ -191,6 +210,14 @@ class Known:
         self.indexes: dict[str, KeyIndex] = {}
         self.batch_ids = BatchIds()
         self.job = -1
+        # The API's batches still open to the next flushes, by (table, format): `batches`.
+        self.open_batches: dict[tuple[str, str], OpenBatch] = {}
+
+    def forget(self) -> None:
+        """After a write that was rolled back: check the tables again before trusting what is
+        known of them, and close every open batch where its row stands."""
+        self.job = -1
+        self.open_batches.clear()
 
     def index(self, kind: RecordKind) -> KeyIndex:
         found = self.indexes.get(kind.table)

@@ -20,6 +20,7 @@ from typing import Any
 import duckdb
 
 from cxhub.domain.canonical import RECORD_KINDS
+from cxhub.ingest.batches import WINDOW_SECONDS, close_open
 from cxhub.ingest.keys import known
 from cxhub.ingest.upsert import Written, write_rows
 from cxhub.warehouse import Warehouse
@@ -50,6 +51,7 @@ class RecordSink:
         self._scheduled = False
         self._timer: threading.Timer | None = None
         self._job: Future[Any] | None = None  # the last flush given to the writer
+        self._closer: threading.Timer | None = None  # closes the API's open batches
         if build_indexes:
             wh.writer.run(self._build, groupable=False)
 
@@ -89,6 +91,42 @@ class RecordSink:
             job = self._job  # a scheduled job takes everything pending when it runs
         if job is not None:
             wait([job], timeout)
+
+    def close(self, timeout: float | None = None) -> None:
+        """When the server stops: write what is pending, and the counts of the open batches."""
+        self.flush(timeout)
+        with self._lock:
+            if self._closer is not None:
+                self._closer.cancel()
+                self._closer = None
+        try:
+            self._wh.writer.run(lambda con: close_open(con, known(con)), groupable=False)
+        except Exception as exc:  # noqa: BLE001 - the records are stored; only counts are short
+            log.warning("the API's last batch keeps the counts of its first flush: %s", exc)
+
+    def _close_later(self) -> None:
+        """On the writer thread, after a flush left a batch open: close it when its window
+        ends, if no flush of its kind has done so by then."""
+        with self._lock:
+            if self._closer is None:
+                self._closer = threading.Timer(WINDOW_SECONDS, self._close_ended)
+                self._closer.daemon = True
+                self._closer.start()
+
+    def _close_ended(self) -> None:
+        with self._lock:
+            self._closer = None
+        try:
+            job = self._wh.writer.submit(
+                lambda con: close_open(con, known(con), older_than=WINDOW_SECONDS))
+        except Exception as exc:  # noqa: BLE001 - the writer stopped: `close` wrote the counts
+            log.debug("open batches not closed: %s", exc)
+            return
+        job.add_done_callback(self._after_closing)
+
+    def _after_closing(self, job: Future[int]) -> None:
+        if job.exception() is None and job.result():
+            self._close_later()  # a newer batch is still open
 
     async def write(self, kind: str, rows: list[dict[str, Any]]) -> list[Written]:
         """`submit` for code on an event loop, without a thread per waiting request: a flush
@@ -169,7 +207,7 @@ class _Flush:
         if self._requests is None:
             self._requests, self._loose = self._sink._take()
         else:  # a rerun after the writer rolled its group back: nothing cached can be trusted
-            known(con).job = -1
+            known(con).forget()
         job = self._sink._wh.writer.job_number
         out: list[tuple[_Request, list[Written]]] = []
         for kind in {**self._requests, **self._loose}:
@@ -178,7 +216,8 @@ class _Flush:
             groups = [r.rows for r in requests] + ([loose] if loose else [])
             # Lingering rows come in numbers, and requests are served meanwhile: as an Arrow
             # table, which holds the interpreter for less time than the appender.
-            results = write_rows(con, RECORD_KINDS[kind], groups, job=job, arrow=bool(loose))
+            results = write_rows(con, RECORD_KINDS[kind], groups, job=job, arrow=bool(loose),
+                                 window=WINDOW_SECONDS)
             out += zip(requests, results, strict=False)  # the loose rows' ids are not wanted
         return out
 
@@ -187,7 +226,7 @@ class _Flush:
         exc = job.exception()
         if exc is not None:
             if self._con is not None:  # rolled back: what the writer knows is checked again
-                known(self._con).job = -1
+                known(self._con).forget()
             answers: list[tuple[_Request, Any]] = [
                 (r, exc) for rs in (self._requests or {}).values() for r in rs
             ]
@@ -196,6 +235,8 @@ class _Flush:
                           exc)
         else:
             answers = list(job.result())
+            if self._con is not None and known(self._con).open_batches:
+                self._sink._close_later()
         by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Request, Any]]] = {}
         for request, answer in answers:
             if request.waiter is not None:

@@ -4,7 +4,8 @@ The policy, for files, the REST API, the live feed, listening's routing and offe
 - a record whose key is stored already is not written again, and gets the stored id back;
 - a key repeated within one batch keeps its first occurrence (the lowest id);
 - ids are dense: the table's largest id plus the record's rank among the batch's new records;
-- each batch gets a row in `ingest_batches` from one allocator (`keys.BatchIds`);
+- each batch gets a row in `ingest_batches` from one allocator (`keys.BatchIds`), written in
+  the batch's own transaction (the API's flushes of a second share one batch: `batches`);
 - everything runs in one writer job, so it is one transaction: a batch is all there or absent,
   and nothing races between the look-up and the insert.
 
@@ -30,6 +31,7 @@ import orjson
 import pyarrow as pa
 
 from cxhub.domain.canonical import FieldType, RecordKind
+from cxhub.ingest.batches import batch_for
 from cxhub.ingest.derive import run_steps
 from cxhub.ingest.keys import KeyIndex, known
 from cxhub.warehouse.schema import quote
@@ -189,6 +191,7 @@ def write_rows(
     job: int | None = None,
     origin: str = "api",
     arrow: bool = False,
+    window: float = 0.0,
 ) -> list[list[Written]]:
     """Insert the rows of several requests of one kind as one batch; ids per request.
 
@@ -197,6 +200,8 @@ def write_rows(
     the caller knows it (the API's flushes): if no other job ran since the last flush, what the
     writer knows of the tables is not checked again. `origin`: the batch's format in
     `ingest_batches`. `arrow`: insert as an Arrow table however few the rows (`_insert`).
+    `window`: seconds for which later calls may write into this call's batch (the API's
+    flushes: `batches`); 0, a batch of its own.
     """
     state = known(con)
     trusted = state.trusted(job)
@@ -224,11 +229,8 @@ def write_rows(
                 rank[key] = len(rank)
                 fresh.append(i)
     now = datetime.now(UTC).replace(tzinfo=None)
-    batch_id = state.batch_ids.next(con, trusted=trusted)
-    con.execute(
-        "INSERT INTO ingest_batches VALUES (?, ?, ?, NULL, NULL, ?, ?, 'loaded', ?, ?, ?, 0)",
-        [batch_id, origin, kind.table, now, now, len(flat), len(fresh), len(flat) - len(fresh)],
-    )
+    batch_id = batch_for(con, state, kind, origin, trusted=trusted, read=len(flat),
+                         loaded=len(fresh), now=now, window=window)
     if fresh:
         _insert(con, kind, flat if all_new else [flat[i] for i in fresh], first_new, batch_id,
                 index, arrow=arrow)

@@ -73,7 +73,7 @@ def create_app(settings: Settings | None = None, warehouse: Warehouse | None = N
                 inbox.stop()
             if feed is not None:
                 feed.stop()
-            app.state.sink.flush(timeout=30)  # rows still lingering (decisions)
+            app.state.sink.close(timeout=30)  # rows still lingering (decisions), batches' counts
             if warehouse is None:
                 ready_tables.stop_background(wh, timeout=0)
                 wh.close()
