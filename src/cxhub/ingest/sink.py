@@ -117,12 +117,21 @@ class RecordSink:
         with self._lock:
             self._closer = None
         try:
-            job = self._wh.writer.submit(
-                lambda con: close_open(con, known(con), older_than=WINDOW_SECONDS))
+            job = self._wh.writer.submit(self._close_old)
         except Exception as exc:  # noqa: BLE001 - the writer stopped: `close` wrote the counts
             log.debug("open batches not closed: %s", exc)
             return
         job.add_done_callback(self._after_closing)
+
+    def _close_old(self, con: duckdb.DuckDBPyConnection) -> int:
+        """The writer job that closes batches whose window ended. It only updates their rows,
+        so the next flush may trust what the writer knew before it, as if it had not run."""
+        state = known(con)
+        chained = state.trusted(self._wh.writer.job_number)
+        still_open = close_open(con, state, older_than=WINDOW_SECONDS)
+        if chained:
+            state.job = self._wh.writer.job_number
+        return still_open
 
     def _after_closing(self, job: Future[int]) -> None:
         if job.exception() is None and job.result():
