@@ -15,6 +15,7 @@ import yaml
 
 from cxhub.simulate import rates as r
 from cxhub.simulate import simulate, week
+from cxhub.simulate.workforce import AHEAD_DAYS
 
 pytestmark = pytest.mark.slow
 
@@ -153,6 +154,33 @@ def test_roster_follows_demand_with_planted_misses(company: Path,
     busy = both["per_agent"] > both["per_agent"].quantile(0.9)
     quiet = both["per_agent"] < both["per_agent"].quantile(0.1)
     assert both.loc[busy, "wait"].mean() > both.loc[quiet, "wait"].mean()
+
+
+def test_the_rota_runs_two_weeks_ahead_with_its_planted_gap(company: Path) -> None:
+    """A rota is published ahead: the staffing plan sets the forecast's need against it, and
+    the gap planted in it (a phone afternoon at 60 % of the need) is there to be found."""
+    roster = pd.read_csv(company / "roster.csv", dtype=str, keep_default_na=False)
+    roster["agents"] = roster["agents"].astype(int)
+    roster["start"] = pd.to_datetime(roster["starts_at"])
+    end = pd.Timestamp(START + timedelta(days=DAYS))
+    ahead = roster[roster["start"] >= end]
+    assert ahead["start"].max() < end + pd.Timedelta(days=AHEAD_DAYS)
+    assert ahead["start"].dt.date.nunique() == 14  # chat opens on Sundays, phones do not
+    assert ahead.loc[ahead["channel"] == "phone", "start"].dt.date.nunique() == 12
+    gap = json.loads((company / "truth" / "events.json").read_text())["rota_gap"]
+    assert (gap["channel"], gap["from"], gap["to"]) == ("phone", "13:00", "17:00")
+    day = pd.Timestamp(gap["date"])
+    assert end <= day < end + pd.Timedelta(days=7) and day.weekday() < 5
+    phone = ahead[ahead["channel"] == "phone"].set_index("start")["agents"]
+    that_day = phone[phone.index.normalize() == day]
+    week_after = phone[phone.index.normalize() == day + pd.Timedelta(days=7)]
+    week_after.index = week_after.index - pd.Timedelta(days=7)
+    inside = (that_day.index.hour >= 13) & (that_day.index.hour < 17)
+    # The same kind of day a week later is rostered at the need: the afternoon is short by
+    # about 40 %, the rest of the day the same.
+    short = that_day[inside].sum() / week_after[inside].sum()
+    assert 0.45 < short < 0.8, short
+    assert that_day[~inside].equals(week_after[~inside])
 
 
 def test_hourly_factor_keeps_the_week_for_a_live_feed() -> None:

@@ -8,6 +8,7 @@ from typing import Any
 from cxhub.simulate import rates as r
 from cxhub.simulate.offers import acceptance
 from cxhub.simulate.plan import Plan
+from cxhub.simulate.workforce import AHEAD_DAYS, ROTA_GAP, rota_gap_day
 
 
 def events_truth(plan: Plan, billing_affected_accounts: int) -> dict[str, Any]:
@@ -59,6 +60,16 @@ def events_truth(plan: Plan, billing_affected_accounts: int) -> dict[str, Any]:
             "demand_uplift": r.CAMPAIGN_UPLIFT,
             "note": "extra information and transaction contacts until a week after the end; "
             "campaign emails and upgrade orders",
+        },
+        "rota_gap": {
+            "date": plan.date_of(rota_gap_day(plan)).isoformat(),
+            "channel": "phone",
+            "from": f"{ROTA_GAP[0]:02d}:00",
+            "to": f"{ROTA_GAP[1]:02d}:00",
+            "rostered_share_of_need": ROTA_GAP[2],
+            "note": "the rota published for the days after the period (roster.csv, "
+            f"{AHEAD_DAYS} days) rosters this afternoon's phones at this share of Erlang C's "
+            "need (a team away at training); every other half hour ahead at the need",
         },
     }
 

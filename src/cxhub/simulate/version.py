@@ -8,4 +8,5 @@
 # 5: ... after their usual detail (kept).
 # 6: opening_hours.yaml says whose hours e-mail, web and letters keep (business_hours).
 # 7: holdings carry their minimum term (attributes: term_months, contract_end).
-SIMULATOR_VERSION = 7
+# 8: the rota runs 14 days past the period (roster.csv), with a planted gap (truth: rota_gap).
+SIMULATOR_VERSION = 8

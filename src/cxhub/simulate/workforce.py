@@ -6,7 +6,10 @@ kind of day in the two weeks either side, incidents left out, the campaign in: m
 announced it), spread over the half hours by the opening-hours shape, sized by Erlang C's
 requirement for the service-level promise (80% answered within 20 s on the phone, 60 s on
 chat), then bent by the day's staffing noise and the planted under- and over-staffed
-half hours, which are the same figures the simulated waits follow (lifecycle.py).
+half hours, which are the same figures the simulated waits follow (lifecycle.py). The rota
+also runs `AHEAD_DAYS` past the period, as published rotas do: the same kind of day in the
+last four weeks, with one planted gap (a phone afternoon at 60 %) for the staffing plan to
+find before it happens.
 
 Why Erlang C and not load + sqrt(load): at these loads (2 to 15 Erlangs) 80/20 needs a safety
 margin of about 1.3 to 2 square roots, so the plain rule left 105 of 160 phone half hours of the
@@ -34,6 +37,12 @@ from cxhub.simulate.writer import write_table
 ROSTER_SOURCE = "workforce"
 CALENDAR_SOURCE = "planning"
 _WEEKS_EITHER_SIDE = 2
+_WEEKS_BEHIND = 4
+# The rota published ahead of the period's end, in days (the forecast's horizon).
+AHEAD_DAYS = 14
+# A phone afternoon the rota ahead leaves short (a team away at training), planted so that the
+# staffing plan has a gap to find before it happens: (from hour, to hour, share of the need).
+ROTA_GAP = (13, 17, 0.6)
 # The promise the rota is sized for: (share answered, within seconds), as the catalogue's
 # service_level target (the simulator may not import the metrics layer).
 SERVICE_PROMISE = {"phone": (0.8, 20.0), "chat": (0.8, 60.0)}
@@ -89,17 +98,44 @@ def erlang_c_agents(load: float, aht_s: float, target: float, within_s: float) -
                 return n
 
 
+def _expected_ahead(counts: np.ndarray, kinds: np.ndarray, ahead: np.ndarray) -> np.ndarray:
+    """Expected contacts of each day after the period: the mean of the same kind of day in its
+    last `_WEEKS_BEHIND` weeks (what a planner knows when the rota is published)."""
+    recent = np.arange(max(0, len(counts) - 7 * _WEEKS_BEHIND), len(counts))
+    out = np.zeros(len(ahead))
+    for i, kind in enumerate(ahead):
+        same = recent[kinds[recent] == kind]
+        out[i] = counts[same].mean() if len(same) else 0.0
+    return out
+
+
+def rota_gap_day(plan: Plan) -> int:
+    """The day after the period (its index from the start) whose phone afternoon the rota
+    leaves short: the third working day ahead (a team away at training)."""
+    ahead = week.day_kinds(plan.start, plan.days + AHEAD_DAYS)[plan.days:]
+    working = np.flatnonzero(ahead <= 4)
+    return plan.days + int(working[min(2, len(working) - 1)])
+
+
 def roster_table(plan: Plan, tally: Tally) -> dict[str, np.ndarray]:
-    """One row per live channel and open half hour: the agents scheduled."""
+    """One row per live channel and open half hour: the agents scheduled, over the period and
+    the `AHEAD_DAYS` after it (a rota is published ahead: the staffing plan sets the forecast's
+    need against it). Ahead, the rota is Erlang C's need of the expected demand, but for the
+    planted gap (`ROTA_GAP`)."""
     channels: list[str] = []
     cols: dict[str, list[np.ndarray]] = {k: [] for k in ("starts_at", "agents")}
     slots = np.arange(48)
+    total = plan.days + AHEAD_DAYS
+    kinds = week.day_kinds(plan.start, total)
+    gap_day = rota_gap_day(plan)
     for name in week.LIVE_CHANNELS:
-        expected = _expected_by_day(tally.planned[name], plan.kinds)
+        expected = np.concatenate([
+            _expected_by_day(tally.planned[name], plan.kinds),
+            _expected_ahead(tally.planned[name], plan.kinds, kinds[plan.days:])])
         aht = tally.handle_s[name] / max(1, tally.handled[name])
         per_agent = r.CHAT_CONCURRENCY if name == "chat" else 1
-        lo, hi = week.opening(name, plan.kinds)
-        for day in range(plan.days):
+        lo, hi = week.opening(name, kinds)
+        for day in range(total):
             if hi[day] <= lo[day]:
                 continue
             share = week.slot_shares(lo[day], hi[day])
@@ -108,7 +144,10 @@ def roster_table(plan: Plan, tally: Tally) -> dict[str, np.ndarray]:
             target, within = SERVICE_PROMISE[name]
             need = np.array([erlang_c_agents(a, aht / per_agent, target, within)
                              for a in load], dtype=float)
-            bent = need * plan.staffing[day] * plan.slot_staffing[day, open_]
+            if day < plan.days:
+                bent = need * plan.staffing[day] * plan.slot_staffing[day, open_]
+            else:
+                bent = need * _gap_factor(name, day == gap_day, slots[open_])
             agents = np.maximum(1, np.round(bent)).astype(np.int64)
             channels += [name] * len(agents)
             cols["starts_at"].append(plan.day_start_s(day) + slots[open_] * week.SLOT_S)
@@ -129,6 +168,13 @@ def roster_table(plan: Plan, tally: Tally) -> dict[str, np.ndarray]:
         "ends_at": starts + week.SLOT_S,
         "agents": np.concatenate(cols["agents"]),
     }
+
+
+def _gap_factor(channel: str, gap_day: bool, slots: np.ndarray) -> np.ndarray:
+    """The share of the need rostered in each half hour ahead: all of it, but in the gap."""
+    lo, hi, share = ROTA_GAP
+    inside = gap_day & (channel == "phone") & (slots >= 2 * lo) & (slots < 2 * hi)
+    return np.where(inside, share, 1.0)
 
 
 def calendar_table(plan: Plan) -> dict[str, np.ndarray]:
@@ -202,4 +248,5 @@ def opening_hours_yaml(plan: Plan) -> str:
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["Tally", "calendar_table", "roster_table", "write_planning_files"]
+__all__ = ["AHEAD_DAYS", "ROTA_GAP", "Tally", "calendar_table", "rota_gap_day", "roster_table",
+           "write_planning_files"]
