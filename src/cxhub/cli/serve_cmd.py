@@ -9,6 +9,7 @@ import click
 
 from cxhub.cli.common import console, fail, settings_from
 from cxhub.domain.errors import CxhubError
+from cxhub.services import heap
 from cxhub.settings import Settings
 from cxhub.warehouse import Warehouse
 
@@ -82,6 +83,9 @@ def run_server(settings: Settings) -> None:
     import uvicorn
 
     ensure_port_free(settings)
+    # Before the app's threads start: large blocks mapped on their own, so that the writer's
+    # growing key index does not leave the heap full of holes (services/heap.py).
+    heap.settle()
 
     from cxhub.web.app import create_app
 

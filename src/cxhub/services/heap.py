@@ -1,10 +1,21 @@
-"""Give freed memory back to the operating system after large, short-lived work.
+"""Keep the server's resident memory to what it uses: glibc's allocator, told how to behave.
 
-A refresh of the ready-made tables under a steady stream of contacts sums a whole day again:
-DuckDB takes hundreds of megabytes for it and frees them at the end, but glibc's allocator
-keeps freed pages in its arenas (one per thread that allocated), so the server's resident
-memory rose with the largest refresh so far. `malloc_trim(0)` returns the free pages of every
-arena. Elsewhere than glibc (macOS, musl) this does nothing.
+DuckDB allocates through its own jemalloc, so this is about the rest: Python's larger objects,
+numpy's arrays (the writer's key index among them), request bodies and responses. Two habits
+of glibc made a server under a steady stream of contacts grow without bound (the soak,
+docs/reliability.md):
+
+- a large block (from 128 KB) is mapped on its own and unmapped when freed, but each such free
+  raises the size from which blocks are mapped to that block's (up to 32 MB). The key index's
+  arrays grow at every merge, so after the first merge every new, larger array came from the
+  heap, and the old ones left holes that no later, larger array fits: the heap's free space grew
+  with the index. `settle` fixes the threshold at `MMAP_THRESHOLD`, so large blocks are always
+  mapped and given back when freed;
+- freed pages stay in the arenas (one per thread that allocated) until the arena's top is free:
+  `give_back` (`malloc_trim(0)`) returns them, after large short-lived work such as a refresh
+  of the ready-made tables.
+
+Elsewhere than glibc (macOS, musl) both do nothing.
 """
 
 from __future__ import annotations
@@ -13,28 +24,43 @@ import ctypes
 import ctypes.util
 import logging
 from functools import cache
+from typing import Any
 
 log = logging.getLogger(__name__)
 
 
+# glibc's malloc.h
+_M_MMAP_THRESHOLD = -3
+MMAP_THRESHOLD = 256 * 1024
+
+
 @cache
-def _trim() -> object | None:
+def _glibc() -> Any | None:
+    """The C library when it is glibc (it has `malloc_trim` and `mallopt`), else None."""
     name = ctypes.util.find_library("c")
     if not name:
         return None
     try:
-        fn = ctypes.CDLL(name).malloc_trim
+        lib = ctypes.CDLL(name)
+        lib.malloc_trim.argtypes = [ctypes.c_size_t]
+        lib.mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     except (OSError, AttributeError):
-        return None  # not glibc
-    fn.argtypes = [ctypes.c_size_t]
-    fn.restype = ctypes.c_int
-    return fn
+        return None  # musl, macOS
+    lib.malloc_trim.restype = lib.mallopt.restype = ctypes.c_int
+    return lib
+
+
+def settle() -> bool:
+    """Map every block of `MMAP_THRESHOLD` or more on its own, for the life of the process
+    (the server calls this when it starts); whether it could (glibc only)."""
+    lib = _glibc()
+    return lib is not None and bool(lib.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD))
 
 
 def give_back() -> bool:
     """Return the allocator's free pages to the system; whether it could (glibc only)."""
-    fn = _trim()
-    if fn is None:
+    lib = _glibc()
+    if lib is None:
         return False
-    fn(0)  # type: ignore[operator]
+    lib.malloc_trim(0)
     return True
