@@ -39,6 +39,10 @@ def test_staffing_page(dashboard: TestClient, warehouse: Warehouse, tmp_path: Pa
     assert len(data["x"]) == 7 * 48 and 5 * 48 < sum(v is not None for v in data["actual"]) < 7 * 48
     under = int(re.search(r'id="under">(\d+)<', page.text).group(1))
     assert under == data["status"].count("under") >= 1
+    ahead = int(re.search(r'id="under-ahead">(\d+)<', page.text).group(1))
+    assert ahead == sum(s == "under" and a is None
+                        for s, a in zip(data["status"], data["actual"], strict=True))
+    assert "Gaps in the roster ahead" in page.text
     # Agent-hours needed and scheduled over the same intervals, the rostered ones (half hours).
     rostered = [i for i, s in enumerate(data["scheduled"]) if s is not None]
     needed = int(re.search(r'id="agent-hours">(\d+) needed<', page.text).group(1))

@@ -50,6 +50,7 @@ class ChannelPlan:
             "intervals": len(df), "rostered_intervals": len(rostered),
             "closed": int((df["status"] == "closed").sum()),
             "under": int((df["status"] == "under").sum()),
+            "under_ahead": int(((df["status"] == "under") & df["actual"].isna()).sum()),
             "over": int((df["status"] == "over").sum()),
             # Needed and scheduled over the same intervals, the rostered ones: the forecast
             # runs past the roster, and the need of those intervals set against no schedule
@@ -60,6 +61,30 @@ class ChannelPlan:
             "agent_hours_needed_unrostered": round(
                 float(df["need"].sum() - rostered["need"].sum()) * _hours(df), 1),
         }
+
+
+def gaps_ahead(p: ChannelPlan, *, limit: int = 5) -> tuple[list[dict[str, Any]], int]:
+    """The roster's under-staffed stretches still to come (runs of consecutive under-staffed
+    intervals not yet arrived): the `limit` largest by agent-hours short, in time order, each
+    with its busiest interval's need and roster; and how many stretches there are."""
+    df = p.intervals
+    if df.empty:
+        return [], 0
+    step = dt.timedelta(minutes=int(df["interval_minutes"].iloc[0]))
+    ahead = df[df["actual"].isna() & (df["status"] == "under")]
+    gaps: list[dict[str, Any]] = []
+    last = -2
+    for i, row in ahead.iterrows():
+        start, short = row["interval_start"].to_pydatetime(), int(row["need"] - row["scheduled"])
+        if i != last + 1:
+            gaps.append({"start": start, "short_by": 0, "agent_hours_short": 0.0})
+        gap, last = gaps[-1], int(i)
+        gap["end"] = start + step
+        gap["agent_hours_short"] += short * step.total_seconds() / 3600
+        if short > gap["short_by"]:
+            gap.update(short_by=short, need=int(row["need"]), scheduled=int(row["scheduled"]))
+    largest = sorted(gaps, key=lambda g: -g["agent_hours_short"])[:limit]
+    return sorted(largest, key=lambda g: g["start"]), len(gaps)
 
 
 def _hours(df: pd.DataFrame) -> float:

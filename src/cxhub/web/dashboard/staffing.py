@@ -29,9 +29,11 @@ def staffing(request: Request, user: Annotated[User, require("metrics")],
         return render(request, "app/staffing.html", {
             "missing": str(exc), "channel": channel, "channels": plans.LIVE})
     p = result.channels[0]
+    gaps, stretches = plans.gaps_ahead(p)
     return render(request, "app/staffing.html", {
         "run_id": result.run_id, "channel": channel, "channels": plans.LIVE,
-        "summary": p.summary(), "chart": plans.chart_data(p)})
+        "summary": p.summary(), "gaps": gaps, "stretches": stretches,
+        "chart": plans.chart_data(p)})
 
 
 INTERVAL_COLUMNS = ("forecast", "lo", "hi", "actual", "need", "scheduled", "status")
