@@ -6,8 +6,8 @@ The policy, for files, the REST API, the live feed, listening's routing and offe
 - ids are dense: the table's largest id plus the record's rank among the batch's new records;
 - each batch gets a row in `ingest_batches` from one allocator (`keys.BatchIds`), written in
   the batch's own transaction (the API's flushes of a second share one batch: `batches`);
-- everything runs in one writer job, so it is one transaction: a batch is all there or absent,
-  and nothing races between the look-up and the insert.
+- each write runs in one writer job, so it is one transaction: a file's load or an API flush
+  is all there or absent, and nothing races between the look-up and the insert.
 
 Two ways in, for two sizes of batch: `insert_new` takes the rows of an SQL query (a file of
 millions of records, checked inside DuckDB) and finds new keys with an anti-join; `write_rows`
