@@ -54,6 +54,7 @@ def batch_for(con: duckdb.DuckDBPyConnection, state: Known, kind: RecordKind, or
             current.read += read
             current.loaded += loaded
             current.last_at = now
+            current.flushes += 1
             return current.batch_id
         _close(con, state, key)
     batch_id = state.batch_ids.next(con, trusted=trusted)
@@ -62,7 +63,7 @@ def batch_for(con: duckdb.DuckDBPyConnection, state: Known, kind: RecordKind, or
         [batch_id, origin, kind.table, now, now, read, loaded, read - loaded],
     )
     if window > 0 and not BY_KIND.get(kind.table):
-        state.open_batches[key] = OpenBatch(batch_id, opened, now, read, loaded, (read, loaded))
+        state.open_batches[key] = OpenBatch(batch_id, opened, now, read, loaded)
     return batch_id
 
 
@@ -77,7 +78,7 @@ def close_open(con: duckdb.DuckDBPyConnection, state: Known, *, older_than: floa
 
 def _close(con: duckdb.DuckDBPyConnection, state: Known, key: tuple[str, str]) -> None:
     batch = state.open_batches.pop(key)
-    if batch.stale:
+    if batch.flushes > 1:
         con.execute(
             "UPDATE ingest_batches SET finished_at = ?, rows_read = ?, rows_loaded = ?, "
             "rows_existing = ? WHERE batch_id = ?",

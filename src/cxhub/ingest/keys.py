@@ -190,18 +190,14 @@ class KeyIndex:
 @dataclass
 class OpenBatch:
     """An API batch that later flushes of the same kind and format may still write into
-    (`batches`): its counts so far, and what its row in `ingest_batches` says now."""
+    (`batches`): its counts so far; its row says those of its first flush."""
 
     batch_id: int
     opened: float  # time.monotonic() of its first flush
     last_at: datetime  # UTC, naive, of its last flush
     read: int
     loaded: int
-    written: tuple[int, int] = (0, 0)  # (read, loaded) as its row says them
-
-    @property
-    def stale(self) -> bool:
-        return self.written != (self.read, self.loaded)
+    flushes: int = 1  # more than one: its row's counts are behind
 
 
 class Known:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future, wait
 from dataclasses import dataclass
 from typing import Any
@@ -109,9 +110,7 @@ class RecordSink:
         ends, if no flush of its kind has done so by then."""
         with self._lock:
             if self._closer is None:
-                self._closer = threading.Timer(WINDOW_SECONDS, self._close_ended)
-                self._closer.daemon = True
-                self._closer.start()
+                self._closer = _started_timer(WINDOW_SECONDS, self._close_ended)
 
     def _close_ended(self) -> None:
         with self._lock:
@@ -157,9 +156,7 @@ class RecordSink:
         if linger <= 0:
             self._schedule()
         elif self._timer is None:
-            self._timer = threading.Timer(linger, self._after_linger)
-            self._timer.daemon = True
-            self._timer.start()
+            self._timer = _started_timer(linger, self._after_linger)
 
     def _after_linger(self) -> None:
         with self._lock:
@@ -260,6 +257,14 @@ class _Flush:
                 loop.call_soon_threadsafe(_answer, items)
             except RuntimeError:  # the loop is closed: nobody is waiting any more
                 pass
+
+
+def _started_timer(seconds: float, fn: Callable[[], None]) -> threading.Timer:
+    """`fn` on a daemon thread in `seconds` (it must not keep the server from stopping)."""
+    timer = threading.Timer(seconds, fn)
+    timer.daemon = True
+    timer.start()
+    return timer
 
 
 def _answer(items: list[tuple[_Request, Any]]) -> None:
