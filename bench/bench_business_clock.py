@@ -89,7 +89,7 @@ def main() -> None:
         end = (last[0] + dt.timedelta(days=1)).date()  # type: ignore[index]
         start = end - dt.timedelta(days=365)
         got = medians(wh, start, end)
-        plain = Tables(connect(duckdb_connection=wh.cursor().cursor()))  # no ready-made tables
+        plain = Tables(connect(duckdb_connection=wh.new_cursor()))  # no ready-made tables
         shapes = {"year_by_channel": {"start": start, "end": end, "by": "channel"},
                   "30_days_by_day": {"start": end - dt.timedelta(days=30), "end": end,
                                      "by": "day"}}

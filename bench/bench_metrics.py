@@ -217,7 +217,7 @@ def compare_with_pandas(wh: Warehouse, runs: int, file: Path) -> list[dict[str, 
     contacts = wh.cursor().sql(f"SELECT {', '.join(_PANDAS_COLUMNS)} FROM contacts").df()
     contacts["channel"] = contacts.channel.astype("category")
     year = {"start": YEAR[0], "end": YEAR[1]}
-    bare = connect(duckdb_connection=wh.cursor().cursor())
+    bare = connect(duckdb_connection=wh.new_cursor())
     cases = [
         ("contacts by hour and channel", "contacts", {"by": "hour,channel"},
          pandas_contacts_by_hour_and_channel, ["channel", "created_at"],

@@ -81,7 +81,7 @@ def company(customers: int, seed: int) -> Path:
 
 def persona_step(wh: Warehouse, c: pd.DataFrame, as_of: dt.date
                  ) -> tuple[persona_model.Personas, float, float]:
-    con = connect(None, duckdb_connection=wh.cursor().cursor())
+    con = connect(None, duckdb_connection=wh.new_cursor())
     t0 = time.perf_counter()
     inputs = persona_inputs(con, Window(as_of))
     t1 = time.perf_counter()
@@ -92,7 +92,7 @@ def persona_step(wh: Warehouse, c: pd.DataFrame, as_of: dt.date
 
 def baseline(c: pd.DataFrame, wh: Warehouse, as_of: dt.date, k: int) -> float:
     """One plain k-means of every (active) customer at k, on the same matrix."""
-    con = connect(None, duckdb_connection=wh.cursor().cursor())
+    con = connect(None, duckdb_connection=wh.new_cursor())
     features = feature_table(c.merge(persona_inputs(con, Window(as_of)), on="customer_key",
                                      how="left"), pd.Timestamp(as_of))
     features = features[~persona_model.inactive(features)]

@@ -174,7 +174,7 @@ def test_both_figures_through_the_api_and_the_dashboard(company: Warehouse,
 def test_with_the_repeat_gaps_ready_made(company: Warehouse) -> None:
     """A fact built with the ready-made repeat gaps (which drop resolved_at unless asked)
     keeps the ends the business times need."""
-    tables = Tables(connect(duckdb_connection=company.cursor().cursor()))
+    tables = Tables(connect(duckdb_connection=company.new_cursor()))
     tables.ready = Ready(labels=True, repeats=True)
     t = facts.build(tables, "contacts", {"queue", "resolution_business_seconds",
                                          "repeat_gap_seconds"})

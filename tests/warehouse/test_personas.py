@@ -88,7 +88,7 @@ def test_inputs_families_complaints_and_age(warehouse: Warehouse) -> None:
                         "VALUES (?, ?, ?)", [("crm", "a", 1), ("crm", "b", 2), ("crm", "c", 3)])
     warehouse.write(label)
 
-    con = connect(None, duckdb_connection=warehouse.cursor().cursor())
+    con = connect(None, duckdb_connection=warehouse.new_cursor())
     got = persona_inputs(con, Window(AS_OF)).set_index("customer_key").sort_index()
     assert list(got.index) == ["1", "2", "3"]
     families = got[["has_broadband", "has_mobile", "has_tv", "has_landline"]].astype(int)

@@ -216,7 +216,7 @@ def test_refresh_stores_segments_usable_as_a_dimension(shop: Warehouse) -> None:
     service.refresh_segments(shop, service.SegmentSettings(as_of=AS_OF))
     assert shop.read("SELECT count(*) FROM customer_segments") == [(11,)]
     # A contact metric by segment: join contacts to their customer's segments.
-    dim = segment_dimension(connect(None, duckdb_connection=shop.cursor().cursor())).to_pandas()
+    dim = segment_dimension(connect(None, duckdb_connection=shop.new_cursor())).to_pandas()
     assert set(dim[dim.customer_id == 1].external_id) == {"c1", "b1"}
     summary = service.stored_summary(shop, by="portfolio")
     assert summary["portfolio"] == {"dog": 5, "cash cow": 3, "star": 2, "question mark": 1}

@@ -64,10 +64,17 @@ class Warehouse:
         """A read connection for the calling thread (DuckDB connections are not thread-safe)."""
         cur = getattr(self._local, "cursor", None)
         if cur is None:
-            cur = self._con.cursor()
+            cur = self.new_cursor()
             self._local.cursor = cur
             with self._cursors_lock:
                 self._cursors.append(cur)
+        return cur
+
+    def new_cursor(self) -> duckdb.DuckDBPyConnection:
+        """A read connection of its own (for Ibis, or a long read). Use this, not `cursor()`'s
+        `.cursor()`: a bare DuckDB cursor starts in the empty in-memory catalog (`connect`)."""
+        cur = self._con.cursor()
+        cur.execute(f"USE {ALIAS}")
         return cur
 
     def read(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
@@ -132,12 +139,47 @@ def _interrupted(cur: duckdb.DuckDBPyConnection) -> None:
         pass  # already closed
 
 
+# Rows per row group of the warehouse's tables; DuckDB's default is 122,880. A checkpoint writes
+# again the whole row group that new rows were appended to, so under a steady stream of API
+# writes a checkpoint of 48,000 new contacts took 0.07-0.75 s (the longest each time the group
+# filled: every fifth); with 30,720 rows (15 of DuckDB's 2,048-row vectors) 0.05-0.06 s, and a
+# scan of the table as fast (BENCHMARKS.md, "REST API under load"). DuckDB takes the size only
+# when a file is attached (not in `duckdb.connect`, nor stored in the file), hence `attach`.
+ROW_GROUP_SIZE = 30_720
+ALIAS = "cxhub"  # the warehouse's catalog name, as `duckdb.connect` named cxhub.duckdb's
+
+
+def attach(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """A connection whose default catalog is the warehouse file, attached with cxhub's row
+    group size. Its cursors start in the in-memory catalog: `Warehouse.new_cursor` uses the
+    file's. DuckDB refuses a second attach of one file in a process (where `duckdb.connect`
+    shared one database): open a warehouse once and share the `Warehouse`."""
+    con = duckdb.connect()
+    try:
+        # A query too large for memory spills where it did before: beside the file.
+        con.execute(f"SET temp_directory = {_literal(str(path) + '.tmp')}")
+        options = "READ_ONLY" if read_only else f"ROW_GROUP_SIZE {ROW_GROUP_SIZE}"
+        con.execute(f"ATTACH {_literal(str(path))} AS {ALIAS} ({options})")
+        con.execute(f"USE {ALIAS}")
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
 def connect(path: Path, *, read_only: bool = False,
             memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection with cxhub's session settings (UTC, no progress bar on stdout, the
     memory limit when one is given: it holds for the whole database, cursors included)."""
     try:
-        con = duckdb.connect(str(path), read_only=read_only)
+        con = attach(path, read_only=read_only)
+    except duckdb.ResourceInUseException as exc:  # attached already, in this process
+        raise WarehouseBusyError(
+            f"{path} is already open in this process: share its `Warehouse` ({exc})") from None
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():
             raise WarehouseBusyError(

@@ -19,7 +19,10 @@ well (`duckdb_memory()`'s IN_MEMORY_TABLE: about 800 bytes a contact through the
 checkpoint). So between groups the writer also checkpoints once the log passes
 `BUSY_CHECKPOINT_BYTES` (looked at no more than once every `BUSY_CHECK_SECONDS`): smaller,
 more frequent checkpoints, the same total work, and memory that stays level instead of
-climbing by a gigabyte before each one.
+climbing by a gigabyte before each one. A checkpoint writes again the whole row group that new
+rows went into, so the warehouse's row groups are a quarter of DuckDB's default
+(`database.ROW_GROUP_SIZE`): a checkpoint of 48,000 new contacts took 0.05-0.06 s, against
+0.07-0.75 s (the slowest each time a 122,880-row group filled up).
 
 Requests come first. A job submitted with `urgent=True` (the API's flushes, which clients
 wait for) runs before every waiting job that is not, in the order submitted; the rest keep

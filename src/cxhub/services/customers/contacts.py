@@ -350,7 +350,7 @@ def whole_list(wh: Warehouse, q: ContactQuery, *, sort: str = "created_at",
 def _batches(wh: Warehouse, sql: str, params: list[Any], batch: int) -> Iterator[pa.Table]:
     # A connection of its own: between batches the thread's cursor may serve other requests,
     # which would end a half-read result.
-    con = wh.cursor().cursor()
+    con = wh.new_cursor()
     try:
         reader = con.sql(sql, params=params).to_arrow_reader(batch)
         empty = True

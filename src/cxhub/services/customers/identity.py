@@ -66,7 +66,7 @@ def resolve(
 
     phase("reading source records")
     # A connection of its own: bulk Arrow reads need one with no half-read result on it.
-    cur = wh.cursor().cursor()
+    cur = wh.new_cursor()
     try:
         records = prepare.standardised_records(cur)
         previous = store.previous_state(cur)

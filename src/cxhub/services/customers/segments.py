@@ -54,7 +54,7 @@ STORED_COLUMNS = ("customer_id", "computed_at", "recency_days", "frequency", "mo
 def _con(wh: Warehouse) -> BaseBackend:
     # A connection of its own: a half-read result on the shared thread cursor (after
     # `read_one`) makes DuckDB refuse the relation calls Ibis makes.
-    return connect(None, duckdb_connection=wh.cursor().cursor())
+    return connect(None, duckdb_connection=wh.new_cursor())
 
 
 @dataclass

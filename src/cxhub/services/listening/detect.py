@@ -66,7 +66,7 @@ class DetectReport:
 
 
 def _con(wh: Warehouse) -> BaseBackend:
-    return connect(None, duckdb_connection=wh.cursor().cursor())
+    return connect(None, duckdb_connection=wh.new_cursor())
 
 
 def _frame(expr: Any) -> pd.DataFrame:

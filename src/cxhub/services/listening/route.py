@@ -40,7 +40,7 @@ class RouteReport:
 
 
 def _mentions(wh: Warehouse, since: dt.datetime) -> pd.DataFrame:
-    con = connect(None, duckdb_connection=wh.cursor().cursor())
+    con = connect(None, duckdb_connection=wh.new_cursor())
     m = con.table("mentions")
     m = m.filter(m.created_at >= since)
     replies = con.table("mentions").filter(lambda t: ~t.inbound.fill_null(True)

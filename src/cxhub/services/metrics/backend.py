@@ -28,5 +28,5 @@ def backend(wh: Warehouse) -> Tables:
         kept = _PER_THREAD.backends = weakref.WeakKeyDictionary()
     found = kept.get(wh)
     if found is None:
-        found = kept[wh] = Tables(connect(duckdb_connection=wh.cursor().cursor()))
+        found = kept[wh] = Tables(connect(duckdb_connection=wh.new_cursor()))
     return found

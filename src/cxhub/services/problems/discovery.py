@@ -51,7 +51,7 @@ def _labels_ready(wh: Warehouse) -> bool:
 
 
 def _con(wh: Warehouse) -> Any:
-    return connect(None, duckdb_connection=wh.cursor().cursor())
+    return connect(None, duckdb_connection=wh.new_cursor())
 
 
 def _frame(expr: Any) -> pd.DataFrame:

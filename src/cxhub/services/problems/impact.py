@@ -148,7 +148,7 @@ def problem_contacts_change(wh: Warehouse, problem_id: int, day: dt.date,
     row = wh.read_one("SELECT rule FROM problems WHERE problem_id = ?", [problem_id])
     if row and row[0]:
         rule = Rule.from_dict(json.loads(row[0]))
-        con = connect(None, duckdb_connection=wh.cursor().cursor())
+        con = connect(None, duckdb_connection=wh.new_cursor())
         causes = sorted({c for c, _ in rule.cells})
         later = plans.labelled_contacts(con, start=action, end=end, causes=causes,
                                         columns=("contact_id", "created_at", "cause",
