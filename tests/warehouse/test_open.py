@@ -4,6 +4,7 @@ the file, and a second open of the same file in one process refused with a clear
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import duckdb
@@ -35,8 +36,6 @@ def test_appended_rows_go_into_row_groups_of_cxhubs_size(tmp_path: Path) -> None
 
 
 def test_cursors_read_the_files_tables_in_any_thread(tmp_path: Path) -> None:
-    import threading
-
     with Warehouse.open(tmp_path / "cxhub.duckdb") as wh:
         wh.write(lambda con: con.execute("CREATE TABLE t (i BIGINT, s VARCHAR)"))
         _append(wh, 0, 3)

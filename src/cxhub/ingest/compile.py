@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from cxhub.domain import plausibility as plausible
 from cxhub.domain.canonical import FieldType
 from cxhub.ingest.mapping import FieldSpec, Mapping
-from cxhub.ingest.readers import lit
 from cxhub.warehouse.schema import SQL_TYPES, quote
+from cxhub.warehouse.schema import literal as lit
 
 _TRUE = ("yes", "y", "true", "t", "1")
 _FALSE = ("no", "n", "false", "f", "0")

@@ -21,9 +21,10 @@ from cxhub.domain.errors import IngestError, WarehouseUnavailableError
 from cxhub.ingest.compile import CompiledField, cleaned, compile_fields
 from cxhub.ingest.derive import run_steps
 from cxhub.ingest.mapping import Mapping
-from cxhub.ingest.readers import Source, collect_rejects, lit, open_source, record_bound
+from cxhub.ingest.readers import Source, collect_rejects, open_source, record_bound
 from cxhub.ingest.upsert import insert_new, next_batch_id
 from cxhub.warehouse import Warehouse
+from cxhub.warehouse.schema import literal as lit
 from cxhub.warehouse.schema import quote
 from cxhub.warehouse.writer import disk_reason, refused_by_disk
 

@@ -22,6 +22,7 @@ import numpy as np
 
 from cxhub.domain.errors import IngestError
 from cxhub.ingest.mapping import Mapping
+from cxhub.warehouse.schema import literal as lit
 from cxhub.warehouse.schema import quote
 
 
@@ -54,10 +55,6 @@ class Source:
 
     def line(self, record: int) -> int:
         return self.line_of.get(record, record + self.first_line - 1)
-
-
-def lit(value: str) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
 
 
 def open_source(

@@ -10,7 +10,7 @@ from typing import Any
 import duckdb
 
 from cxhub.domain.errors import WarehouseBusyError, WarehouseUnavailableError
-from cxhub.warehouse.schema import LATEST, current_version, migrate
+from cxhub.warehouse.schema import LATEST, current_version, literal, migrate
 from cxhub.warehouse.writer import (
     CHECKPOINT_THRESHOLD,
     T,
@@ -157,18 +157,14 @@ def attach(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     try:
         # A query too large for memory spills where it did before: beside the file.
-        con.execute(f"SET temp_directory = {_literal(str(path) + '.tmp')}")
+        con.execute(f"SET temp_directory = {literal(str(path) + '.tmp')}")
         options = "READ_ONLY" if read_only else f"ROW_GROUP_SIZE {ROW_GROUP_SIZE}"
-        con.execute(f"ATTACH {_literal(str(path))} AS {ALIAS} ({options})")
+        con.execute(f"ATTACH {literal(str(path))} AS {ALIAS} ({options})")
         con.execute(f"USE {ALIAS}")
     except BaseException:
         con.close()
         raise
     return con
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def connect(path: Path, *, read_only: bool = False,

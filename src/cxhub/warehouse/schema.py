@@ -35,6 +35,11 @@ def quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
+def literal(value: object) -> str:
+    """An SQL string literal of `value` (a path, a setting), where a parameter cannot go."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
 def record_table_ddl(kind: RecordKind) -> str:
     cols = [f"{kind.id_column} BIGINT NOT NULL"]
     for f in kind.fields:
