@@ -172,6 +172,8 @@ def _web_shown(data: dict[str, Any]) -> bool:
 def public_responses(server: Server) -> dict[str, str]:
     """Every public page, chart feed, live figure and report download, by URL."""
     bodies: dict[str, str] = {}
+    # The site's own address (the feed's links) is not data, but its port may be a ZIP code.
+    origin = server.url.split("//", 1)[1]
     with httpx.Client(base_url=server.url, timeout=60) as c:
         deadline = datetime.now() + timedelta(seconds=30)
         while "/reports/" not in bodies or "/reports/20" not in bodies["/reports/"]:
@@ -184,12 +186,12 @@ def public_responses(server: Server) -> dict[str, str]:
                                                for g in ("hour", "day", "week", "month")]:
             response = c.get(url)
             assert response.status_code == 200, url
-            bodies[url] = response.text
+            bodies[url] = response.text.replace(origin, "<origin>")
         for day in sorted(set(re.findall(r"/reports/(\d{4}-\d\d-\d\d)", bodies["/reports/"]))):
             for suffix in ("", ".json", ".csv"):
                 response = c.get(f"/reports/{day}{suffix}")
                 assert response.status_code == 200, day + suffix
-                bodies[f"/reports/{day}{suffix}"] = response.text
+                bodies[f"/reports/{day}{suffix}"] = response.text.replace(origin, "<origin>")
     bodies["/public/live"] = live_event(server.url + "/public/live", _web_shown)
     return bodies
 
