@@ -282,3 +282,44 @@ def test_under_constant_writes_the_writer_checkpoints_once_the_log_is_big(
     # Without the busy checkpoints the held rows grow with every job (to 30 jobs' worth).
     assert max(held[10:]) < 2 * max(held[:3]) + 1, held
     assert _wal_bytes(wh) < 4 * 256 * 1024
+
+
+def test_busy_checkpoints_wait_for_a_row_group_end_until_the_log_doubles(
+    wh: Warehouse, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A checkpoint that leaves a row group partly full makes the next one two to three times
+    as long, so past BUSY_CHECKPOINT_BYTES the writer waits for a flush that ends just past a
+    group's end (as `rows_now` tells it), unless the log doubles first."""
+    from cxhub.warehouse import writer
+
+    monkeypatch.setattr(writer, "IDLE_SECONDS", 60.0)  # never idle in this test
+    monkeypatch.setattr(writer, "BUSY_CHECKPOINT_BYTES", 256 * 1024)
+    monkeypatch.setattr(writer, "BUSY_CHECK_SECONDS", 0.0)
+    group = wh.writer._row_group_size
+    told = [0]
+
+    def insert(con: duckdb.DuckDBPyConnection) -> None:  # about 24 KB of log
+        con.execute("INSERT INTO t SELECT i, txid_current() FROM range(2000) r(i)")
+
+    def run(jobs: int, step: int) -> list[int]:
+        """Where each checkpoint left the told rows, past a group's end."""
+        at = []
+        for _ in range(jobs):
+            told[0] += step
+            before = wh.writer.checkpoints
+            wh.write(insert)
+            wh.write(lambda con: None)  # runs after the job's checkpoint, if any
+            if wh.writer.checkpoints > before:
+                at.append(told[0] % group)
+        return at
+
+    wh.writer.rows_now = lambda: told[0]
+    aligned = run(80, group // 6)  # a group's end every sixth job
+    assert len(aligned) >= 4 and set(aligned) == {0}, aligned
+    told[0] = group // 2
+    never = run(60, 0)  # a group never ends: the log's doubling decides
+    assert len(never) >= 2 and _wal_bytes(wh) < 3 * 256 * 1024, never
+    wh.writer.rows_now = None  # nobody tells: as soon as the log is big enough
+    told[0] = 0
+    anywhere = run(80, group // 6)
+    assert len(anywhere) >= 4 and set(anywhere) != {0}, anywhere

@@ -190,8 +190,10 @@ class RecordSink:
         # One look-up now, so that what DuckDB loads the first time it reads an Arrow table
         # (pandas and pyarrow's compute functions: half a second here) is loaded before the
         # first request rather than during it; nothing is written.
-        state.index(RECORD_KINDS["contacts"]).find(con, [("", "")])
+        contacts = state.index(RECORD_KINDS["contacts"])
+        contacts.find(con, [("", "")])
         state.job = self._wh.writer.job_number
+        self._wh.writer.rows_now = contacts.rows  # busy checkpoints at a row group's end
 
 
 class _Flush:

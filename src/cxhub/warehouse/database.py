@@ -31,7 +31,7 @@ class Warehouse:
     def __init__(self, path: Path, con: duckdb.DuckDBPyConnection) -> None:
         self.path = path
         self._con = con
-        self.writer = Writer(con, path=path)
+        self.writer = Writer(con, path=path, row_group_size=ROW_GROUP_SIZE)
         self._local = threading.local()
         self._cursors: list[duckdb.DuckDBPyConnection] = []
         self._cursors_lock = threading.Lock()

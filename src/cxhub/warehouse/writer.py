@@ -17,12 +17,18 @@ Under constant load the queue is never empty for a second, and until the log rea
 well (`duckdb_memory()`'s IN_MEMORY_TABLE: about 800 bytes a contact through the API against
 200 in the log, 171 MB after 4 minutes at 1,000 contacts/s, dropping to nothing at a
 checkpoint). So between groups the writer also checkpoints once the log passes
-`BUSY_CHECKPOINT_BYTES` (looked at no more than once every `BUSY_CHECK_SECONDS`): smaller,
+`BUSY_CHECKPOINT_BYTES` (looked at every `BUSY_CHECK_SECONDS`): smaller,
 more frequent checkpoints, the same total work, and memory that stays level instead of
 climbing by a gigabyte before each one. A checkpoint writes again the whole row group that new
 rows went into, so the warehouse's row groups are a quarter of DuckDB's default
 (`database.ROW_GROUP_SIZE`): a checkpoint of 48,000 new contacts took 0.05-0.06 s, against
-0.07-0.75 s (the slowest each time a 122,880-row group filled up).
+0.07-0.75 s (the slowest each time a 122,880-row group filled up). And a checkpoint costs
+least when the table's last row group has just been filled: in plain DuckDB, checkpoints of
+61,440 rows (two whole groups) took 20 ms each, of 65,440 rows 23-65 ms, and of 76,800 rows
+24 and 65 ms in turn. So once the log has passed `BUSY_CHECKPOINT_BYTES`, the busy checkpoint
+waits for the end of a flush that left the most written table (`rows_now`, told by the
+writers of records) less than an `ALIGN_SHARE` of a group past a group's end, or for the log
+to double.
 
 Requests come first. A job submitted with `urgent=True` (the API's flushes, which clients
 wait for) runs before every waiting job that is not, in the order submitted; the rest keep
@@ -56,10 +62,17 @@ _MAX_GROUP = 256
 CHECKPOINT_THRESHOLD = "256MB"
 IDLE_SECONDS = 1.0
 IDLE_CHECKPOINT_BYTES = 16 * 1024 * 1024  # DuckDB's own default threshold
-# The log takes about 200 bytes a contact sent through the API, the memory about 800: at 16 MB
-# of log (a checkpoint a minute at 1,000 contacts/s) some 65 MB of rows are held, not 1 GB.
-BUSY_CHECKPOINT_BYTES = 16 * 1024 * 1024
-BUSY_CHECK_SECONDS = 2.0
+# The log takes about 200 bytes a contact sent through the API, the memory about 800: at 8 to
+# 16 MB of log (a checkpoint every minute or so at 1,000 contacts/s) some 30-65 MB of rows are
+# held, not 1 GB. Looked at every BUSY_CHECK_SECONDS (a `stat`): at 100,000 contacts/s the log
+# grows 20 MB a second, and looked at every 2 s it was 47-58 MB at each checkpoint.
+BUSY_CHECKPOINT_BYTES = 8 * 1024 * 1024
+BUSY_CHECK_SECONDS = 0.1
+# How far past a row group's end a busy checkpoint may start: an eighth of a group (3,840 rows
+# of 30,720). In process, 16 MB of API contacts at a time: 60-140 ms a checkpoint, 126 ms per
+# 100,000 contacts; each at the end of the first flush past 12 MB that ends within 4,000 rows
+# of a group's end: 39-74 ms, 73 ms per 100,000 (BENCHMARKS.md).
+ALIGN_SHARE = 8
 log = logging.getLogger(__name__)
 # What the operating system says when the disk refuses a write, as DuckDB quotes it.
 _DISK_REASONS = ("No space left on device", "Disk quota exceeded", "File too large",
@@ -79,7 +92,7 @@ _URGENT, _NORMAL, _STOP = 0, 1, 2
 
 class Writer:
     def __init__(self, con: duckdb.DuckDBPyConnection, name: str = "cxhub-writer", *,
-                 path: Path | None = None) -> None:
+                 path: Path | None = None, row_group_size: int = 122_880) -> None:
         self._con = con
         self._path = path
         self._queue: queue.PriorityQueue[tuple[int, int, _Job | None]] = queue.PriorityQueue()
@@ -89,6 +102,12 @@ class Writer:
         self._closed = False
         self._dirty = False  # written since the last idle checkpoint
         self._last_busy_check = 0.0
+        self._busy_due = False  # the log passed BUSY_CHECKPOINT_BYTES at the last look
+        self._row_group_size = row_group_size
+        # Rows in the table written most (the contacts), for busy checkpoints at a row group's
+        # end: set by the writers of records once they know it (`ingest.sink`), read on this
+        # thread after each group of jobs. None: checkpoints as soon as the log is big enough.
+        self.rows_now: Callable[[], int] | None = None
         self.checkpoints = 0  # made by this writer, idle or busy (read by tests and benchmarks)
         # How many times a job has started (read by jobs, on the writer thread): a job that
         # sees the number one above its own last run knows no other job ran in between, and
@@ -159,19 +178,45 @@ class Writer:
                 group.append(nxt)
             if group:
                 self._run_group(group)
-            now = time.monotonic()
-            if now - self._last_busy_check >= BUSY_CHECK_SECONDS:
-                self._last_busy_check = now
-                self._checkpoint_if_big(BUSY_CHECKPOINT_BYTES)
+            self._after_busy_group()
+
+    def _after_busy_group(self) -> None:
+        """Between groups of jobs: a busy checkpoint when the log is big enough, at the end of
+        a row group if one comes before the log doubles."""
+        now = time.monotonic()
+        if not self._busy_due:
+            if now - self._last_busy_check < BUSY_CHECK_SECONDS:
+                return
+            self._last_busy_check = now
+            self._busy_due = self._wal_bytes() > BUSY_CHECKPOINT_BYTES
+            if not self._busy_due:
+                return
+        if self.rows_now is not None and self._wal_bytes() <= 2 * BUSY_CHECKPOINT_BYTES:
+            try:
+                past_end = self.rows_now() % self._row_group_size
+            except Exception:  # noqa: BLE001 - a probe that fails must not stop the writer
+                past_end = 0
+            if past_end >= self._row_group_size // ALIGN_SHARE:
+                return
+        self._busy_due = False
+        self._last_busy_check = now
+        self._checkpoint_if_big(BUSY_CHECKPOINT_BYTES)
+
+    def _wal_bytes(self) -> int:
+        if self._path is None:
+            return 0
+        try:
+            return self._path.with_name(self._path.name + ".wal").stat().st_size
+        except OSError:
+            return 0
 
     def _checkpoint_if_big(self, limit: int | None = None) -> None:
         """Move the log into the file once it holds more than `limit` bytes (default
         IDLE_CHECKPOINT_BYTES, read when called)."""
         if self._path is None:
             return
-        wal = self._path.with_name(self._path.name + ".wal")
         try:
-            if wal.stat().st_size <= (IDLE_CHECKPOINT_BYTES if limit is None else limit):
+            if self._wal_bytes() <= (IDLE_CHECKPOINT_BYTES if limit is None else limit):
                 return
             self._con.execute("CHECKPOINT")
             self.checkpoints += 1
