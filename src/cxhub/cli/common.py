@@ -12,6 +12,7 @@ from typing import Any
 import click
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 
 from cxhub.domain.errors import CxhubError
 from cxhub.settings import Settings
@@ -43,8 +44,15 @@ def open_warehouse(ctx: click.Context) -> Iterator[Warehouse]:
         wh.close()
 
 
+def say_error(message: str, label: str = "error") -> None:
+    """`label: message` on standard error, on one line as written: not wrapped inside a long
+    path (a log or a script reads it whole), and brackets in it (a file named `x[0].csv`)
+    printed, not taken for markup."""
+    console.print(f"[bold red]{label}:[/] {escape(message)}", highlight=False, soft_wrap=True)
+
+
 def fail(message: str, code: int = 2) -> None:
-    console.print(f"[bold red]error:[/] {message}", highlight=False)
+    say_error(message)
     sys.exit(code)
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from cxhub.cli.common import console, fail, settings_from
+from cxhub.cli.common import console, fail, say_error, settings_from
 from cxhub.domain.errors import CxhubError
 
 
@@ -52,7 +52,7 @@ def demo(ctx: click.Context, data_dir: Path, customers: int, days: int, seed: in
         say(f"loaded {t['loaded']:,} rows ({t['quarantined']:,} quarantined, "
             f"{t['existing']:,} already present)")
         for path, why in report.failed.items():
-            console.print(f"[red]not loaded:[/] {path}: {why}")
+            say_error(f"{path}: {why}", "not loaded")
     if pipeline is not None:
         for step in pipeline.steps:
             say(f"{step.name}: {step.seconds:.1f} s")

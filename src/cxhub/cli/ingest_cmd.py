@@ -11,7 +11,7 @@ import click
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from cxhub.cli.common import console, open_warehouse, out, print_json
+from cxhub.cli.common import console, open_warehouse, out, print_json, say_error
 from cxhub.ingest.mapping import builtin_formats
 from cxhub.services.records.files import IngestReport, ingest_paths
 
@@ -120,7 +120,7 @@ def _print_report(report: IngestReport) -> None:
     for path, why in report.failed.items():
         # A refusal of the warehouse (a full disk) names the warehouse; say which file too.
         why = why if why.startswith(path) else f"{path}: {why}"
-        console.print(f"[bold red]not loaded:[/] {why}", highlight=False)
+        say_error(why, "not loaded")
 
 
 def formats_help() -> str:

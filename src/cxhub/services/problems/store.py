@@ -99,7 +99,11 @@ def problems(wh: Warehouse, *, states: Sequence[str] | None = None) -> list[dict
     if states:
         sql += f" WHERE status IN ({', '.join('?' for _ in states)})"
         params = list(states)
-    sql += " ORDER BY priority_score DESC NULLS LAST, problem_id"
+    # Those still to work on first, then those fixed and waiting to be verified, then the
+    # closed ones (verified, won't fix): each by priority. A closed problem at the top of the
+    # list (the demo's "won't fix" was) reads as the most urgent.
+    sql += (" ORDER BY CASE WHEN status IN ('open', 'acknowledged', 'fix_planned') THEN 0 "
+            "WHEN status = 'fixed' THEN 1 ELSE 2 END, priority_score DESC NULLS LAST, problem_id")
     return [_parsed(d) for d in wh.read_dicts(sql, params)]
 
 
