@@ -269,11 +269,11 @@ def test_the_demo_closes_the_alerts_its_planted_events_explain(warehouse, tmp_pa
 
 def test_the_list_puts_problems_still_to_work_on_first(warehouse):
     """By priority within each group: those to work on, those fixed and waiting to be
-    verified, then the closed (verified, won't fix), however high a closed one's score."""
+    verified, the verified, then those that will not be fixed, whatever their scores."""
     first = small_company(warehouse)
     more = [discovery.create_from_contacts(warehouse, contact_ids=[cid], title=f"P{cid}",
                                            actor="ana", now=NOW) for cid in (1, 2, 3, 4, 4)]
-    states = {first: ("wont_fix", 900.0), more[0]: ("open", 10.0),
+    states = {first: ("wont_fix", 2000.0), more[0]: ("open", 10.0),
               more[1]: ("fix_planned", 50.0), more[2]: ("fixed", 800.0),
               more[3]: ("verified", 1000.0), more[4]: ("acknowledged", None)}
     warehouse.write(lambda c: [c.execute("UPDATE problems SET status = ?, priority_score = ? "
@@ -281,4 +281,4 @@ def test_the_list_puts_problems_still_to_work_on_first(warehouse):
                                for pid, (s, score) in states.items()])
     listed = [(p["status"], p["priority_score"]) for p in store.problems(warehouse)]
     assert listed == [("fix_planned", 50.0), ("open", 10.0), ("acknowledged", None),
-                      ("fixed", 800.0), ("verified", 1000.0), ("wont_fix", 900.0)]
+                      ("fixed", 800.0), ("verified", 1000.0), ("wont_fix", 2000.0)]

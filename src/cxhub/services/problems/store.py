@@ -99,11 +99,12 @@ def problems(wh: Warehouse, *, states: Sequence[str] | None = None) -> list[dict
     if states:
         sql += f" WHERE status IN ({', '.join('?' for _ in states)})"
         params = list(states)
-    # Those still to work on first, then those fixed and waiting to be verified, then the
-    # closed ones (verified, won't fix): each by priority. A closed problem at the top of the
-    # list (the demo's "won't fix" was) reads as the most urgent.
+    # Those still to work on first, then those fixed and waiting to be verified, the verified,
+    # and last those that will not be fixed: each group by priority. The demo's "won't fix"
+    # problem used to top the list, where it read as the most urgent.
     sql += (" ORDER BY CASE WHEN status IN ('open', 'acknowledged', 'fix_planned') THEN 0 "
-            "WHEN status = 'fixed' THEN 1 ELSE 2 END, priority_score DESC NULLS LAST, problem_id")
+            "WHEN status = 'fixed' THEN 1 WHEN status = 'verified' THEN 2 ELSE 3 END, "
+            "priority_score DESC NULLS LAST, problem_id")
     return [_parsed(d) for d in wh.read_dicts(sql, params)]
 
 

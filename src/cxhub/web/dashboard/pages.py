@@ -44,9 +44,19 @@ SECURITY_HEADERS = {
 def make_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(TEMPLATES))
     env = templates.env
-    env.filters.update(when=when, seconds=seconds, number=number, qs=qs)
+    env.filters.update(when=when, seconds=seconds, number=number, qs=qs, words=words)
     env.globals.update(NONE_VALUE=NONE_VALUE, csrf_field=CSRF_FIELD)
     return templates
+
+
+# Stored codes that read wrongly with their underscores made spaces ("wont fix").
+_WORDS = {"wont_fix": "won't fix"}
+
+
+def words(code: str | None) -> str:
+    """A stored code (a problem's state, an action's kind) as words."""
+    code = code or ""
+    return _WORDS.get(code, code.replace("_", " "))
 
 
 def when(value: datetime | date | str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
