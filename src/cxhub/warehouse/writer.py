@@ -69,9 +69,9 @@ IDLE_CHECKPOINT_BYTES = 16 * 1024 * 1024  # DuckDB's own default threshold
 BUSY_CHECKPOINT_BYTES = 8 * 1024 * 1024
 BUSY_CHECK_SECONDS = 0.1
 # How far past a row group's end a busy checkpoint may start: an eighth of a group (3,840 rows
-# of 30,720). In process, 16 MB of API contacts at a time: 60-140 ms a checkpoint, 126 ms per
-# 100,000 contacts; each at the end of the first flush past 12 MB that ends within 4,000 rows
-# of a group's end: 39-74 ms, 73 ms per 100,000 (BENCHMARKS.md).
+# of 30,720). `bench/bench_checkpoints.py`, flushes of 4,000 contacts: checkpoints of 77 ms
+# (median; slowest 122) and 121 ms per 100,000 contacts, flushes' p99 109 ms; not waiting for
+# a group's end, 84 ms (slowest 202), 209 ms per 100,000 and p99 209 ms (BENCHMARKS.md).
 ALIGN_SHARE = 8
 log = logging.getLogger(__name__)
 # What the operating system says when the disk refuses a write, as DuckDB quotes it.
