@@ -182,25 +182,28 @@ class Writer:
 
     def _after_busy_group(self) -> None:
         """Between groups of jobs: a busy checkpoint when the log is big enough, at the end of
-        a row group if one comes before the log doubles."""
+        a row group if one comes before the log doubles (one look at the log each time)."""
         now = time.monotonic()
-        if not self._busy_due:
-            if now - self._last_busy_check < BUSY_CHECK_SECONDS:
-                return
-            self._last_busy_check = now
-            self._busy_due = self._wal_bytes() > BUSY_CHECKPOINT_BYTES
-            if not self._busy_due:
-                return
-        if self.rows_now is not None and self._wal_bytes() <= 2 * BUSY_CHECKPOINT_BYTES:
-            try:
-                past_end = self.rows_now() % self._row_group_size
-            except Exception:  # noqa: BLE001 - a probe that fails must not stop the writer
-                past_end = 0
-            if past_end >= self._row_group_size // ALIGN_SHARE:
-                return
-        self._busy_due = False
+        if not self._busy_due and now - self._last_busy_check < BUSY_CHECK_SECONDS:
+            return
         self._last_busy_check = now
+        wal = self._wal_bytes()
+        self._busy_due = wal > BUSY_CHECKPOINT_BYTES
+        if not self._busy_due or (wal <= 2 * BUSY_CHECKPOINT_BYTES and not self._at_group_end()):
+            return
+        self._busy_due = False
         self._checkpoint_if_big(BUSY_CHECKPOINT_BYTES)
+
+    def _at_group_end(self) -> bool:
+        """Whether the table written most is less than an ALIGN_SHARE of a row group past a
+        group's end (or nobody tells its rows)."""
+        if self.rows_now is None:
+            return True
+        try:
+            past_end = self.rows_now() % self._row_group_size
+        except Exception:  # noqa: BLE001 - a probe that fails must not stop the writer
+            return True
+        return past_end < self._row_group_size // ALIGN_SHARE
 
     def _wal_bytes(self) -> int:
         if self._path is None:
