@@ -59,11 +59,12 @@ def free_port() -> int:
 
 
 def proc_status(pid: int) -> dict[str, int]:
-    """VmRSS and VmHWM of a process, in kB."""
+    """VmRSS (RssAnon: the process's own memory, RssFile: files mapped in it), VmHWM and
+    threads of a process, in kB."""
     out = {}
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         name, _, value = line.partition(":")
-        if name in ("VmRSS", "VmHWM", "Threads"):
+        if name in ("VmRSS", "RssAnon", "RssFile", "VmHWM", "Threads"):
             out[name] = int(value.split()[0])
     return out
 
@@ -255,9 +256,23 @@ def verify(db: Path, soak: Soak) -> dict[str, Any]:
     }
 
 
-def slope_mb_per_hour(samples: list[dict[str, Any]], skip_s: float) -> float | None:
-    """Least-squares slope of RSS over time, after the warm-up."""
-    points = [(s["t"], s["rss_mb"]) for s in samples if s["t"] >= skip_s]
+def folder_mb(folder: Path, pattern: str) -> float:
+    return round(sum(f.stat().st_size for d in folder.glob(pattern) for f in d.rglob("*")
+                     if f.is_file()) / 2**20, 1)
+
+
+def curve(samples: list[dict[str, Any]], field: str, minutes: float = 5.0) -> list[float]:
+    """The median of `field` in each `minutes` of the run: the memory curve to report."""
+    groups: dict[int, list[float]] = {}
+    for s in samples:
+        groups.setdefault(int(s["t"] // (60 * minutes)), []).append(s[field])
+    return [round(statistics.median(v), 1) for _, v in sorted(groups.items())]
+
+
+def slope_mb_per_hour(samples: list[dict[str, Any]], skip_s: float,
+                      field: str = "rss_mb") -> float | None:
+    """Least-squares slope of `field` (RSS) over time, after the warm-up."""
+    points = [(s["t"], s[field]) for s in samples if s["t"] >= skip_s]
     if len(points) < 3:
         return None
     mt = statistics.fmean(t for t, _ in points)
@@ -309,6 +324,9 @@ def main() -> None:
             sample = {
                 "t": round(time.monotonic() - began, 1),
                 "rss_mb": round(status["VmRSS"] / 1024, 1),
+                "anon_mb": round(status.get("RssAnon", 0) / 1024, 1),
+                "file_mb": round(status.get("RssFile", 0) / 1024, 1),
+                "key_runs_mb": folder_mb(home, ".cxhub.duckdb.keys-*"),
                 "threads": status.get("Threads"),
                 "cpu_s": round(cpu_seconds(proc.pid) - cpu0, 1),
                 "load1": round(os.getloadavg()[0], 2),
@@ -355,7 +373,13 @@ def main() -> None:
                    "after_warm_up_max": max(after_warm, default=None),
                    "last": samples[-1]["rss_mb"] if samples else None,
                    "peak_hwm": round(final.get("VmHWM", 0) / 1024, 1) or None,
-                   "slope_mb_per_hour_after_warm_up": slope_mb_per_hour(samples, args.warm_up)},
+                   "slope_mb_per_hour_after_warm_up": slope_mb_per_hour(samples, args.warm_up),
+                   "anon_slope_mb_per_hour_after_warm_up": slope_mb_per_hour(
+                       samples, args.warm_up, "anon_mb"),
+                   "median_each_5_min": curve(samples, "rss_mb"),
+                   "anon_median_each_5_min": curve(samples, "anon_mb")},
+        "key_runs_mb_last": samples[-1]["key_runs_mb"] if samples else None,
+        "warehouse_mb": round((home / "cxhub.duckdb").stat().st_size / 2**20, 1),
         "server_cpu_s": samples[-1]["cpu_s"] if samples else None,
         "load_average": {"min": min((s["load1"] for s in samples), default=None),
                          "median": statistics.median([s["load1"] for s in samples])

@@ -9,16 +9,19 @@ touches it.
 from __future__ import annotations
 
 import hashlib
+import shutil
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import duckdb
 import numpy as np
 
 from cxhub.domain.canonical import RecordKind
+from cxhub.ingest.key_runs import RUN_KEYS, Runs, runs_folder
 
 # A key's 64-bit hash, the same in SQL (building the index from a table) and in Python (the
 # keys of a flush): half of the MD5 of "source<unit separator>external_id". Python's is a
@@ -27,6 +30,9 @@ from cxhub.domain.canonical import RecordKind
 # when the server starts (the demo company's 3.8 million keys: 1.3 s against 0.16 s); a
 # collision is still checked by id.
 KEY_HASH_SQL = "md5_number_lower(source || chr(31) || external_id)"
+
+# Keys added since the last merge, kept in a dict until there are this many (at most 8 MB).
+RECENT_KEYS = 65_536
 
 
 def key_hashes(keys: Sequence[tuple[str, str]]) -> np.ndarray:
@@ -61,18 +67,22 @@ class KeyIndex:
     The tables have no index on the key (bulk loads are several times faster without one), so
     telling new keys from known ones would otherwise scan the whole table at every API flush,
     and the API would slow down as the warehouse grows. This keeps a 64-bit hash of each key
-    (`KEY_HASH_SQL`) with its id, sorted (16 bytes a record), plus a dict of the keys added
-    since the last merge. A hash that is found is checked against the table by id, so a
-    collision can never merge two records. The index checks the table's row count and largest id
+    (`KEY_HASH_SQL`) with its id: the latest keys in memory (a dict of those added since the
+    last merge, and sorted arrays of up to `RUN_KEYS`), the others in sorted runs on disk
+    (`key_runs`), so the server's memory does not grow with its tables. A hash that is found is
+    checked against the table by id, so a collision can never merge two records. The index
+    checks the table's row count and largest id
     when it cannot trust itself: rows it was told of that were rolled back are dropped; anything
     else (rows written by hand, or deleted) rebuilds it.
     """
 
-    def __init__(self, kind: RecordKind) -> None:
+    def __init__(self, kind: RecordKind, folder: Callable[[], Path]) -> None:
         self.kind = kind
         self._hashes = np.empty(0, np.uint64)
         self._ids = np.empty(0, np.int64)
         self._recent: dict[int, int] = {}
+        self._folder = folder
+        self._runs: Runs | None = None
         self._count = -1
         self._max_id = -1
         # The writer's appenders for this table (`upsert._insert`), per set of columns, and
@@ -104,12 +114,32 @@ class KeyIndex:
             cols = con.execute(
                 f"SELECT {KEY_HASH_SQL} AS h, {k.id_column} AS id FROM {k.table}"
             ).fetchnumpy()
-            order = np.argsort(cols["h"], kind="stable")
-            self._hashes = np.asarray(cols["h"], np.uint64)[order]
-            self._ids = np.asarray(cols["id"], np.int64)[order]
-            self._recent = {}
+            self._build(np.asarray(cols["h"], np.uint64), np.asarray(cols["id"], np.int64))
             self._count, self._max_id = int(count), int(max_id)
         return self._max_id + 1
+
+    def _build(self, hashes: np.ndarray, ids: np.ndarray) -> None:
+        """The index of a whole table: its latest keys (fewer than `RUN_KEYS`) in memory, the
+        others as one run on disk."""
+        self._recent = {}
+        self.close()
+        order = np.argsort(hashes, kind="stable")
+        keep = len(ids) % RUN_KEYS
+        if keep < len(ids):
+            newest = ids > (np.partition(ids, len(ids) - keep - 1)[len(ids) - keep - 1])
+            on_disk = order[~newest[order]]
+            self.runs().add(hashes[on_disk], ids[on_disk])
+            order = order[newest[order]]
+        self._hashes, self._ids = hashes[order], ids[order]
+
+    def close(self) -> None:
+        if self._runs is not None:
+            self._runs.clear()
+
+    def runs(self) -> Runs:
+        if self._runs is None:
+            self._runs = Runs(self._folder(), self.kind.table)
+        return self._runs
 
     def _forget_after(self, count: int, max_id: int) -> bool:
         """A rolled-back job's rows: the recent keys with ids above the table's largest id.
@@ -127,7 +157,7 @@ class KeyIndex:
         """The keys' hashes, and the ids of those already in the table (None when a hash
         collision makes the index unsure: then the caller looks the keys up in the table)."""
         h = key_hashes(keys)
-        candidates: dict[int, int] = {}
+        candidates = self._runs.find(h) if self._runs is not None else {}
         if len(self._hashes):
             # Looked for in sorted order, each search starting where the last ended: 4,000
             # keys in 2 million, 0.45 ms against 0.87 unsorted.
@@ -172,9 +202,8 @@ class KeyIndex:
         self._count += len(ids)
         self._max_id = max(self._max_id, int(np.max(ids)))
         # The recent keys are a dict of Python ints, 117 bytes a key against the sorted arrays'
-        # 16 (tracemalloc): merged at an eighth of the index they reached 53 MB at 3.6 million
-        # keys, at a thirty-second 13 MB; a merge into 3.6 million keys takes about 60 ms.
-        if len(self._recent) >= max(100_000, len(self._hashes) // 32):
+        # 16 (tracemalloc): merged at RECENT_KEYS into arrays of at most RUN_KEYS (a few ms).
+        if len(self._recent) >= RECENT_KEYS:
             self._merge(np.fromiter(self._recent.keys(), np.uint64, len(self._recent)),
                         np.fromiter(self._recent.values(), np.int64, len(self._recent)))
             self._recent = {}
@@ -194,6 +223,9 @@ class KeyIndex:
         at = np.searchsorted(self._hashes, new_h[order])
         self._hashes = np.insert(self._hashes, at, new_h[order])
         self._ids = np.insert(self._ids, at, new_i[order])
+        if len(self._ids) >= RUN_KEYS:  # out to disk: memory stays flat as the table grows
+            self.runs().add(self._hashes, self._ids)
+            self._hashes, self._ids = np.empty(0, np.uint64), np.empty(0, np.int64)
 
 
 @dataclass
@@ -214,8 +246,10 @@ class Known:
     one-off writers look keys up in the table instead), the batch ids, and the writer's job
     number at which all of it was last known to be right."""
 
-    def __init__(self) -> None:
+    def __init__(self, warehouse: str | None = None) -> None:
         self.indexes: dict[str, KeyIndex] = {}
+        self._warehouse = warehouse
+        self._folder: Path | None = None
         self.batch_ids = BatchIds()
         self.job = -1
         # The API's batches still open to the next flushes, by (table, format): `batches`.
@@ -230,8 +264,21 @@ class Known:
     def index(self, kind: RecordKind) -> KeyIndex:
         found = self.indexes.get(kind.table)
         if found is None:
-            found = self.indexes[kind.table] = KeyIndex(kind)
+            found = self.indexes[kind.table] = KeyIndex(kind, self.folder)
         return found
+
+    def folder(self) -> Path:
+        """Where the key indexes write their runs (made the first time one does)."""
+        if self._folder is None:
+            self._folder = runs_folder(self._warehouse, self)
+        return self._folder
+
+    def close(self) -> None:
+        """Remove the runs on disk (the writer closes: nothing will ask the index again)."""
+        for index in self.indexes.values():
+            index.close()
+        if self._folder is not None:
+            shutil.rmtree(self._folder, ignore_errors=True)
 
     def trusted(self, job: int | None) -> bool:
         """Whether no other writer job ran since this was last right (`job`: the writer's
@@ -251,5 +298,7 @@ def known(con: duckdb.DuckDBPyConnection) -> Known:
     """What the writer of `con` knows (made empty the first time)."""
     found = _KNOWN.get(con)
     if found is None:
-        found = _KNOWN[con] = Known()
+        path = con.execute("SELECT path FROM duckdb_databases() "
+                           "WHERE database_name = current_database()").fetchall()
+        found = _KNOWN[con] = Known(path[0][0] if path else None)
     return found

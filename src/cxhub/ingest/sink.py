@@ -187,6 +187,8 @@ class RecordSink:
     def _build(self, con: duckdb.DuckDBPyConnection) -> None:
         state = known(con)
         state.build(con, RECORD_KINDS)
+        if state.close not in self._wh.writer.on_close:  # the key index's runs (`key_runs`)
+            self._wh.writer.on_close.append(state.close)
         # One look-up now, so that what DuckDB loads the first time it reads an Arrow table
         # (pandas and pyarrow's compute functions: half a second here) is loaded before the
         # first request rather than during it; nothing is written.

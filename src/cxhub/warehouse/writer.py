@@ -109,6 +109,9 @@ class Writer:
         # thread after each group of jobs. None: checkpoints as soon as the log is big enough.
         self.rows_now: Callable[[], int] | None = None
         self.checkpoints = 0  # made by this writer, idle or busy (read by tests and benchmarks)
+        # Run once the last job is done, when the writer closes: what writers of records keep
+        # beside the file (`ingest.keys.Known.close`).
+        self.on_close: list[Callable[[], None]] = []
         # How many times a job has started (read by jobs, on the writer thread): a job that
         # sees the number one above its own last run knows no other job ran in between, and
         # that what it cached about the tables is still true.
@@ -150,6 +153,8 @@ class Writer:
             self._closed = True
             self._queue.put((_STOP, next(self._order), None))
             self._thread.join()
+            for fn in self.on_close:
+                fn()
 
     def _run(self) -> None:
         while True:
