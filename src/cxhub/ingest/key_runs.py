@@ -9,7 +9,7 @@ sorted, so each search starts where the last ended) and lets the pages go again 
 what it read stays in the operating system's file cache, which the kernel gives back when it
 needs the memory, not in the server's own. Like a log-structured merge tree, a new run that is
 as large as the one before it is merged with it, streaming a chunk at a time, so there are at
-most about log2(keys / RUN_KEYS) + 1 runs (4 at 10 million keys).
+most about log2(keys / RUN_KEYS) + 1 runs (6 at 10 million keys).
 
 The files are a cache of what the tables hold: made again from the table at every start, never
 read by another process, removed when the server stops (and, after a crash, at its next start).
@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-RUN_KEYS = 1 << 20  # keys kept in memory before they are written out: 16 MB
+RUN_KEYS = 1 << 18  # keys kept in memory before they are written out: 4 MB
 MERGE_CHUNK = 1 << 20  # keys of each run read at a time while merging two runs
 RELEASE_SECONDS = 1.0  # how long a run's pages stay mapped after a look-up
 
