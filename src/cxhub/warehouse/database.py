@@ -33,7 +33,9 @@ class Warehouse:
         self._con = con
         self.writer = Writer(con, path=path, row_group_size=ROW_GROUP_SIZE)
         self._local = threading.local()
-        self._cursors: list[duckdb.DuckDBPyConnection] = []
+        # Each thread's read cursor, by thread: closed once its thread has ended (a server
+        # starts threads as it goes; kept, every one's DuckDB client stayed: 11 a minute).
+        self._cursors: dict[threading.Thread, duckdb.DuckDBPyConnection] = {}
         self._cursors_lock = threading.Lock()
 
     @classmethod
@@ -67,7 +69,9 @@ class Warehouse:
             cur = self.new_cursor()
             self._local.cursor = cur
             with self._cursors_lock:
-                self._cursors.append(cur)
+                for ended in [t for t in self._cursors if not t.is_alive()]:
+                    self._cursors.pop(ended).close()  # nobody else reads on a thread's cursor
+                self._cursors[threading.current_thread()] = cur
         return cur
 
     def new_cursor(self) -> duckdb.DuckDBPyConnection:
@@ -110,7 +114,7 @@ class Warehouse:
         work, when it stops) and close the file."""
         self.writer.close()
         with self._cursors_lock:
-            cursors, self._cursors = self._cursors, []
+            cursors, self._cursors = list(self._cursors.values()), {}
         for cur in cursors:
             _interrupted(cur)
         for _ in range(100):  # a read being interrupted gives the connection back at once

@@ -13,6 +13,7 @@ import statistics
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -29,6 +30,11 @@ from cxhub.services.public.figures import (
 from cxhub.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
+
+# Figures past their age are made again in the background by these threads, kept between
+# renewals so that each keeps its read cursor and its Ibis tables (a thread a renewal made a new
+# DuckDB client and looked every table's schema up again each time).
+_RENEWERS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="cxhub-chart")
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 # The longest history each grain draws (days; None: all the data). Past these a chart holds
 # more points than a screen has pixels, and 27 years of hours were over 100,000 periods.
@@ -296,4 +302,4 @@ class TtlCache:
             finally:
                 lock.release()
 
-        threading.Thread(target=run, name="cxhub-chart", daemon=True).start()
+        _RENEWERS.submit(run)
