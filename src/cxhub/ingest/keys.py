@@ -71,9 +71,9 @@ class KeyIndex:
     last merge, and sorted arrays of up to `RUN_KEYS`), the others in sorted runs on disk
     (`key_runs`), so the server's memory does not grow with its tables. A hash that is found is
     checked against the table by id, so a collision can never merge two records. The index
-    checks the table's row count and largest id
-    when it cannot trust itself: rows it was told of that were rolled back are dropped; anything
-    else (rows written by hand, or deleted) rebuilds it.
+    checks the table's row count and largest id when it cannot trust itself: rows it was told
+    of that were rolled back are dropped; anything else (rows written by hand, or deleted)
+    rebuilds it.
     """
 
     def __init__(self, kind: RecordKind, folder: Callable[[], Path]) -> None:

@@ -70,8 +70,9 @@ def _verified_where_measured(wh: Warehouse, actions: list[int]) -> None:
             continue
         workflow.change_state(
             wh, problem_id, "verified", actor="demo", role="admin",
-            note=f"measured: about {fell['avoided_per_week']:,.0f} fewer of its contacts a week "
-                 f"({fell['avoided_low']:,.0f} to {fell['avoided_high']:,.0f}) since the fix")
+            note=f"measured: since the fix, about {fell['avoided_per_week']:,.0f} fewer of its "
+                 f"contacts a week than expected without it ({fell['avoided_low']:,.0f} to "
+                 f"{fell['avoided_high']:,.0f})")
 
 
 def _record_planted(wh: Warehouse, events: dict[str, Any], made: list[int]) -> None:
