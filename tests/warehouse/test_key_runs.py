@@ -6,6 +6,7 @@ that a few hundred keys use several of them."""
 
 from __future__ import annotations
 
+import errno
 import shutil
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import pytest
 from tests.warehouse.test_write_path import check_consistent, contact
 
 from cxhub.domain.canonical import CONTACTS
+from cxhub.domain.errors import WarehouseUnavailableError
 from cxhub.ingest import key_runs
 from cxhub.ingest import keys as keys_module
 from cxhub.ingest.key_runs import Runs
@@ -123,3 +125,31 @@ def test_the_runs_go_when_the_warehouse_closes_and_stale_ones_at_the_next_start(
     finally:
         wh.close()
     assert not list(tmp_path.glob(f".{path.name}.keys-*"))
+
+
+def test_a_run_the_disk_refuses_fails_its_flush_cleanly(
+    warehouse: Warehouse, small_runs: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk when the index writes a run: the flush is refused with the warehouse's
+    disk error (the API's 503), nothing of it is stored, and once there is room the same rows
+    are stored exactly once."""
+    sink = RecordSink(warehouse)
+    sink.submit("contacts", [contact(f"a{i}") for i in range(12)]).result(timeout=30)
+
+    def full(*_: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    rows = [contact(f"b{i}") for i in range(12)]
+    with monkeypatch.context() as disk_full:
+        disk_full.setattr(Runs, "add", full)
+        with pytest.raises(WarehouseUnavailableError, match="No space left on device"):
+            sink.submit("contacts", rows).result(timeout=30)
+    assert warehouse.read_one("SELECT count(*) FROM contacts") == (12,)
+    written = sink.submit("contacts", rows).result(timeout=30)
+    assert [w.created for w in written] == [True] * 12
+    index = warehouse.writer.run(lambda con: known(con).index(CONTACTS))
+    assert index._runs is not None and len(index._runs) >= 16  # written this time
+    again = sink.submit("contacts", rows[:3] + [contact("a5")]).result(timeout=30)
+    assert [w.created for w in again] == [False] * 4
+    assert warehouse.read_one("SELECT count(*) FROM contacts") == (24,)
+    check_consistent(warehouse)

@@ -83,6 +83,7 @@ class KeyIndex:
         self._recent: dict[int, int] = {}
         self._folder = folder
         self._runs: Runs | None = None
+        self._stale = False  # a merge failed halfway (a full disk): made again before use
         self._count = -1
         self._max_id = -1
         # The writer's appenders for this table (`upsert._insert`), per set of columns, and
@@ -103,14 +104,14 @@ class KeyIndex:
     def next_id(self, con: duckdb.DuckDBPyConnection, *, trusted: bool = False) -> int:
         """Bring the index up to date with the table; the next free id. `trusted`: no other
         job has written since this index was last up to date, so the table is not asked."""
-        if trusted and self.built:
+        if trusted and self.built and not self._stale:
             return self._max_id + 1
         k = self.kind
         count, max_id = con.execute(
             f"SELECT count(*), coalesce(max({k.id_column}), 0) FROM {k.table}"
         ).fetchall()[0]
-        if (count, max_id) != (self._count, self._max_id) and not self._forget_after(
-                int(count), int(max_id)):
+        if self._stale or ((count, max_id) != (self._count, self._max_id)
+                           and not self._forget_after(int(count), int(max_id))):
             cols = con.execute(
                 f"SELECT {KEY_HASH_SQL} AS h, {k.id_column} AS id FROM {k.table}"
             ).fetchnumpy()
@@ -121,7 +122,7 @@ class KeyIndex:
     def _build(self, hashes: np.ndarray, ids: np.ndarray) -> None:
         """The index of a whole table: its latest keys (fewer than `RUN_KEYS`) in memory, the
         others as one run on disk."""
-        self._recent = {}
+        self._recent, self._stale = {}, False
         self.close()
         order = np.argsort(hashes, kind="stable")
         keep = len(ids) % RUN_KEYS
@@ -194,19 +195,23 @@ class KeyIndex:
         """Record rows inserted into the table (call within the same transaction)."""
         if not len(ids):
             return
-        if len(ids) > 10_000:  # a file's batch: straight into the sorted arrays
-            self._merge(np.asarray(hashes, np.uint64), np.asarray(ids, np.int64))
-        else:  # plain ints: numpy's would reach DuckDB's parameters in `find`
-            self._recent.update(zip(np.asarray(hashes, np.uint64).tolist(),
-                                    np.asarray(ids, np.int64).tolist(), strict=True))
-        self._count += len(ids)
-        self._max_id = max(self._max_id, int(np.max(ids)))
-        # The recent keys are a dict of Python ints, 117 bytes a key against the sorted arrays'
-        # 16 (tracemalloc): merged at RECENT_KEYS into arrays of at most RUN_KEYS (a few ms).
-        if len(self._recent) >= RECENT_KEYS:
-            self._merge(np.fromiter(self._recent.keys(), np.uint64, len(self._recent)),
-                        np.fromiter(self._recent.values(), np.int64, len(self._recent)))
-            self._recent = {}
+        try:
+            if len(ids) > 10_000:  # a file's batch: straight into the sorted arrays
+                self._merge(np.asarray(hashes, np.uint64), np.asarray(ids, np.int64))
+            else:  # plain ints: numpy's would reach DuckDB's parameters in `find`
+                self._recent.update(zip(np.asarray(hashes, np.uint64).tolist(),
+                                        np.asarray(ids, np.int64).tolist(), strict=True))
+            self._count += len(ids)
+            self._max_id = max(self._max_id, int(np.max(ids)))
+            # The recent keys are a dict of Python ints, 117 bytes a key against the sorted
+            # arrays' 16 (tracemalloc): merged at RECENT_KEYS into arrays of at most RUN_KEYS.
+            if len(self._recent) >= RECENT_KEYS:
+                self._merge(np.fromiter(self._recent.keys(), np.uint64, len(self._recent)),
+                            np.fromiter(self._recent.values(), np.int64, len(self._recent)))
+                self._recent = {}
+        except BaseException:
+            self._stale = True  # keys of a job that will be rolled back may be in the arrays
+            raise
 
     def added_in_batch(self, con: duckdb.DuckDBPyConnection, batch_id: int) -> None:
         """Record the rows a batch inserted by SQL (a file's), when the index is in use."""
