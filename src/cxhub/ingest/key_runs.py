@@ -48,7 +48,10 @@ class Run:
 
     def remove(self) -> None:
         del self.hashes, self.ids
-        self._map.close()
+        try:
+            self._map.close()
+        except BufferError:  # a view of it still alive: unmapped when that goes
+            pass
         self.path.unlink(missing_ok=True)
 
 
@@ -117,10 +120,8 @@ class Runs:
             while i < a.n or j < b.n:
                 # Up to the smaller of the two chunks' last hashes: nothing after it in either
                 # run can come before it, so this much is final.
-                cut = min(a.hashes[min(i + MERGE_CHUNK, a.n) - 1] if i + MERGE_CHUNK < a.n
-                          else top,
-                          b.hashes[min(j + MERGE_CHUNK, b.n) - 1] if j + MERGE_CHUNK < b.n
-                          else top)
+                cut = min(a.hashes[i + MERGE_CHUNK - 1] if i + MERGE_CHUNK < a.n else top,
+                          b.hashes[j + MERGE_CHUNK - 1] if j + MERGE_CHUNK < b.n else top)
                 i2 = a.n if cut == top else int(np.searchsorted(a.hashes, cut, "right"))
                 j2 = b.n if cut == top else int(np.searchsorted(b.hashes, cut, "right"))
                 h = np.concatenate([a.hashes[i:i2], b.hashes[j:j2]])
