@@ -1,4 +1,4 @@
-"""The key index's older keys, in files: what keeps a server's memory flat as its tables grow.
+"""The key index's older keys, in files, so that a server's memory does not grow with its keys.
 
 The writer's key index (`keys.KeyIndex`) keeps the 64-bit hash and the id of every stored key,
 16 bytes a key: at 1,000 contacts a second, 58 MB more every hour for as long as the server
