@@ -141,7 +141,7 @@ def test_a_run_the_disk_refuses_fails_its_flush_cleanly(
 
     rows = [contact(f"b{i}") for i in range(12)]
     with monkeypatch.context() as disk_full:
-        disk_full.setattr(Runs, "add", full)
+        disk_full.setattr(Runs, "_path", full)  # the run's file cannot be made
         with pytest.raises(WarehouseUnavailableError, match="No space left on device"):
             sink.submit("contacts", rows).result(timeout=30)
     assert warehouse.read_one("SELECT count(*) FROM contacts") == (12,)

@@ -27,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
+from cxhub.domain.errors import WarehouseUnavailableError
+
 RUN_KEYS = 1 << 18  # keys kept in memory before they are written out: 4 MB
 MERGE_CHUNK = 1 << 20  # keys of each run read at a time while merging two runs
 RELEASE_SECONDS = 1.0  # how long a run's pages stay mapped after a look-up
@@ -68,17 +70,24 @@ class Runs:
         return sum(r.n for r in self.runs)
 
     def add(self, hashes: np.ndarray, ids: np.ndarray) -> None:
-        """Write keys sorted by hash as a new run, then merge while the last two are alike."""
+        """Write keys sorted by hash as a new run, then merge while the last two are alike. A
+        disk that refuses (full, read-only) fails the caller's write as the warehouse's would."""
         if not len(ids):
             return
-        path = self._path()
-        with open(path, "wb") as fh:
-            np.ascontiguousarray(hashes, np.uint64).tofile(fh)
-            np.ascontiguousarray(ids, np.int64).tofile(fh)
-        self.runs.append(Run(path, len(ids)))
-        while len(self.runs) >= 2 and self.runs[-1].n >= self.runs[-2].n:
-            b, a = self.runs.pop(), self.runs.pop()
-            self.runs.append(self._merge(a, b))
+        try:
+            path = self._path()
+            with open(path, "wb") as fh:
+                np.ascontiguousarray(hashes, np.uint64).tofile(fh)
+                np.ascontiguousarray(ids, np.int64).tofile(fh)
+            self.runs.append(Run(path, len(ids)))
+            while len(self.runs) >= 2 and self.runs[-1].n >= self.runs[-2].n:
+                b, a = self.runs.pop(), self.runs.pop()
+                self.runs.append(self._merge(a, b))
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            raise WarehouseUnavailableError(
+                f"the key index beside the warehouse ({self._folder}) could not be written: "
+                f"{reason}; nothing of this write was kept", reason=reason) from exc
 
     def find(self, hashes: np.ndarray) -> dict[int, int]:
         """hash -> id of those `hashes` found in a run (a match is checked by the caller)."""

@@ -283,8 +283,7 @@ def refused_by_disk(exc: BaseException, path: Path | None) -> WarehouseUnavailab
     for _ in range(5):
         if seen is None:
             return None
-        # OSError: what cxhub writes beside the file itself (the key index's runs).
-        if isinstance(seen, duckdb.Error | OSError) and any(r in str(seen) for r in _DISK_REASONS):
+        if isinstance(seen, duckdb.Error) and any(r in str(seen) for r in _DISK_REASONS):
             error = WarehouseUnavailableError(
                 f"the warehouse {path or 'file'} could not be written: {disk_reason(seen)}; "
                 "nothing of this write was kept", reason=disk_reason(seen))
