@@ -181,7 +181,9 @@ def distinctive_terms(window_texts: Sequence[str | None], before_texts: Sequence
         lift = share / ((cb.get(term, 0) + 1) / (nb + 1))
         if lift >= st.min_term_lift:
             found.append((term, lift, k))
-    found.sort(key=lambda x: (-x[2], -x[1]))
+    # Ties (words that always come together: "charged", "twice", "charged twice") in a fixed
+    # order, not in the order of a set's hashes, which changes from one process to the next.
+    found.sort(key=lambda x: (-x[2], -x[1], x[0]))
     return found
 
 
