@@ -52,6 +52,13 @@ def test_dashboard_pages_and_forms(dashboard: TestClient, warehouse) -> None:
     assert "acknowledged" in page and "New billing run" in page
     assert 'id="impact-data"' in page and "fewer contacts a week" in page
     assert "Billing mix-ups" in dashboard.get("/app/problems").text
+    # The due date is the plan's: shown while the fix is planned, not once it is made.
+    dashboard.post(f"/app/problems/{pid}/state", data={
+        "state": "fix_planned", "due": "2099-01-01", "csrf_token": token})
+    assert "fix due 2099-01-01" in dashboard.get(url).text
+    dashboard.post(f"/app/problems/{pid}/state", data={"state": "fixed", "csrf_token": token})
+    page = dashboard.get(url).text
+    assert "fixed" in page and "fix due" not in page
 
     log_out(dashboard)
     assert log_in(dashboard, "vic").status_code == 303  # viewers read, without the forms
