@@ -185,7 +185,7 @@ def test_demo_verifies_a_planted_fix_once_its_contacts_are_measured_down(
     last = warehouse.read_one("SELECT state, note FROM problem_events WHERE problem_id = ? "
                               "AND kind = 'state' ORDER BY event_id DESC LIMIT 1", [pid])
     if status == "verified":
-        assert last == ("verified", "measured: since the fix, about 1,724 fewer of its "
+        assert last == ("verified", "measured: since the fix, about 1,724 fewer of its own "
                                     "contacts a week than expected without it (1,641 to 1,806)")
     else:
         assert last is not None and last[0] == "fixed"

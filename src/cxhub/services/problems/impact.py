@@ -171,6 +171,20 @@ def problem_contacts_change(wh: Warehouse, problem_id: int, day: dt.date,
                       "the rate before)"}
 
 
+def own_contacts_message(change: dict[str, Any], since: str) -> str:
+    """`problem_contacts_change` in words: "since 2026-11-09, about 218 fewer of its own
+    contacts a week than expected without it (188 to 248)"."""
+    n, low, high = (float(change[k]) for k in ("avoided_per_week", "avoided_low",
+                                               "avoided_high"))
+    if low <= 0 <= high:
+        return (f"since {since}, no clear change in its own contacts a week ({-high:+,.0f} to "
+                f"{-low:+,.0f})")
+    word = "fewer" if n > 0 else "more"
+    a, b = sorted((abs(low), abs(high)))
+    return (f"since {since}, about {abs(n):,.0f} {word} of its own contacts a week than "
+            f"expected without it ({a:,.0f} to {b:,.0f})")
+
+
 OUTCOMES = {"fcr": "first contact resolution (no repeat within 7 days)",
             "csat": "satisfaction (share of 4 and 5 answers)"}
 

@@ -13,6 +13,7 @@ from typing import Any
 from cxhub.services.backoff import Backoff
 from cxhub.services.problems import discovery, escalation, figures, ownership, public, workflow
 from cxhub.services.problems.errors import ProblemInputError, parse_date
+from cxhub.services.problems.impact import own_contacts_message
 from cxhub.warehouse import Warehouse
 
 log = logging.getLogger("cxhub.problems")
@@ -70,9 +71,7 @@ def _verified_where_measured(wh: Warehouse, actions: list[int]) -> None:
             continue
         workflow.change_state(
             wh, problem_id, "verified", actor="demo", role="admin",
-            note=f"measured: since the fix, about {fell['avoided_per_week']:,.0f} fewer of its "
-                 f"contacts a week than expected without it ({fell['avoided_low']:,.0f} to "
-                 f"{fell['avoided_high']:,.0f})")
+            note=f"measured: {own_contacts_message(fell, 'the fix')}")
 
 
 def _record_planted(wh: Warehouse, events: dict[str, Any], made: list[int]) -> None:
