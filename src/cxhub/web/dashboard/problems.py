@@ -124,7 +124,7 @@ def problem_page(request: Request, problem_id: int, user: Annotated[User, requir
         except CxhubError as exc:
             impact = {"status": "error", "message": str(exc), "weeks": []}
     weekly = figures.get("weekly") or []
-    own = impact.get("problem") if impact else None  # the problem's own contacts' change
+    own = (impact or {}).get("problem")  # the change in the problem's own contacts
     return render(request, "app/problem.html", {
         "p": p, "figures": figures, "events": store.events(wh, problem_id), "actions": actions,
         "sample": sample, "impact": impact, "states": workflow.NEXT.get(p["status"] or "open"),
@@ -132,7 +132,7 @@ def problem_page(request: Request, problem_id: int, user: Annotated[User, requir
         "volume": {"x": [w[0] for w in weekly], "y": [w[1] for w in weekly]},
         "impact_chart": _impact_chart(impact),
         "impact_own": impact_svc.own_contacts_message(own, impact["action_date"])
-        if own and impact and impact.get("action_date") else None})
+        if own and impact else None})
 
 
 SAMPLE_COLUMNS = ("contact_id", "created_at", "channel", "text")
