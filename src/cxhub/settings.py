@@ -52,6 +52,13 @@ class Settings(BaseSettings):
         "the classifier's models and the rest of the machine"
     )
 
+    renew_minutes: float = Field(
+        10.0, ge=0, description="how often a running server closes DuckDB's instance and opens "
+        "the warehouse file again, when anything was written since the last time, to give back "
+        "the memory DuckDB keeps until its instance closes (docs/reliability.md); the swap "
+        "takes a fraction of a second, during which requests wait. 0: never"
+    )
+
     demo_live_feed: bool = Field(
         False, description="simulate live contacts arriving (what `cxhub demo` turns on)"
     )

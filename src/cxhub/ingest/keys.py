@@ -307,3 +307,19 @@ def known(con: duckdb.DuckDBPyConnection) -> Known:
                            "WHERE database_name = current_database()").fetchall()
         found = _KNOWN[con] = Known(path[0][0] if path else None)
     return found
+
+
+def carry_over(old: duckdb.DuckDBPyConnection) -> Callable[[duckdb.DuckDBPyConnection], None]:
+    """The writer's connection is about to be replaced (`Warehouse.renew`, a hook of its
+    `on_renew`): its appenders, bound to the old one, are let go (empty: each job flushed its
+    rows before its commit), and what it knows holds for the new connection, on the same file."""
+    found = _KNOWN.pop(old, None)
+    if found is not None:
+        for index in found.indexes.values():
+            index.appenders_of, index.appenders = None, {}
+
+    def move(new: duckdb.DuckDBPyConnection) -> None:
+        if found is not None:
+            _KNOWN[new] = found
+
+    return move

@@ -22,7 +22,7 @@ import duckdb
 
 from cxhub.domain.canonical import RECORD_KINDS
 from cxhub.ingest.batches import WINDOW_SECONDS, close_open
-from cxhub.ingest.keys import known
+from cxhub.ingest.keys import carry_over, known
 from cxhub.ingest.upsert import Written, write_rows
 from cxhub.warehouse import Warehouse
 
@@ -189,6 +189,8 @@ class RecordSink:
         state.build(con, RECORD_KINDS)
         if state.close not in self._wh.writer.on_close:  # the key index's runs (`key_runs`)
             self._wh.writer.on_close.append(state.close)
+        if carry_over not in self._wh.on_renew:  # the index outlives the write connection
+            self._wh.on_renew.append(carry_over)
         # One look-up now, so that what DuckDB loads the first time it reads an Arrow table
         # (pandas and pyarrow's compute functions: half a second here) is loaded before the
         # first request rather than during it; nothing is written.

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
 from cxhub.domain.errors import WarehouseBusyError, WarehouseUnavailableError
+from cxhub.warehouse.gate import Gate
 from cxhub.warehouse.schema import LATEST, current_version, literal, migrate
 from cxhub.warehouse.writer import (
     CHECKPOINT_THRESHOLD,
@@ -20,18 +23,32 @@ from cxhub.warehouse.writer import (
     refused_by_disk,
 )
 
+log = logging.getLogger(__name__)
+Moved = Callable[[duckdb.DuckDBPyConnection], None]
+
 
 class Warehouse:
     """Open with `Warehouse.open(path)`; close with `close()` or use as a context manager.
 
     Writes: `writer.run(fn)` / `writer.submit(fn)`. Reads: `read(sql, params)` or `cursor()`,
-    which run concurrently with the writer on their own connections.
+    which run concurrently with the writer on their own connections. A server renews the
+    connections now and then (`renew`): its readers pass `gate`, and take cursors afresh
+    (`cursor()` does; a cursor kept elsewhere is kept with the `generation` it came from).
     """
 
-    def __init__(self, path: Path, con: duckdb.DuckDBPyConnection) -> None:
+    def __init__(self, path: Path, con: duckdb.DuckDBPyConnection,
+                 memory_limit: str | None = None) -> None:
         self.path = path
         self._con = con
+        self._memory_limit = memory_limit
         self.writer = Writer(con, path=path, row_group_size=ROW_GROUP_SIZE)
+        self.gate = Gate()
+        self.generation = 0  # how many times `renew` has opened the file again
+        self.renewals_given_up = 0  # renewals that found readers who would not leave in time
+        # What is kept per write connection, moved over when `renew` swaps it: each is told
+        # the old connection before it closes and returns what to do with the new one
+        # (`ingest.keys.carry_over`). On the writer thread.
+        self.on_renew: list[Callable[[duckdb.DuckDBPyConnection], Moved]] = []
         self._local = threading.local()
         # Each thread's read cursor, by thread: closed once its thread has ended (a server
         # starts threads as it goes; kept, every one's DuckDB client stayed: 11 a minute).
@@ -60,14 +77,14 @@ class Warehouse:
             raise WarehouseBusyError(
                 f"{path} was made by an older cxhub; open it once read-write to upgrade it"
             )
-        return cls(path, con)
+        return cls(path, con, memory_limit)
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A read connection for the calling thread (DuckDB connections are not thread-safe)."""
         cur = getattr(self._local, "cursor", None)
-        if cur is None:
+        if cur is None or self._local.generation != self.generation:
             cur = self.new_cursor()
-            self._local.cursor = cur
+            self._local.cursor, self._local.generation = cur, self.generation
             with self._cursors_lock:
                 for ended in [t for t in self._cursors if not t.is_alive()]:
                     self._cursors.pop(ended).close()  # nobody else reads on a thread's cursor
@@ -103,6 +120,45 @@ class Warehouse:
 
     def write(self, fn: WriteJob[T], *, groupable: bool = True) -> T:
         return self.writer.run(fn, groupable=groupable)
+
+    def renew(self, *, wait: float = 0.5) -> bool:
+        """Close DuckDB's instance and open the file again, to give back the memory DuckDB
+        gathered (docs/reliability.md, "Where the memory goes"); whether it was done. Shuts
+        `gate` and waits up to `wait` seconds for the readers inside to leave (else gives up:
+        try again later); the writer swaps its connection between two groups of jobs, so
+        nothing written is lost or half-done; the readers' cursors open on the new instance."""
+        if not self.gate.shut(wait):
+            self.renewals_given_up += 1
+            return False
+        try:
+            self.writer.replace(self._swap)
+        finally:
+            self.gate.open()
+        return True
+
+    def _swap(self, old: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+        """On the writer thread, with the gate shut: the file moved to a new instance."""
+        old.execute("CHECKPOINT")  # the log into the file: the new instance need not replay it
+        moves = [hook(old) for hook in self.on_renew]
+        with self._cursors_lock:
+            cursors, self._cursors = list(self._cursors.values()), {}
+        for cur in cursors:
+            cur.close()
+        old.close()  # closes every cursor made from it, and with them the instance
+        for attempt in range(50):
+            try:
+                new = connect(self.path, memory_limit=self._memory_limit)
+                break
+            except WarehouseBusyError:  # the old instance is not gone yet: a cursor lingers
+                if attempt == 49:
+                    log.critical("the warehouse %s could not be opened again", self.path)
+                    raise
+                time.sleep(0.02)
+        self._con = new
+        self.generation += 1
+        for move in moves:
+            move(new)
+        return new
 
     @property
     def version(self) -> int:

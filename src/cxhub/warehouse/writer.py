@@ -84,6 +84,7 @@ class _Job:
     fn: Callable[[duckdb.DuckDBPyConnection], Any]
     future: Future[Any] = field(default_factory=Future)
     groupable: bool = True
+    swap: bool = False  # `fn` closes the connection and returns the next one (`replace`)
 
 
 # Queue ranks: urgent jobs first, then the others, and the stop sign after everything queued.
@@ -132,6 +133,18 @@ class Writer:
             self.urgent_at = time.monotonic()
         self._queue.put((_URGENT if urgent else _NORMAL, next(self._order), job))
         return job.future
+
+    def replace(self, fn: Callable[[duckdb.DuckDBPyConnection], duckdb.DuckDBPyConnection]
+                ) -> duckdb.DuckDBPyConnection:
+        """Run `fn(connection)` between two groups of jobs, outside any transaction; it closes
+        the connection and returns the one the writer uses from then on (`Warehouse.renew`).
+        Waits for it, before every job queued after it and after the urgent ones."""
+        if self._closed:
+            raise RuntimeError("the warehouse writer is closed")
+        job = _Job(fn, groupable=False, swap=True)
+        self._queue.put((_URGENT, next(self._order), job))
+        new: duckdb.DuckDBPyConnection = job.future.result()
+        return new
 
     def busy(self, within: float = 1.0) -> bool:
         """Whether an urgent job was submitted in the last `within` seconds: background work
@@ -254,6 +267,14 @@ class Writer:
     def _run_alone(self, job: _Job) -> None:
         con = self._con
         if not job.future.set_running_or_notify_cancel():
+            return
+        if job.swap:
+            try:
+                self._con = job.fn(con)
+            except BaseException as exc:  # noqa: BLE001 - the caller gets it
+                job.future.set_exception(exc)
+            else:
+                job.future.set_result(self._con)
             return
         try:
             con.execute("BEGIN TRANSACTION")

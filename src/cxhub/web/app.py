@@ -17,6 +17,7 @@ from cxhub.settings import Settings
 from cxhub.warehouse import Warehouse
 from cxhub.web import api_docs
 from cxhub.web.api.v1 import keys, read, records
+from cxhub.web.gate import ReadGate
 from cxhub.web.limits import BodySizeLimit
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,12 @@ def create_app(settings: Settings | None = None, warehouse: Warehouse | None = N
             feed = LiveFeed.for_demo(app.state.sink, wh)
             newest = wh.read_one("SELECT max(created_at) FROM contacts")
             feed.start(since=newest[0] if newest and newest[0] else None)
+        renewal = None
+        if settings.renew_minutes > 0 and warehouse is None:  # tests renew theirs by hand
+            from cxhub.warehouse.renewal import Renewal
+
+            renewal = Renewal(wh, settings.renew_minutes).start()
+        app.state.renewal = renewal
         classifier = None
         if settings.classify_interval > 0 and warehouse is None:
             # Contacts from the API get labels within seconds (not for apps given a warehouse:
@@ -66,6 +73,8 @@ def create_app(settings: Settings | None = None, warehouse: Warehouse | None = N
         try:
             yield
         finally:
+            if renewal is not None:
+                renewal.stop()
             app.state.offers.stop()
             if classifier is not None:
                 classifier.stop()
@@ -123,4 +132,5 @@ def create_app(settings: Settings | None = None, warehouse: Warehouse | None = N
 
     app.add_middleware(RecordsFastPath)  # ordinary record POSTs too (issue 12's speed)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(ReadGate)  # outermost: every request is inside while it is served
     return app

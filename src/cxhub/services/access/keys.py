@@ -192,7 +192,9 @@ class RevocationInbox:
     def _run(self) -> None:
         while not self._stop.wait(self._every):
             try:
-                if apply_revocation_requests(self._wh, self._home):
+                with self._wh.gate.reading():  # not while the warehouse is renewed
+                    revoked = apply_revocation_requests(self._wh, self._home)
+                if revoked:
                     self._cache.clear()
             except Exception:  # the next round retries; the server keeps serving
                 log.exception("key revocation requests failed")

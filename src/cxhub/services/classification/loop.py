@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from typing import TYPE_CHECKING
 
 from cxhub.analytics.classify.taxonomy import DIMENSIONS
 from cxhub.services.backoff import Backoff, GiveWay
@@ -31,6 +32,9 @@ from cxhub.services.classification.run import (
     newest_ids,
 )
 from cxhub.warehouse import Warehouse
+
+if TYPE_CHECKING:
+    from cxhub.services.problems.runner import FollowUp
 
 log = logging.getLogger("cxhub.classify")
 BUSY_SECONDS = 1.0  # requests wrote this recently: the API is under write load
@@ -76,14 +80,18 @@ class BackgroundClassifier:
         while not self._stop.wait(self._interval):
             if self._defer(time.monotonic()):
                 continue
-            if self.backoff.due():
-                try:
-                    self.tick()
-                except Exception as exc:  # a later tick retries; the server must keep serving
-                    self.backoff.failed(exc)
-                else:
-                    self.backoff.succeeded()
-            follow_up.tick(now=time.monotonic())  # its own backoff
+            with self._wh.gate.reading():  # each round, not while the warehouse is renewed
+                self._round(follow_up)
+
+    def _round(self, follow_up: FollowUp) -> None:
+        if self.backoff.due():
+            try:
+                self.tick()
+            except Exception as exc:  # a later tick retries; the server must keep serving
+                self.backoff.failed(exc)
+            else:
+                self.backoff.succeeded()
+        follow_up.tick(now=time.monotonic())  # its own backoff
 
     @property
     def deferred(self) -> int:

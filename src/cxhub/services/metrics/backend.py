@@ -2,7 +2,8 @@
 
     tables = backend(wh)      # cxhub.metrics.source.Tables over DuckDB
 
-Kept for the thread's later calls, so that table schemas are looked up once (about 10 ms each).
+Kept for the thread's later calls, so that table schemas are looked up once (about 10 ms each),
+until the warehouse is renewed (`Warehouse.renew`: its cursors then belong to a closed instance).
 It runs on a DuckDB connection of its own, made from the thread's read cursor: a result left
 half-read on that cursor (a `fetchone`) makes DuckDB refuse further work on it, and web
 requests share pooled threads, so a metric must not depend on how the last caller read.
@@ -22,11 +23,12 @@ _PER_THREAD = threading.local()
 
 def backend(wh: Warehouse) -> Tables:
     """The calling thread's Ibis backend over `wh` (made on first use)."""
-    kept: weakref.WeakKeyDictionary[Warehouse, Tables] | None = getattr(
+    kept: weakref.WeakKeyDictionary[Warehouse, tuple[int, Tables]] | None = getattr(
         _PER_THREAD, "backends", None)
     if kept is None:
         kept = _PER_THREAD.backends = weakref.WeakKeyDictionary()
-    found = kept.get(wh)
-    if found is None:
-        found = kept[wh] = Tables(connect(duckdb_connection=wh.new_cursor()))
+    generation, found = kept.get(wh, (-1, None))
+    if found is None or generation != wh.generation:  # made before the warehouse's renewal
+        found = Tables(connect(duckdb_connection=wh.new_cursor()))
+        kept[wh] = (wh.generation, found)
     return found

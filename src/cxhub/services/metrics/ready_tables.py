@@ -268,7 +268,8 @@ def start_background(wh: Warehouse) -> None:
 
         def run() -> None:
             try:
-                refresh(wh)
+                with wh.gate.reading():  # not while the warehouse is renewed
+                    refresh(wh)
                 heap.give_back()  # the refresh's working memory, freed but kept by malloc
             except Exception as exc:
                 if keeper.background:  # the next query that finds the tables behind tries again

@@ -52,6 +52,13 @@ class OffersRuntime:
         return self.engine if self.ready.wait(timeout) and self.engine.state else None
 
     def _run(self) -> None:
+        with self.engine.wh.gate.reading():  # each round, not while the warehouse is renewed
+            self._start()
+        while not self._stop.wait(self.refresh_seconds):
+            with self.engine.wh.gate.reading():
+                self._round()
+
+    def _start(self) -> None:
         try:
             self.engine.refresh()
             self.ready.set()
@@ -66,13 +73,14 @@ class OffersRuntime:
         finally:
             self.ready.set()
         self._triggers()
-        while not self._stop.wait(self.refresh_seconds):
-            try:
-                self.engine.refresh()
-            except Exception:
-                if not self._stop.is_set():
-                    log.exception("offers: refresh failed")
-            self._triggers()
+
+    def _round(self) -> None:
+        try:
+            self.engine.refresh()
+        except Exception:
+            if not self._stop.is_set():
+                log.exception("offers: refresh failed")
+        self._triggers()
 
     def _triggers(self) -> None:
         if not self.run_triggers or self.engine.state is None:

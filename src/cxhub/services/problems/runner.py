@@ -157,9 +157,11 @@ class FollowUp:
 
     def _escalate(self) -> None:
         try:
-            own = ownership.load(self._home)
-            escalation.check(self._wh, own, now=dt.datetime.now(dt.UTC).replace(tzinfo=None))
-            escalation.deliver(self._wh, own)
+            with self._wh.gate.reading():  # not while the warehouse is renewed
+                own = ownership.load(self._home)
+                escalation.check(self._wh, own,
+                                 now=dt.datetime.now(dt.UTC).replace(tzinfo=None))
+                escalation.deliver(self._wh, own)
         except Exception:
             log.exception("problems escalation failed")
 

@@ -11,14 +11,16 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from cxhub.settings import Settings
+from cxhub.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parents[1] / "static"
@@ -45,8 +47,12 @@ def install(app: FastAPI, settings: Settings, *, live_interval: float = 2.0,
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         wh = app.state.warehouse
         # The live figures with the forecast's expected wait (Erlang A) where there is one.
-        ticker = LiveTicker(lambda: live_snapshot(wh, min_count=settings.min_public_count),
-                            interval=live_interval, warm_up=warm_up)
+        def live() -> dict[str, Any]:
+            with wh.gate.reading():  # on a thread of its own, outside any request (web.gate)
+                return live_snapshot(wh, min_count=settings.min_public_count)
+
+        ticker = LiveTicker(live, interval=live_interval, warm_up=warm_up)
+        app.state.public_cache.around = wh.gate.reading  # its renewals run outside requests
         app.state.public_live = ticker
         ticker.start()
         publisher = (asyncio.create_task(publish_daily(app, settings), name="cxhub-publisher")
@@ -79,14 +85,13 @@ def install(app: FastAPI, settings: Settings, *, live_interval: float = 2.0,
 async def publish_daily(app: FastAPI, settings: Settings) -> None:
     """Publish yesterday's report now (a restart catches up) and after every midnight (UTC)."""
     from cxhub.services.backoff import refusal
-    from cxhub.services.public import reports
 
     while True:
         now = datetime.now(UTC).replace(tzinfo=None)
         yesterday = now.date() - timedelta(days=1)
         try:
-            done = await asyncio.to_thread(reports.publish, app.state.warehouse, yesterday,
-                                           min_count=settings.min_public_count)
+            done = await asyncio.to_thread(_publish, app.state.warehouse, yesterday,
+                                           settings.min_public_count)
             if done.created:
                 log.info("published the report of %s, revision %s", yesterday,
                          done.report.revision)
@@ -99,3 +104,11 @@ async def publish_daily(app: FastAPI, settings: Settings) -> None:
                 log.exception("publishing the report of %s failed", yesterday)
         next_run = datetime.combine(now.date() + timedelta(days=1), datetime.min.time())
         await asyncio.sleep(((next_run + PUBLISH_DELAY) - now).total_seconds())
+
+
+def _publish(wh: Warehouse, day: date, min_count: int) -> Any:
+    from cxhub.services.public import reports
+
+    with wh.gate.reading():
+        return reports.publish(wh, day, min_count=min_count)
+

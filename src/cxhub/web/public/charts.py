@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -252,6 +253,9 @@ class TtlCache:
         self._locks: dict[tuple[Any, ...], threading.Lock] = {}
         self._guard = threading.Lock()
         self._generation = 0  # moved on by `forget`: computations begun before are not kept
+        # What a renewal in the background runs inside: the warehouse's gate (set by the web
+        # app; web.gate), as it runs outside the request that asked for it.
+        self.around: Callable[[], AbstractContextManager[Any]] = nullcontext
 
     def _lock(self, key: tuple[Any, ...]) -> threading.Lock:
         with self._guard:
@@ -294,7 +298,8 @@ class TtlCache:
 
         def run() -> None:
             try:
-                value = compute_fn()
+                with self.around():
+                    value = compute_fn()
                 if generation == self._generation:
                     self._values[key] = (time.monotonic(), value)
             except Exception:  # noqa: BLE001 - the stale figure stays; the next ask retries
