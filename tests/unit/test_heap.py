@@ -48,8 +48,13 @@ def rss_mb():
                 if x.startswith("VmRSS:"))
     return int(line.split()[1]) / 1024
 
+import pyarrow
 if sys.argv[1] == "settled":
     assert heap.settle()
+    # Arrow's buffers from the same allocator, not mimalloc (which keeps freed pages)
+    assert pyarrow.default_memory_pool().backend_name == "system"
+else:
+    assert pyarrow.default_memory_pool().backend_name != "system"
 big = bytearray(16 << 20)  # one large block freed: glibc maps no block under 16 MB after it
 del big
 blocks = [bytearray(1 << 20) for _ in range(200)]  # 200 MB in blocks of 1 MB (a key index's)

@@ -25,6 +25,7 @@ from cxhub.warehouse.writer import (
 
 log = logging.getLogger(__name__)
 Moved = Callable[[duckdb.DuckDBPyConnection], None]
+REOPEN_TRIES = 600  # 30 s: `renew` waits this long for a read outside the gate to end
 
 
 class Warehouse:
@@ -145,15 +146,17 @@ class Warehouse:
         for cur in cursors:
             cur.close()
         old.close()  # closes every cursor made from it, and with them the instance
-        for attempt in range(50):
+        # A query that did not pass the gate keeps the old instance until it ends, and the file
+        # cannot be attached again meanwhile: writes wait for it rather than fail.
+        for attempt in range(REOPEN_TRIES):
             try:
                 new = connect(self.path, memory_limit=self._memory_limit)
                 break
-            except WarehouseBusyError:  # the old instance is not gone yet: a cursor lingers
-                if attempt == 49:
+            except WarehouseBusyError:
+                if attempt == REOPEN_TRIES - 1:
                     log.critical("the warehouse %s could not be opened again", self.path)
                     raise
-                time.sleep(0.02)
+                time.sleep(0.05)
         self._con = new
         self.generation += 1
         for move in moves:
