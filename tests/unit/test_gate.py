@@ -3,10 +3,14 @@ new ones meanwhile, and gives up (opening again) when they do not leave in time.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
+from types import SimpleNamespace
+from typing import Any
 
 from cxhub.warehouse.gate import Gate
+from cxhub.web.gate import ReadGate
 
 
 def test_a_renewal_waits_for_the_readers_inside_and_holds_new_ones() -> None:
@@ -53,3 +57,36 @@ def test_a_thread_enters_once_however_deep_its_rounds() -> None:
         assert gate.readers == 1
     assert gate.readers == 0
     assert gate.shut(0.0) is True  # nobody inside
+
+
+def _request_through_the_gate(gate: Gate, inner: Any) -> Any:
+    wh = SimpleNamespace(gate=gate)
+    scope = {"type": "http", "path": "/public/api/summary",
+             "app": SimpleNamespace(state=SimpleNamespace(warehouse=wh))}
+    return ReadGate(inner)(scope, None, None)  # type: ignore[arg-type]
+
+
+def test_a_request_is_inside_while_served_and_a_client_gone_while_waiting_leaves() -> None:
+    async def run() -> None:
+        gate = Gate()
+        seen: list[int] = []
+
+        async def inner(scope: Any, receive: Any, send: Any) -> None:
+            seen.append(gate.readers)
+
+        await _request_through_the_gate(gate, inner)
+        assert seen == [1] and gate.readers == 0
+        assert gate.shut(0.0)
+        waiting = asyncio.create_task(_request_through_the_gate(gate, inner))
+        await asyncio.sleep(0.1)
+        assert seen == [1], "served while the gate was shut"
+        waiting.cancel()  # the client went away while waiting for the renewal
+        gate.open()
+        for _ in range(50):
+            await asyncio.sleep(0.02)
+            if gate.readers == 0:
+                break
+        assert gate.readers == 0, "a request that never ran stayed counted inside"
+        assert gate.shut(0.0), "a renewal could never shut the gate again"
+
+    asyncio.run(run())

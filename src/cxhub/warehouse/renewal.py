@@ -40,7 +40,7 @@ class Renewal:
 
     def _run(self) -> None:
         written = self._wh.writer.job_number
-        wait = self._period
+        wait, refused = self._period, 0
         while not self._stop.wait(wait):
             wait = self._period
             if self._wh.writer.job_number == written:
@@ -51,9 +51,11 @@ class Renewal:
             except Exception:  # noqa: BLE001 - the server goes on with the instance it has
                 log.exception("renewing the warehouse %s failed", self._wh.path)
                 continue
-            if not done:
-                wait = RETRY_SECONDS
+            if not done:  # a long round inside (a first build of the ready-made tables):
+                refused += 1  # each try holds new requests up to `renew`'s wait, so fewer
+                wait = min(self._period, RETRY_SECONDS * 2 ** (refused - 1))
                 continue
+            refused = 0
             written = self._wh.writer.job_number
             self.renewed += 1
             self.last_seconds = time.monotonic() - started

@@ -28,7 +28,12 @@ class ReadGate:
             return
         gate = wh.gate
         if not gate.try_enter():
-            await asyncio.to_thread(gate.enter)
+            entering = asyncio.ensure_future(asyncio.to_thread(gate.enter))
+            try:
+                await asyncio.shield(entering)
+            except asyncio.CancelledError:  # the client left while waiting: the thread still
+                entering.add_done_callback(lambda _: gate.leave())  # enters; leave after it
+                raise
         try:
             await self.app(scope, receive, send)
         finally:
