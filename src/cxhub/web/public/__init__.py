@@ -52,7 +52,7 @@ def install(app: FastAPI, settings: Settings, *, live_interval: float = 2.0,
                 return live_snapshot(wh, min_count=settings.min_public_count)
 
         ticker = LiveTicker(live, interval=live_interval, warm_up=warm_up)
-        app.state.public_cache.around = wh.gate.reading  # its renewals run outside requests
+        app.state.public_cache.around = wh.gate.reading  # it recomputes outside requests
         app.state.public_live = ticker
         ticker.start()
         publisher = (asyncio.create_task(publish_daily(app, settings), name="cxhub-publisher")
@@ -111,4 +111,3 @@ def _publish(wh: Warehouse, day: date, min_count: int) -> Any:
 
     with wh.gate.reading():
         return reports.publish(wh, day, min_count=min_count)
-

@@ -253,8 +253,8 @@ class TtlCache:
         self._locks: dict[tuple[Any, ...], threading.Lock] = {}
         self._guard = threading.Lock()
         self._generation = 0  # moved on by `forget`: computations begun before are not kept
-        # What a renewal in the background runs inside: the warehouse's gate (set by the web
-        # app; web.gate), as it runs outside the request that asked for it.
+        # What a figure recomputed in the background runs inside: the warehouse's gate (set by
+        # the web app; web.gate), as it runs outside the request that asked for it.
         self.around: Callable[[], AbstractContextManager[Any]] = nullcontext
 
     def _lock(self, key: tuple[Any, ...]) -> threading.Lock:
