@@ -19,9 +19,9 @@ Elsewhere than glibc (macOS, musl) both do nothing.
 
 Arrow's buffers (query results on their way to pandas, the API's lingering rows) came from
 mimalloc, pyarrow's default, which reserves a region of a gigabyte and keeps each thread's
-freed pages for later: in 12-minute soaks its mappings grew 4 -> 10 MB and the server's
-anonymous memory 10 MB more than with the system allocator (docs/reliability.md). `settle`
-gives Arrow glibc's allocator too, so its large buffers are mapped and given back like the rest.
+freed pages for later (in 12-minute soaks the mappings of a gigabyte or more held 4 -> 10 MB;
+with the system allocator there were none; docs/reliability.md). `settle` gives Arrow glibc's
+allocator too, so its large buffers are mapped and given back like the rest.
 """
 
 from __future__ import annotations

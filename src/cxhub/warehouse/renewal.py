@@ -1,8 +1,9 @@
 """A server's warehouse renewed now and then, while it is written to (`Settings.renew_minutes`).
 
 DuckDB keeps what its instance gathered (blocks of the file read or written, its allocator's
-pages) until the instance closes: a server taking 1,000 contacts a second grew by 95-145 MB an
-hour with every other cause ruled out (docs/reliability.md, "Where the memory goes"). Every
+pages) until the instance closes, and a server under constant writes grew with it: 95 MB an
+hour at 1,000 contacts a second, 49 with renewals (docs/reliability.md, "Renewing DuckDB's
+instance"). Every
 `minutes`, if anything was written since the last renewal, this thread asks
 `Warehouse.renew`, which swaps the instance between two writer jobs; when readers do not leave
 the gate in time, it tries again a few seconds later.
@@ -13,6 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 from cxhub.warehouse.database import Warehouse
 
@@ -21,9 +23,13 @@ RETRY_SECONDS = 5.0
 
 
 class Renewal:
-    def __init__(self, wh: Warehouse, minutes: float) -> None:
+    def __init__(self, wh: Warehouse, minutes: float,
+                 after: Callable[[], object] | None = None) -> None:
+        """`after`: run once each renewal is done (the server gives glibc's free pages back
+        then: `services.heap.give_back`)."""
         self._wh = wh
         self._period = minutes * 60.0
+        self._after = after
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="cxhub-renewal", daemon=True)
         self.renewed = 0
@@ -59,4 +65,6 @@ class Renewal:
             written = self._wh.writer.job_number
             self.renewed += 1
             self.last_seconds = time.monotonic() - started
+            if self._after is not None:
+                self._after()
             log.debug("warehouse renewed in %.3f s", self.last_seconds)
