@@ -89,4 +89,18 @@ def test_a_request_is_inside_while_served_and_a_client_gone_while_waiting_leaves
         assert gate.readers == 0, "a request that never ran stayed counted inside"
         assert gate.shut(0.0), "a renewal could never shut the gate again"
 
-    asyncio.run(run())
+    # On a thread of its own: the suite's earlier tests may leave an event loop set on this one
+    failed: list[BaseException] = []
+    runner = threading.Thread(target=lambda: _run_catching(run, failed))
+    runner.start()
+    runner.join(30)
+    assert not runner.is_alive(), "the request through the gate did not finish"
+    if failed:
+        raise failed[0]
+
+
+def _run_catching(run: Any, failed: list[BaseException]) -> None:
+    try:
+        asyncio.run(run())
+    except BaseException as exc:  # noqa: BLE001 - raised again on the test's thread
+        failed.append(exc)
