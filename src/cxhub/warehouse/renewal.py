@@ -3,10 +3,9 @@
 DuckDB keeps what its instance gathered (blocks of the file read or written, its allocator's
 pages) until the instance closes, and a server under constant writes grew with it: 95 MB an
 hour at 1,000 contacts a second, 49 with renewals (docs/reliability.md, "Renewing DuckDB's
-instance"). Every
-`minutes`, if anything was written since the last renewal, this thread asks
+instance"). Every `minutes`, if anything was written since the last renewal, this thread asks
 `Warehouse.renew`, which swaps the instance between two writer jobs; when readers do not leave
-the gate in time, it tries again a few seconds later.
+the gate in time, it tries again 5, 10, 20 ... seconds later.
 """
 
 from __future__ import annotations
