@@ -142,9 +142,7 @@ class Warehouse:
         old.execute("CHECKPOINT")  # the log into the file: the new instance need not replay it
         moves = [hook(old) for hook in self.on_renew]
         with self._cursors_lock:
-            cursors, self._cursors = list(self._cursors.values()), {}
-        for cur in cursors:
-            cur.close()
+            self._cursors = {}
         old.close()  # closes every cursor made from it, and with them the instance
         # A query that did not pass the gate keeps the old instance until it ends, and the file
         # cannot be attached again meanwhile: writes wait for it rather than fail.

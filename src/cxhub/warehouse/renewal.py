@@ -32,7 +32,6 @@ class Renewal:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="cxhub-renewal", daemon=True)
         self.renewed = 0
-        self.last_seconds: float | None = None  # how long the last renewal held the gate
 
     def start(self) -> Renewal:
         self._thread.start()
@@ -63,7 +62,6 @@ class Renewal:
             refused = 0
             written = self._wh.writer.job_number
             self.renewed += 1
-            self.last_seconds = time.monotonic() - started
+            log.debug("warehouse renewed in %.3f s", time.monotonic() - started)
             if self._after is not None:
                 self._after()
-            log.debug("warehouse renewed in %.3f s", self.last_seconds)
