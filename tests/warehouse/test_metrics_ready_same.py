@@ -12,13 +12,14 @@ the changed days, which the test checks) and the answers must still be equal.
 from __future__ import annotations
 
 import math
+from datetime import date
 from typing import Any
 
 import pytest
 
 from cxhub.ingest.derive import apply_contact_events
 from cxhub.metrics import compute as plain_compute
-from cxhub.metrics import default_catalogue
+from cxhub.metrics import default_catalogue, sums
 from cxhub.metrics.from_sums import choose
 from cxhub.metrics.query import request
 from cxhub.services.classification import labels
@@ -245,3 +246,56 @@ def test_sums_kept_under_their_old_step_name_are_made_again_once(filled: Warehou
     assert names == {"labels", "repeats", "tenures", "sums"}
     assert ready_tables.available(filled, refresh_if_quick=False).sums
     assert not _steps(ready_tables.refresh(filled))["sums"]["rebuilt"]
+
+
+def _grain(wh: Warehouse) -> dict[str, int]:
+    """Rows of the sums kept per slot and kept per whole day (dated parts only)."""
+    out = {"slots": 0, "days": 0}
+    for table in ("metric_hours", "metric_days", "metric_value_counts"):
+        for whole, n in wh.read(f"SELECT slot IS NULL, count(*) FROM {table} "
+                                "WHERE part > DATE '0001-01-01' GROUP BY 1"):
+            out["days" if whole else "slots"] += n
+    return out
+
+
+def _late(wh: Warehouse, first: int, times: list[str]) -> None:
+    """Contacts of no known customer, unlabelled and unsurveyed, created at `times`: nothing
+    else changes with them."""
+    wh.write(lambda con: con.executemany(
+        "INSERT INTO contacts (contact_id, source, external_id, channel, created_at, "
+        "answered_at, wait_seconds, outcome, team, timely) VALUES (?, 'crm', ?, 'phone', "
+        "?::TIMESTAMP, ?::TIMESTAMP + INTERVAL 30 SECOND, 25, 'answered', 'care', true)",
+        [[first + i, f"late{first + i}", at, at] for i, at in enumerate(times)]))
+
+
+def test_recent_days_summed_again_per_slot_then_merged_into_days(
+        filled: Warehouse, monkeypatch: pytest.MonkeyPatch) -> None:
+    ready_tables.refresh(filled)  # February and March 2024: old days, kept whole
+    assert _grain(filled)["slots"] == 0
+    whole_rows = filled.read_one("SELECT count(*) FROM metric_days")[0]
+    # Make them recent: a day kept whole is summed again whole once, then kept per slot.
+    every_day = (date.today() - date(2024, 1, 1)).days + 2
+    monkeypatch.setattr(sums, "RECENT_DAYS", every_day)
+    _late(filled, 5000, ["2024-03-05 09:01", "2024-03-05 09:31", "2024-03-12 10:25"])
+    done = _steps(ready_tables.refresh(filled))
+    assert not done["sums"]["rebuilt"] and done["sums"]["changed"] == 2, done  # two days
+    grain = _grain(filled)
+    assert grain["slots"] > 0 and grain["days"] > 0, grain  # the other days are still whole
+    _check_all(filled, AFFECTED)
+
+    # More contacts of those days: only their own 10 minutes are summed again.
+    _late(filled, 5010, ["2024-03-05 09:02", "2024-03-05 09:09", "2024-03-05 17:40",
+                         "2024-03-12 10:20"])
+    assert _steps(ready_tables.refresh(filled))["sums"]["changed"] == 3
+    _check_all(filled, AFFECTED)
+
+    # The days stop being recent: their slots are merged into whole days, as a rebuild
+    # would keep them.
+    monkeypatch.setattr(sums, "RECENT_DAYS", 2)
+    assert _steps(ready_tables.refresh(filled))["sums"]["changed"] == 0
+    assert _grain(filled)["slots"] == 0
+    _check_all(filled, AFFECTED)
+    merged_rows = filled.read_one("SELECT count(*) FROM metric_days")[0]
+    ready_tables.refresh(filled, full=True)
+    assert filled.read_one("SELECT count(*) FROM metric_days")[0] == merged_rows
+    assert merged_rows > whole_rows  # the late contacts' rows

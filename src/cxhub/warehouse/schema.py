@@ -384,6 +384,13 @@ def _v14(con: duckdb.DuckDBPyConnection) -> None:
     business_days.rebuild(con)
 
 
+# The metric sums of recent days kept per 10 minutes (cxhub.metrics.sums): rows made before
+# hold whole days, which a missing slot means.
+def _v15(con: duckdb.DuckDBPyConnection) -> None:
+    for table in ("metric_hours", "metric_days", "metric_values", "metric_value_counts"):
+        con.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS slot SMALLINT")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "canonical record tables, quarantine, batches, customers, labels, problems", _v1),
     Migration(2, "API keys", _v2),
@@ -400,6 +407,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(12, "problems: customers' posts (mentions) linked as contacts are", _v12),
     Migration(13, "offers: who changed the catalogue, and each change (offer_events)", _v13),
     Migration(14, "business calendar: open seconds per channel and day (business_days)", _v14),
+    Migration(15, "metric sums of recent days per 10 minutes (slot)", _v15),
 )
 LATEST = MIGRATIONS[-1].version
 
