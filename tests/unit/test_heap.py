@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from cxhub.services import heap
 from cxhub.services.heap import give_back
 
 
@@ -76,3 +77,45 @@ def test_large_blocks_freed_go_back_at_once_once_settled() -> None:
 
     assert freed_mb("default") < 20  # glibc on its own keeps the 100 MB of holes
     assert freed_mb("settled") > 80
+
+
+_ARENAS = """
+import ctypes, sys, threading
+from cxhub.services import heap
+
+if sys.argv[1] == "settled":
+    assert heap.settle()
+libc = ctypes.CDLL("libc.so.6")
+libc.open_memstream.restype = ctypes.c_void_p
+libc.malloc_info.argtypes = [ctypes.c_int, ctypes.c_void_p]
+libc.fclose.argtypes = [ctypes.c_void_p]
+kept, ready = [], threading.Barrier(8)
+
+def work():
+    ready.wait()  # all at once: each thread's first allocation finds the others' arenas busy
+    kept.append([bytes(4096) for _ in range(2000)])
+
+threads = [threading.Thread(target=work) for _ in range(8)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+text, size = ctypes.c_char_p(), ctypes.c_size_t()
+stream = libc.open_memstream(ctypes.byref(text), ctypes.byref(size))
+libc.malloc_info(0, stream)
+libc.fclose(stream)
+print(text.value.decode().count("<heap nr="))
+"""
+
+
+@pytest.mark.skipif(platform.system() != "Linux" or platform.libc_ver()[0] != "glibc",
+                    reason="mallopt is glibc's")
+def test_threads_share_two_arenas_once_settled() -> None:
+    """Each thread that allocated opened an arena of its own, with its own free space."""
+    def arenas(mode: str) -> int:
+        out = subprocess.run([sys.executable, "-c", _ARENAS, mode], capture_output=True,
+                             text=True, check=True, timeout=120)
+        return int(out.stdout.strip())
+
+    assert arenas("default") > 2
+    assert arenas("settled") <= heap.ARENAS
