@@ -4,6 +4,7 @@ every contact the server acknowledged looked up in its warehouse file.
 
     python bench/soak_api.py                      # 60 minutes at 1,000 contacts/s
     python bench/soak_api.py --minutes 10 --rate 1000 --batch 100
+    python bench/soak_api.py --prefill-minutes 60  # the last hour already full
 
 One `cxhub serve` (as users run it) on a fresh warehouse in a temporary folder, an ingest key
 made with `cxhub keys create`. Writers post batches of new contacts (unique external ids,
@@ -14,6 +15,11 @@ server's resident memory (VmRSS in /proc/PID/status), its CPU time, the machine'
 contacts acknowledged so far are recorded. After the run the server is stopped with SIGTERM and
 every acknowledged batch is counted in the file: each must be there whole; a batch that was not
 acknowledged must be there whole or not at all.
+
+With `--prefill-minutes 60` the warehouse starts with the contacts of the hour before, at the
+same rate: the live figures (arrivals in the last hour, the backlog and waits over the last
+hour and half hour) then read as many contacts at the start as at the end, and memory that
+follows that window levels off from the start instead of rising with it for the whole hour.
 
 This is a reliability run, not a speed benchmark: there is no baseline to divide by. The rate
 is far below what the API takes (BENCHMARKS.md: about 45,000 contacts/s in batches of 1,000),
@@ -205,12 +211,37 @@ class Soak:
                 time.sleep(1)
 
 
-def start_server(home: Path, port: int) -> tuple[subprocess.Popen[bytes], str]:
+def prefill(db: Path, minutes: float, rate: float) -> int:
+    """The contacts the soak would have written in the `minutes` before it starts, at `rate`,
+    written straight into the file (the server is not running yet); returns how many."""
+    rows = int(minutes * 60 * rate)
+    if rows <= 0:
+        return 0
+    now = datetime.now(UTC).replace(tzinfo=None)
+    step = minutes * 60 / rows
+    with duckdb.connect(str(db)) as con:
+        con.execute(f"""
+            INSERT INTO contacts (contact_id, source, external_id, channel, created_at,
+                                  wait_seconds, queue, batch_id)
+            SELECT i + 1, 'prefill', 'p' || i, ['phone', 'email', 'chat', 'web'][1 + i % 4],
+                   TIMESTAMP '{now - timedelta(minutes=minutes)}'
+                       + to_microseconds(CAST(i * {step} * 1e6 AS BIGINT)),
+                   (i * 7) % 400, 'billing', 1
+            FROM range({rows}) t(i)""")
+        con.execute("INSERT INTO ingest_batches VALUES (1, 'soak', 'contacts', 'prefill', "
+                    "NULL, ?, ?, 'loaded', ?, ?, 0, 0)", [now, now, rows, rows])
+    return rows
+
+
+def start_server(home: Path, port: int, prefill_minutes: float = 0.0,
+                 rate: float = 0.0) -> tuple[subprocess.Popen[bytes], str]:
     env = {**os.environ, "CXHUB_HOME": str(home)}
     made = subprocess.run([sys.executable, "-m", "cxhub", "keys", "create", "--scope", "ingest",
                            "--name", "soak"], env=env, capture_output=True, text=True,
                           check=True)
     key = made.stdout.strip().splitlines()[0]
+    if prefill_minutes:
+        log(f"prefilled {prefill(home / 'cxhub.duckdb', prefill_minutes, rate):,} contacts")
     fh = open(home / "serve.log", "wb")  # noqa: SIM115 - open while the server runs
     proc = subprocess.Popen([sys.executable, "-m", "cxhub", "serve", "--port", str(port)],
                             stdout=fh, stderr=subprocess.STDOUT, env=env)
@@ -293,13 +324,17 @@ def main() -> None:
     parser.add_argument("--sample-every", type=float, default=10.0)
     parser.add_argument("--warm-up", type=float, default=120.0,
                         help="seconds left out of the memory slope (caches filling)")
+    parser.add_argument("--prefill-minutes", type=float, default=0.0,
+                        help="start with the contacts of this many minutes before, at the "
+                             "same rate: the last hour's figures then read as much at the "
+                             "start as at the end")
     parser.add_argument("--keep", action="store_true",
                         help="keep the temporary home (warehouse and server log)")
     args = parser.parse_args()
 
     home = Path(tempfile.mkdtemp(prefix="cxhub-soak-"))
     port = free_port()
-    proc, key = start_server(home, port)
+    proc, key = start_server(home, port, args.prefill_minutes, args.rate)
     url = f"http://127.0.0.1:{port}"
     soak = Soak(args, url, key)
     log(f"server pid {proc.pid} on {url}, home {home}; {args.minutes} min at {args.rate}/s")

@@ -1,7 +1,7 @@
 """Keep the server's resident memory to what it uses: glibc's allocator, told how to behave.
 
 DuckDB allocates through its own jemalloc, so this is about the rest: Python's larger objects,
-numpy's arrays (the writer's key index among them), request bodies and responses. Two habits
+numpy's arrays (the writer's key index among them), request bodies and responses. Three habits
 of glibc made a server under a steady stream of contacts grow without bound (the soak,
 docs/reliability.md):
 
@@ -13,12 +13,13 @@ docs/reliability.md):
   mapped and given back when freed;
 - freed pages stay in the arenas until the arena's top is free: `give_back` (`malloc_trim(0)`)
   returns them, after large short-lived work such as a refresh of the ready-made tables;
-- a thread that finds the arenas busy opens one more, up to eight per core, and each keeps its
-  own free space and fragments: in the hour's soak the threads' arenas held 20 -> 38 MB while
+- a thread's first allocation opens an arena of its own while there are fewer than eight per
+  core (`tests/unit/test_heap.py`: 9 arenas after 8 threads), and each keeps its own free
+  space and fragments: in an hour's soak the threads' arenas held 20 -> 38 MB while
   the web server's pool of threads and the background ones took turns. `settle` allows
   `ARENAS` (two); most allocations happen under Python's lock anyway, so threads rarely wait.
 
-Elsewhere than glibc (macOS, musl) both do nothing.
+Elsewhere than glibc (macOS, musl) none of this is done.
 
 Arrow's buffers (query results on their way to pandas, the API's lingering rows) came from
 mimalloc, pyarrow's default, which reserves a region of a gigabyte and keeps each thread's

@@ -241,7 +241,7 @@ def refresh_tenures(con: Con, schemas: Schemas, *, full: bool = False) -> dict[s
 # --- hourly and daily sums --------------------------------------------------------------------
 
 def refresh_sums(con: Con, schemas: Schemas, metrics: list[Any], *,
-                 full: bool = False, today: date | None = None) -> dict[str, Any]:
+                 full: bool = False) -> dict[str, Any]:
     seen = state(con, "sums")
     labels, repeats = state(con, "labels") or {}, state(con, "repeats") or {}
     mark, appended = contacts_mark(con, seen)
@@ -264,7 +264,7 @@ def refresh_sums(con: Con, schemas: Schemas, metrics: list[Any], *,
             con.execute(f"DELETE FROM {table}")
         done.update(rebuilt=True, pending=mark)
         return done
-    recent = sums.recent_from(today or datetime.now(UTC).date())
+    recent = _recent()
     mark["merged"] = recent.isoformat()
     if seen.get("merged") != mark["merged"]:  # once a day: the day before `recent` merged
         for statement in sums.merge_slots_sql(recent):
@@ -338,10 +338,10 @@ def _resum_changed(con: Con, schemas: Schemas, metrics: list[Any],
                    seen: dict[str, Any], ready: Ready, recent: date) -> int:
     """Sum again the parts (slots or days) of the changed contacts, and of the surveys added
     or about them."""
-    n_parts = _scope(con, metrics, "contacts", "_d_days", "SELECT created_at FROM contacts "
+    n_parts = _scope(con, metrics, "contacts", "_d_parts", "SELECT created_at FROM contacts "
                      "SEMI JOIN _d_contacts_changed USING (contact_id)", recent)
     n_survey_parts = _scope(
-        con, metrics, "surveys", "_d_survey_days",
+        con, metrics, "surveys", "_d_survey_parts",
         "SELECT answered_at FROM surveys s WHERE s.rowid > "
         f"{int(seen['surveys_rowid'])} OR EXISTS (SELECT 1 FROM contacts c "
         "SEMI JOIN _d_contacts_changed USING (contact_id) WHERE c.source = s.source "
@@ -359,13 +359,13 @@ def _resum_changed(con: Con, schemas: Schemas, metrics: list[Any],
     first, last, undated = con.execute(
         f"SELECT min({at('coalesce(slot, 0)')}) FILTER (WHERE part > DATE '{sums.NO_DAY}'), "
         f"max(CASE WHEN slot IS NULL THEN part + INTERVAL 1 DAY ELSE {at('slot + 1')} END), "
-        f"bool_or(part = DATE '{sums.NO_DAY}') FROM _d_days").fetchall()[0]
+        f"bool_or(part = DATE '{sums.NO_DAY}') FROM _d_parts").fetchall()[0]
     where = ["false"]
     if first is not None:
         where.append(f"(created_at >= TIMESTAMP '{first}' AND created_at < TIMESTAMP '{last}')")
     if undated:
         where.append("created_at IS NULL")
-    in_scope = _in_scope("_d_days", sums.part_sql("contacts"), sums.slot_sql("contacts"))
+    in_scope = _in_scope("_d_parts", sums.part_sql("contacts"), sums.slot_sql("contacts"))
     con.execute("CREATE OR REPLACE TEMP VIEW _d_sums_contacts AS SELECT * FROM contacts WHERE ("
                 + " OR ".join(where) + f") AND {in_scope}")
     low, high = con.execute("SELECT min(contact_id), max(contact_id) "
@@ -376,14 +376,14 @@ def _resum_changed(con: Con, schemas: Schemas, metrics: list[Any],
                 "WHERE target = 'contacts' AND target_id " + ids.format("target_id"))
     con.execute("CREATE OR REPLACE TEMP TABLE _d_sums_repeats AS SELECT * FROM contact_repeats "
                 "WHERE contact_id " + ids.format("contact_id"))
-    survey_scope = _in_scope("_d_survey_days", sums.part_sql("surveys", alias="s"),
+    survey_scope = _in_scope("_d_survey_parts", sums.part_sql("surveys", alias="s"),
                              sums.slot_sql("surveys", alias="s"))
     con.execute(f"CREATE OR REPLACE TEMP VIEW _d_surveys AS SELECT * FROM surveys s WHERE "
                 f"{survey_scope}")
     scoped = {"contacts": {"contacts": "_d_sums_contacts", "current_labels": "_d_sums_labels",
                            "contact_repeats": "_d_sums_repeats"},
               "surveys": {"surveys": "_d_surveys"}}
-    scopes = {"contacts": "_d_days", "surveys": "_d_survey_days"}
+    scopes = {"contacts": "_d_parts", "surveys": "_d_survey_parts"}
     changed = {"contacts": n_parts, "surveys": n_survey_parts}
     for (fact, time), family in sums.families(sums.entries(metrics)).items():
         if not changed[fact]:
