@@ -206,9 +206,14 @@ def fine_sums(con: TableSource, fact: str, time: str, items: list[Entry]) -> ir.
     return t.group_by(**keys).aggregate(**aggs)
 
 
-def _columns(table: str) -> str:
-    dims = HOUR_DIMS if table == HOURS else DAY_DIMS
-    return "metric, part, slot, starts_at, " + ", ".join(dims)
+# What identifies a stored row besides its metric, part, slot and time, per table.
+_KEYS = {HOURS: HOUR_DIMS, DAYS: DAY_DIMS, VALUES: ("channel", "bucket"),
+         VALUE_COUNTS: ("channel", "bucket")}
+
+
+def _columns(table: str, *, slot: bool = True) -> str:
+    return ", ".join(("metric", "part", *(("slot",) if slot else ()), "starts_at",
+                      *_KEYS[table]))
 
 
 def store_sql(fine: str, table: str, keys: list[str], recent: date) -> str:
@@ -232,9 +237,7 @@ def merge_slots_sql(recent: date) -> list[str]:
     before = f"part < DATE '{recent.isoformat()}' AND slot IS NOT NULL"
     out = []
     for table, kept in ((HOURS, "total, n"), (DAYS, "total, n"), (VALUE_COUNTS, "n")):
-        columns = (_columns(table) if table != VALUE_COUNTS
-                   else "metric, part, slot, starts_at, channel, bucket")
-        rest = columns.replace("slot, ", "")
+        rest = _columns(table, slot=False)
         sums_ = ", ".join(f"sum({c})" for c in kept.split(", "))
         out += [f"CREATE OR REPLACE TEMP TABLE _d_merged AS SELECT {rest}, {sums_} "
                 f"FROM {table} WHERE {before} GROUP BY ALL",
@@ -272,10 +275,9 @@ def store_values_sql(staged: str, key: str, recent: date) -> list[str]:
     """SQL moving a series' staged values into metric_values (in class order, so that a query
     reads only the classes it needs) and their counts into metric_value_counts."""
     quoted = "'" + key.replace("'", "''") + "'"
-    columns = "metric, part, slot, starts_at, channel, bucket"
-    return [f"INSERT INTO {VALUES} ({columns}, value) SELECT {quoted}, part, "
+    return [f"INSERT INTO {VALUES} ({_columns(VALUES)}, value) SELECT {quoted}, part, "
             f"{_kept_slot(recent)}, starts_at, channel, bucket, value "
             f"FROM {staged} WHERE value IS NOT NULL ORDER BY bucket, value",
-            f"INSERT INTO {VALUE_COUNTS} ({columns}, n) SELECT {quoted}, part, "
+            f"INSERT INTO {VALUE_COUNTS} ({_columns(VALUE_COUNTS)}, n) SELECT {quoted}, part, "
             f"{_kept_slot(recent)}, starts_at, channel, bucket, count(*) FROM {staged} "
             "GROUP BY ALL"]

@@ -308,18 +308,17 @@ def _scope(con: Con, metrics: list[Any], fact: str, name: str, records: str,
     day (slot missing) before `recent` and on recent days whose sums of `fact` are still kept
     whole (made before the slots, or on the day before midnight). Returns how many."""
     part, slot = sums.part_sql(fact, alias="r"), sums.slot_sql(fact, alias="r")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT DISTINCT {part} AS part, "
-                f"{slot} AS slot FROM ({records}) r")
     keys = [e.key for e in sums.entries(metrics) if e.metric.fact == fact]
     keys += [k for k, m in sums.value_series(metrics).items() if m.fact == fact]
-    whole = (f"slot IS NULL AND part >= DATE '{recent.isoformat()}' AND metric IN "
-             f"({_quoted(keys)}) "
-             f"AND part IN (SELECT part FROM {name})")
+    since = f"DATE '{recent.isoformat()}'"
+    whole = (f"slot IS NULL AND part >= {since} AND metric IN ({_quoted(keys)}) "
+             "AND part IN (SELECT part FROM changed)")
     con.execute(
-        f"UPDATE {name} SET slot = NULL WHERE part < DATE '{recent.isoformat()}' OR part IN ("
-        f"SELECT part FROM {sums.HOURS} WHERE {whole} "
-        f"UNION ALL SELECT part FROM {sums.VALUE_COUNTS} WHERE {whole})")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT DISTINCT * FROM {name}")
+        f"CREATE OR REPLACE TEMP TABLE {name} AS WITH changed AS (SELECT DISTINCT {part} AS part, "
+        f"{slot} AS slot FROM ({records}) r), whole AS (SELECT part FROM {sums.HOURS} WHERE "
+        f"{whole} UNION SELECT part FROM {sums.VALUE_COUNTS} WHERE {whole}) "
+        f"SELECT DISTINCT part, CASE WHEN part >= {since} AND part NOT IN (SELECT part FROM "
+        "whole) THEN slot END AS slot FROM changed")
     return int(one(con, f"SELECT count(*) FROM {name}"))
 
 
