@@ -44,6 +44,7 @@ MODEST: dict[str, list[str]] = {
     "public": ["--contacts", "1000000", "--clients", "100", "--seconds", "6"],
     "read_after_write": ["--rows", "200000", "--rounds", "3"],
     "refresh_busy_day": ["--rows", "500000", "--rounds", "3"],
+    "live_tick": ["--recent", "200000", "--history", "600000", "--rounds", "3"],
     "write_after_other_writer": ["--rows", "1000000", "--rounds", "3"],
     "simulate": ["--customers", "10000", "--days", "90"],
 }

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import operator
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -172,20 +172,22 @@ SEGMENT_DIMENSIONS = _SEGMENT_DIMENSIONS
 def build(con: TableSource, fact: str, needed: Collection[str], *,
           created_since: datetime | None = None,
           created_before: datetime | None = None,
-          created_in: Sequence[tuple[Any, Any]] = ()) -> ir.Table:
+          times_in: Mapping[str, Sequence[tuple[Any, Any]]] | None = None) -> ir.Table:
     """The fact table with at least the `needed` columns; for contacts, only those created in
-    [created_since, created_before) when given."""
+    [created_since, created_before) when given, and (`times_in`, a time column -> [start,
+    end) spans) only those that may have one of these times in one of its spans: a row
+    without is dropped, a row kept may still lie outside, for the caller to filter."""
     needed = set(needed)
     if fact == "contacts":
         return contacts(con, needed, created_since=created_since,
-                        created_before=created_before, created_in=created_in)
+                        created_before=created_before, times_in=times_in)
     if fact == "surveys":
         return surveys(con, needed)
     if fact == "mentions":
         return mentions(con, needed)
     if fact == "service_contacts":
         return service_contacts(con, needed, created_since=created_since,
-                                created_before=created_before, created_in=created_in)
+                                created_before=created_before, times_in=times_in)
     if fact == "forecasts":
         return forecasts(con)
     raise KeyError(f"unknown fact {fact!r}; facts: {', '.join(FACTS)}")
@@ -309,6 +311,25 @@ _COMPUTED: dict[str, tuple[tuple[str, ...], Any]] = {
                    lambda c: ibis.coalesce(c.queued_at, c.created_at)),
 }
 _CUSTOMER = ("source", "customer_source", "customer_external_id")
+# The stored times a computed time is one of: a contact closed in a span was resolved,
+# abandoned or (closed before it was made) created in it.
+_TIME_SOURCES = {"closed_at": ("resolved_at", "abandoned_at", "created_at"),
+                 "reached_at": ("answered_at", "first_response_at"),
+                 "arrived_at": ("queued_at", "created_at")}
+
+
+def _times_in(c: ir.Table,
+              times_in: Mapping[str, Sequence[tuple[Any, Any]]]) -> ir.BooleanValue:
+    """The contact has a stored time that one of the `times_in` may be in one of its spans:
+    plain ranges on the stored columns, which DuckDB checks against each row group's minimum
+    and maximum, so that the groups of older contacts are not read at all."""
+    tests = []
+    for name, spans in times_in.items():
+        for column in _TIME_SOURCES.get(name, (name,)):
+            if column not in _CONTACT_BASE or not column.endswith("_at"):
+                raise ValueError(f"{name!r} is not a time of a contact")
+            tests += [(c[column] >= a) & (c[column] < b) for a, b in spans]
+    return functools.reduce(operator.or_, tests)
 
 
 def _base_columns(needed: set[str]) -> set[str]:
@@ -364,8 +385,9 @@ def _business_times(con: TableSource, c: ir.Table, names: list[str]) -> ir.Table
 
 def contacts(con: TableSource, needed: set[str], *, created_since: datetime | None = None,
              created_before: datetime | None = None,
-             created_in: Sequence[tuple[Any, Any]] = ()) -> ir.Table:
-    """Contacts with the needed columns, created in [created_since, created_before).
+             times_in: Mapping[str, Sequence[tuple[Any, Any]]] | None = None) -> ir.Table:
+    """Contacts with the needed columns, created in [created_since, created_before), and
+    only those that may have a time of `times_in` in its spans (see `build`).
 
     The range is applied before any join. The repeat-contact window looks forward, so it
     sees contacts created after `created_before` as well (only the start bounds it).
@@ -374,6 +396,10 @@ def contacts(con: TableSource, needed: set[str], *, created_since: datetime | No
     ready = source.ready(con).repeats and "repeat_gap_seconds" in needed
     segs = segments_in(needed)
     c = con.table("contacts")
+    narrowed = created_since is not None
+    if times_in and ("repeat_gap_seconds" not in needed or ready):
+        c = c.filter(_times_in(c, times_in))
+        narrowed = True
     base = _base_columns(needed)
     if ready:  # the gap and the key come ready-made: no window, no links
         base = (base - {"cause", "resolved_at", *_CUSTOMER}) | (
@@ -387,15 +413,11 @@ def contacts(con: TableSource, needed: set[str], *, created_since: datetime | No
         c = c.filter(c.created_at >= created_since)
     if created_before is not None and ("repeat_gap_seconds" not in needed or ready):
         c = c.filter(c.created_at < created_before)
-    if created_in and ("repeat_gap_seconds" not in needed or ready):
-        # Only the contacts created in these [start, end) spans (a few hours of a long range).
-        inside = [(c.created_at >= a) & (c.created_at < b) for a, b in created_in]
-        c = c.filter(functools.reduce(operator.or_, inside))
     labelled = tuple(d for d in ("category", "cause") if d in needed or (
         d == "cause" and "repeat_gap_seconds" in needed and not ready))
     if labelled:
         c = _labelled(con, c, "contacts", "contact_id", labelled,
-                      only_these=created_since is not None)
+                      only_these=narrowed)
     if ready:
         if segs:
             c = _with_customer(con, c, segments=segs).drop("customer_key")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import operator
 from datetime import datetime
+from typing import cast
 
 import ibis
 import ibis.expr.types as ir
@@ -99,8 +100,7 @@ def _sliver_rows(con: TableSource, req: Request, spans: list[tuple[str, str]]) -
         return fact_rows(con, req.within(*spans[0]))
     m = req.metric
     bounds = [(req.moment(a), req.moment(b)) for a, b in spans]
-    by_creation = m.fact == "contacts" and m.time == "created_at"
-    t = facts.build(con, m.fact, req.needed(), created_in=bounds if by_creation else ())
+    t = facts.build(con, m.fact, req.needed(), times_in={m.time: bounds})
     ts = t[m.time]
     t = t.filter(functools.reduce(operator.or_, [(ts >= a) & (ts < b) for a, b in bounds]))
     return filtered(t, req, m.time)
@@ -200,7 +200,12 @@ def backlog_changes(con: TableSource, req: Request) -> ir.Table | None:
              before_start.select(*dims, k=(-before_start.n).cast("int64"))]
     if real[f"{unit}_last"] < real["end"] or real[f"period_{unit}"] < real["first_period"]:
         # The records in the slivers [floor(end), end) and [floor(first period), first period).
-        t = filtered(facts.build(con, m.fact, req.needed()), req, m.opened)  # type: ignore[arg-type]
+        # Only contacts opened or closed in a sliver can change it: the rest are skipped by
+        # their stored times, so the current hour's sliver does not read the whole history.
+        edges = [(end_floor, end)]
+        within = {cast(str, m.opened): edges, cast(str, m.closed): [*edges, (start_floor, start)]}
+        t = facts.build(con, m.fact, req.needed(), times_in=within)
+        t = filtered(t, req, m.opened)  # type: ignore[arg-type]
         o, c = t[m.opened], t[m.closed]
         opens = ((o >= end_floor) & (o < end)).fill_null(False)
         closes = ((c >= end_floor) & (c < end)).fill_null(False)

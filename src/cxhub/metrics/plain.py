@@ -66,12 +66,13 @@ def matches(column: ir.Value, values: tuple[Any, ...]) -> ir.BooleanValue:
 def fact_rows(con: TableSource, req: Request) -> ir.Table:
     """The fact rows whose time falls in the range and that pass the filters."""
     m = req.metric
-    # When the period is the creation time, contacts created outside the range cannot count,
-    # so they are dropped before any join or window.
+    # Contacts whose time cannot fall in the range are dropped before any join or window: by
+    # their creation time, or by the stored times a later one is made of.
     by_creation = m.fact == "contacts" and m.time == "created_at"
     start, end = req.moment("start"), req.moment("end")
     t = facts.build(con, m.fact, req.needed(), created_since=start if by_creation else None,
-                    created_before=end if by_creation else None)
+                    created_before=end if by_creation else None,
+                    times_in=None if by_creation else {m.time: [(start, end)]})
     ts = t[m.time]
     t = t.filter(ts >= start, ts < end)
     return filtered(t, req, m.time)
