@@ -35,6 +35,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_refresh_busy_day import held_mb  # noqa: E402
+
 
 def fill(wh: Any, first: int, rows: int, start: datetime, end: datetime) -> None:
     """`rows` contacts (ids from `first`) created evenly over [start, end)."""
@@ -55,10 +58,6 @@ def fill(wh: Any, first: int, rows: int, start: datetime, end: datetime) -> None
                      TIMESTAMP '{start}' + to_microseconds(CAST(i * {step} * 1e6 AS BIGINT))
                          AS created_at, (i * 7) % 400 AS wait
               FROM range({rows}) t(i))"""), groupable=False)
-
-
-def held_mb(wh: Any) -> float:
-    return round(wh.read_one("SELECT sum(memory_usage_bytes) FROM duckdb_memory()")[0] / 1e6, 1)
 
 
 def main() -> None:
