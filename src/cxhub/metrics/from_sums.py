@@ -202,11 +202,12 @@ def backlog_changes(con: TableSource, req: Request) -> ir.Table | None:
         # The records in the slivers [floor(end), end) and [floor(first period), first period).
         # Only contacts opened or closed in a sliver can change it: the rest are skipped by
         # their stored times, so the current hour's sliver does not read the whole history.
+        opened_at, closed_at = cast(str, m.opened), cast(str, m.closed)  # a backlog has both
         edges = [(end_floor, end)]
-        within = {cast(str, m.opened): edges, cast(str, m.closed): [*edges, (start_floor, start)]}
-        t = facts.build(con, m.fact, req.needed(), times_in=within)
-        t = filtered(t, req, m.opened)  # type: ignore[arg-type]
-        o, c = t[m.opened], t[m.closed]
+        t = facts.build(con, m.fact, req.needed(), times_in={
+            opened_at: edges, closed_at: [*edges, (start_floor, start)]})
+        t = filtered(t, req, opened_at)
+        o, c = t[opened_at], t[closed_at]
         opens = ((o >= end_floor) & (o < end)).fill_null(False)
         closes = ((c >= end_floor) & (c < end)).fill_null(False)
         closed_early = ((c >= start_floor) & (c < start)).fill_null(False)
