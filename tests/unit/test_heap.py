@@ -79,32 +79,50 @@ def test_large_blocks_freed_go_back_at_once_once_settled() -> None:
     assert freed_mb("settled") > 80
 
 
-_ARENAS = """
-import ctypes, sys, threading
+_COUNT_ARENAS = """
+import ctypes, threading
+
+def arenas_after_threads():
+    libc = ctypes.CDLL("libc.so.6")
+    libc.open_memstream.restype = ctypes.c_void_p
+    libc.malloc_info.argtypes = [ctypes.c_int, ctypes.c_void_p]
+    libc.fclose.argtypes = [ctypes.c_void_p]
+    kept, ready = [], threading.Barrier(8)
+
+    def work():
+        ready.wait()  # all at once: each thread's first allocation finds the others' busy
+        kept.append([bytes(4096) for _ in range(2000)])
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    text, size = ctypes.c_char_p(), ctypes.c_size_t()
+    stream = libc.open_memstream(ctypes.byref(text), ctypes.byref(size))
+    libc.malloc_info(0, stream)
+    libc.fclose(stream)
+    print(text.value.decode().count("<heap nr="))
+"""
+
+_ARENAS = _COUNT_ARENAS + """
+import sys
 from cxhub.services import heap
 
 if sys.argv[1] == "settled":
     assert heap.settle()
-libc = ctypes.CDLL("libc.so.6")
-libc.open_memstream.restype = ctypes.c_void_p
-libc.malloc_info.argtypes = [ctypes.c_int, ctypes.c_void_p]
-libc.fclose.argtypes = [ctypes.c_void_p]
-kept, ready = [], threading.Barrier(8)
+arenas_after_threads()
+"""
 
-def work():
-    ready.wait()  # all at once: each thread's first allocation finds the others' arenas busy
-    kept.append([bytes(4096) for _ in range(2000)])
+# `cxhub serve` as a user starts it, up to the point where uvicorn would take over: there the
+# threads of a server start and allocate.
+_SERVE = _COUNT_ARENAS + """
+import sys
+from cxhub.cli import serve_cmd
+from cxhub.cli.main import main
 
-threads = [threading.Thread(target=work) for _ in range(8)]
-for t in threads:
-    t.start()
-for t in threads:
-    t.join()
-text, size = ctypes.c_char_p(), ctypes.c_size_t()
-stream = libc.open_memstream(ctypes.byref(text), ctypes.byref(size))
-libc.malloc_info(0, stream)
-libc.fclose(stream)
-print(text.value.decode().count("<heap nr="))
+serve_cmd.run_server = lambda settings: arenas_after_threads()
+main(["--home", sys.argv[1], "serve"], standalone_mode=False)
 """
 
 
@@ -119,3 +137,14 @@ def test_threads_share_two_arenas_once_settled() -> None:
 
     assert arenas("default") > 2
     assert arenas("settled") <= heap.ARENAS
+
+
+@pytest.mark.skipif(platform.system() != "Linux" or platform.libc_ver()[0] != "glibc",
+                    reason="mallopt is glibc's")
+def test_the_server_settles_before_any_thread_has_run(tmp_path: Path) -> None:
+    """The limit stops only new arenas, and the arenas of threads that ended are handed to the
+    next ones: `cxhub serve` opened the warehouse (DuckDB's threads) before it settled, and its
+    threads then shared 11 and more."""
+    out = subprocess.run([sys.executable, "-c", _SERVE, str(tmp_path)], capture_output=True,
+                         text=True, check=True, timeout=120)
+    assert int(out.stdout.strip()) <= heap.ARENAS

@@ -64,7 +64,7 @@ def demo(ctx: click.Context, data_dir: Path, customers: int, days: int, seed: in
                                          if login else ""))
     say(f"API docs     {base}/docs" + (f"  (header X-API-Key: {login.api_key})"
                                           if login else ""))
-    from cxhub.cli.serve_cmd import run_server
+    from cxhub.cli.serve_cmd import serve_afresh
 
     settings.demo_live_feed = live
-    run_server(settings)
+    serve_afresh(settings)

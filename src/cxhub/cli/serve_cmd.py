@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import os
 import sys
 
 import click
@@ -20,6 +21,9 @@ from cxhub.warehouse import Warehouse
 @click.pass_context
 def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     """Serve the REST API (OpenAPI at /docs) and the web pages."""
+    # Before any thread has run (DuckDB's, opened just below, among them): the allocator's
+    # limits hold only for what comes after (services/heap.py).
+    heap.settle()
     settings = settings_from(ctx)
     if host:
         settings.host = host
@@ -79,14 +83,26 @@ def ensure_port_free(settings: Settings) -> None:
                  "(cxhub serve) or CXHUB_PORT")
 
 
+def serve_afresh(settings: Settings) -> None:
+    """Become `cxhub serve` with these settings: a new program in this process (same id,
+    same terminal), so the server starts with the allocator settled before any thread and
+    without what the work before it left in memory (`cxhub demo`). Where programs cannot be
+    replaced so, it serves from this one."""
+    if os.name != "posix":
+        run_server(settings)
+        return
+    env = {**os.environ, "CXHUB_HOME": str(settings.home), "CXHUB_HOST": settings.host,
+           "CXHUB_PORT": str(settings.port),
+           "CXHUB_DEMO_LIVE_FEED": "true" if settings.demo_live_feed else "false"}
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(sys.executable, [sys.executable, "-m", "cxhub", "serve"], env)
+
+
 def run_server(settings: Settings) -> None:
     import uvicorn
 
     ensure_port_free(settings)
-    # Before the app's threads start: large blocks mapped on their own, so that the writer's
-    # growing key index does not leave the heap full of holes (services/heap.py).
-    heap.settle()
-
     from cxhub.web.app import create_app
 
     app = create_app(settings)

@@ -18,6 +18,11 @@ docs/reliability.md):
   space and fragments: in an hour's soak the threads' arenas held 20 -> 38 MB while
   the web server's pool of threads and the background ones took turns. `settle` allows
   `ARENAS` (two); most allocations happen under Python's lock anyway, so threads rarely wait.
+  The limit only stops new arenas: a thread that ends leaves its arena on a list from which
+  the next threads take one, however many there are. So `settle` must come before any thread
+  has allocated: before DuckDB is opened (its threads), before pyarrow is imported. The server
+  used to open the warehouse once before it (to refuse a second server in one line), and
+  DuckDB's threads left 11 arenas that the server's threads then shared: 16 in all.
 
 Elsewhere than glibc (macOS, musl) none of this is done.
 
@@ -64,16 +69,17 @@ def _glibc() -> Any | None:
 
 def settle() -> bool:
     """Map every block of `MMAP_THRESHOLD` or more on its own, for the life of the process,
-    keep to `ARENAS` arenas, and let Arrow allocate through the same allocator (the server
-    calls this when it starts); whether it could (glibc only)."""
+    keep to `ARENAS` arenas, and let Arrow allocate through the same allocator; whether it
+    could (glibc only). `cxhub serve` calls this first, before any thread has run."""
     lib = _glibc()
     if lib is None:
         return False
+    arenas = lib.mallopt(_M_ARENA_MAX, ARENAS)  # first: importing pyarrow starts a thread
+    mapped = lib.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
     import pyarrow
 
     pyarrow.set_memory_pool(pyarrow.system_memory_pool())
-    arenas = lib.mallopt(_M_ARENA_MAX, ARENAS)
-    return bool(lib.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD) and arenas)
+    return bool(arenas and mapped)
 
 
 def give_back() -> bool:
