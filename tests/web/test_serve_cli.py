@@ -1,10 +1,17 @@
-"""`cxhub serve` as an operator runs it: a second server on the same home is told why, in one
-line, without a traceback."""
+"""`cxhub serve` and `cxhub demo` as an operator runs them: a second server on the same home is
+told why, in one line, without a traceback; the demo serves from a fresh `cxhub serve`."""
 
 from __future__ import annotations
 
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 from tests.conftest import run_cli
 from tests.web.conftest import free_port, start
@@ -42,3 +49,49 @@ def test_a_taken_port_is_named_before_anything_starts(tmp_path: Path) -> None:
         assert "Traceback" not in out
         assert f"cannot listen on 127.0.0.1:{port}" in out and "--port" in out
     assert not (tmp_path / "demo-data").exists()  # nothing simulated
+
+
+def test_a_demo_period_too_short_to_simulate_is_refused_in_one_line(tmp_path: Path) -> None:
+    done = run_cli("demo", "--data", str(tmp_path / "demo-data"), "--days", "20",
+                   home=tmp_path, check=False, timeout=60)
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr and "'--days': 20 is not in the range" in done.stderr
+    assert not (tmp_path / "demo-data").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(platform.system() != "Linux", reason="reads the process's /proc entry")
+def test_the_demo_hands_over_to_a_fresh_cxhub_serve(tmp_path: Path) -> None:
+    """Once built, `cxhub demo` becomes `cxhub serve` in the same process (a new program): the
+    server starts with the allocator settled before any thread has run, without what the build
+    left in memory, on the same home, port and live feed."""
+    port = free_port()
+    log = tmp_path / "demo.log"
+    env = {**os.environ, "CXHUB_HOME": str(tmp_path / "home"), "CXHUB_PORT": str(port)}
+    with open(log, "wb") as fh:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "cxhub", "demo", "--data", str(tmp_path / "data"),
+             "--customers", "300", "--days", "28"], stdout=fh, stderr=subprocess.STDOUT, env=env)
+    try:
+        deadline = time.monotonic() + 300
+        while True:
+            assert proc.poll() is None, log.read_text()
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+        program = Path(f"/proc/{proc.pid}/cmdline").read_bytes().split(b"\0")
+        assert b"serve" in program and b"demo" not in program
+        environ = Path(f"/proc/{proc.pid}/environ").read_bytes().split(b"\0")
+        assert b"CXHUB_DEMO_LIVE_FEED=true" in environ
+        key = re.search(r"X-API-Key: (\S+)\)", log.read_text())
+        assert key, log.read_text()  # the key the demo made answers on the served home
+        answer = httpx.get(f"http://127.0.0.1:{port}/api/v1/problems",
+                           headers={"X-API-Key": key[1]}, timeout=10)
+        assert answer.status_code == 200, answer.text
+    finally:
+        proc.terminate()
+        proc.wait(60)

@@ -14,8 +14,9 @@ from cxhub.domain.errors import CxhubError
 @click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path),
               default=Path("demo-data"), show_default=True,
               help="Where the simulated company's files are written (cached).")
-@click.option("--customers", type=int, default=50_000, show_default=True)
-@click.option("--days", type=int, default=365, show_default=True)
+@click.option("--customers", type=click.IntRange(min=1), default=50_000, show_default=True)
+@click.option("--days", type=click.IntRange(min=28), default=365, show_default=True,
+              help="Length of the simulated period in days.")
 @click.option("--seed", type=int, default=42, show_default=True)
 @click.option("--fix-effect", type=click.FloatRange(min=0.0, max=1.0, max_open=True),
               default=0.3, show_default=True,
