@@ -17,7 +17,8 @@ every acknowledged batch is counted in the file: each must be there whole; a bat
 acknowledged must be there whole or not at all.
 
 With `--prefill-minutes 60` the warehouse starts with the contacts of the hour before, at the
-same rate: the live figures (arrivals in the last hour, the backlog and waits over the last
+same rate (posted through the API to a first server, stopped before the soak's starts): the
+live figures (arrivals in the last hour, the backlog and waits over the last
 hour and half hour) then read as many contacts at the start as at the end, and memory that
 follows that window levels off from the start instead of rising with it for the whole hour.
 
@@ -211,38 +212,47 @@ class Soak:
                 time.sleep(1)
 
 
-def prefill(db: Path, minutes: float, rate: float) -> int:
-    """The contacts the soak would have written in the `minutes` before it starts, at `rate`,
-    written straight into the file (the server is not running yet); returns how many."""
-    rows = int(minutes * 60 * rate)
-    if rows <= 0:
-        return 0
-    now = datetime.now(UTC).replace(tzinfo=None)
-    step = minutes * 60 / rows
-    with duckdb.connect(str(db)) as con:
-        con.execute(f"""
-            INSERT INTO contacts (contact_id, source, external_id, channel, created_at,
-                                  wait_seconds, queue, batch_id)
-            SELECT i + 1, 'prefill', 'p' || i, ['phone', 'email', 'chat', 'web'][1 + i % 4],
-                   TIMESTAMP '{now - timedelta(minutes=minutes)}'
-                       + to_microseconds(CAST(i * {step} * 1e6 AS BIGINT)),
-                   (i * 7) % 400, 'billing', 1
-            FROM range({rows}) t(i)""")
-        con.execute("INSERT INTO ingest_batches VALUES (1, 'soak', 'contacts', 'prefill', "
-                    "NULL, ?, ?, 'loaded', ?, ?, 0, 0)", [now, now, rows, rows])
-    return rows
+PREFILL_REQUESTS_PER_POST = 10  # the soak's requests of `batch` contacts sent ten at a time
+PREFILL_WRITERS = 4
 
 
-def start_server(home: Path, port: int, prefill_minutes: float = 0.0,
-                 rate: float = 0.0) -> tuple[subprocess.Popen[bytes], str]:
+def prefill(url: str, key: str, minutes: float, rate: float, batch: int) -> int:
+    """The contacts the soak would have written in the `minutes` before it starts, at `rate`:
+    its own requests of `batch` contacts (one `created_at` each, the same channels, waits and
+    ids), posted as fast as the server takes them; returns how many.
+
+    Through the API, so that the server's writer stores them as it stores the soak's (its
+    batches, its checkpoints at a row group's end): rows written straight into the file (an
+    evenly spaced `created_at` each, one batch, DuckDB's default row groups) were laid out in
+    half the blocks, so the last hour's figures read half as much at the start as at the end,
+    and the memory holding what they read grew for the whole hour."""
+    requests = int(minutes * 60 * rate) // batch
+    first = datetime.now(UTC).replace(tzinfo=None) - timedelta(minutes=minutes)
+    run = f"p{time.time_ns()}"
+    channels = ("phone", "email", "chat", "web")
+
+    def post(n0: int) -> int:
+        body = []
+        for n in range(n0, min(requests, n0 + PREFILL_REQUESTS_PER_POST)):
+            at = (first + timedelta(seconds=n * batch / rate)).isoformat()
+            body += [{"source": "prefill", "external_id": f"{run}-{n}-{i}",
+                      "channel": channels[(n + i) % 4], "created_at": at,
+                      "wait_seconds": (n * 7 + i) % 400, "queue": "billing"}
+                     for i in range(batch)]
+        with httpx.Client(base_url=url, headers={"X-API-Key": key}, timeout=120) as client:
+            answer = client.post("/api/v1/contacts", json=body)
+        if answer.status_code != 201:
+            raise SystemExit(f"prefill refused ({answer.status_code}): {answer.text[:300]}")
+        return len(body)
+
+    with ThreadPoolExecutor(PREFILL_WRITERS) as pool:
+        return sum(pool.map(post, range(0, requests, PREFILL_REQUESTS_PER_POST)))
+
+
+def serve(home: Path, port: int) -> subprocess.Popen[bytes]:
+    """`cxhub serve` on `home`, once it answers."""
     env = {**os.environ, "CXHUB_HOME": str(home)}
-    made = subprocess.run([sys.executable, "-m", "cxhub", "keys", "create", "--scope", "ingest",
-                           "--name", "soak"], env=env, capture_output=True, text=True,
-                          check=True)
-    key = made.stdout.strip().splitlines()[0]
-    if prefill_minutes:
-        log(f"prefilled {prefill(home / 'cxhub.duckdb', prefill_minutes, rate):,} contacts")
-    fh = open(home / "serve.log", "wb")  # noqa: SIM115 - open while the server runs
+    fh = open(home / "serve.log", "ab")  # noqa: SIM115 - open while the server runs
     proc = subprocess.Popen([sys.executable, "-m", "cxhub", "serve", "--port", str(port)],
                             stdout=fh, stderr=subprocess.STDOUT, env=env)
     deadline = time.monotonic() + 120
@@ -251,13 +261,34 @@ def start_server(home: Path, port: int, prefill_minutes: float = 0.0,
             raise SystemExit(f"cxhub serve exited:\n{(home / 'serve.log').read_text()}")
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return proc, key
+                return proc
         except httpx.TransportError:
             pass
         if time.monotonic() > deadline:
             proc.kill()
             raise SystemExit("cxhub serve not healthy in 120 s")
         time.sleep(0.1)
+
+
+def start_server(home: Path, port: int, prefill_minutes: float = 0.0, rate: float = 0.0,
+                 batch: int = 100) -> tuple[subprocess.Popen[bytes], str]:
+    """The soak's server and its ingest key. With a prefill, a first server takes the
+    prefill and is stopped: the soak's starts fresh, as after a restart."""
+    env = {**os.environ, "CXHUB_HOME": str(home)}
+    made = subprocess.run([sys.executable, "-m", "cxhub", "keys", "create", "--scope", "ingest",
+                           "--name", "soak"], env=env, capture_output=True, text=True,
+                          check=True)
+    key = made.stdout.strip().splitlines()[0]
+    if prefill_minutes:
+        first = serve(home, port)
+        began = time.monotonic()
+        try:
+            n = prefill(f"http://127.0.0.1:{port}", key, prefill_minutes, rate, batch)
+        finally:
+            first.terminate()
+            first.wait(timeout=300)
+        log(f"prefilled {n:,} contacts through the API in {time.monotonic() - began:.0f} s")
+    return serve(home, port), key
 
 
 def verify(db: Path, soak: Soak) -> dict[str, Any]:
@@ -334,7 +365,7 @@ def main() -> None:
 
     home = Path(tempfile.mkdtemp(prefix="cxhub-soak-"))
     port = free_port()
-    proc, key = start_server(home, port, args.prefill_minutes, args.rate)
+    proc, key = start_server(home, port, args.prefill_minutes, args.rate, args.batch)
     url = f"http://127.0.0.1:{port}"
     soak = Soak(args, url, key)
     log(f"server pid {proc.pid} on {url}, home {home}; {args.minutes} min at {args.rate}/s")
