@@ -22,6 +22,7 @@ import numpy as np
 
 from cxhub.domain.canonical import RecordKind
 from cxhub.ingest.key_runs import RUN_KEYS, Runs, runs_folder
+from cxhub.warehouse.schema import largest_sql
 
 # A key's 64-bit hash, the same in SQL (building the index from a table) and in Python (the
 # keys of a flush): half of the MD5 of "source<unit separator>external_id". Python's is a
@@ -108,7 +109,7 @@ class KeyIndex:
             return self._max_id + 1
         k = self.kind
         count, max_id = con.execute(
-            f"SELECT count(*), coalesce(max({k.id_column}), 0) FROM {k.table}"
+            f"SELECT count(*), {largest_sql(k.table, k.id_column)} FROM {k.table}"
         ).fetchall()[0]
         if self._stale or ((count, max_id) != (self._count, self._max_id)
                            and not self._forget_after(int(count), int(max_id))):

@@ -34,7 +34,7 @@ from cxhub.domain.canonical import FieldType, RecordKind
 from cxhub.ingest.batches import batch_for
 from cxhub.ingest.derive import run_steps
 from cxhub.ingest.keys import KeyIndex, known
-from cxhub.warehouse.schema import quote
+from cxhub.warehouse.schema import largest_sql, quote
 
 
 class Written(NamedTuple):
@@ -53,7 +53,7 @@ class Inserted:
 
 
 def next_id(con: duckdb.DuckDBPyConnection, kind: RecordKind) -> int:
-    row = con.execute(f"SELECT coalesce(max({kind.id_column}), 0) FROM {kind.table}").fetchone()
+    row = con.execute(f"SELECT {largest_sql(kind.table, kind.id_column)}").fetchone()
     return int(row[0]) + 1 if row else 1
 
 

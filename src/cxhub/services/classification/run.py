@@ -41,6 +41,7 @@ from cxhub.analytics.classify.model import TextClassifier, load_model, new_versi
 from cxhub.analytics.classify.taxonomy import DIMENSIONS, Taxonomy, taxonomy_for_home
 from cxhub.analytics.classify.zeroshot import ZeroShotClassifier
 from cxhub.warehouse import Warehouse
+from cxhub.warehouse.schema import largest_sql
 
 Progress = Callable[[str, int, int], None]
 TARGETS = ("contacts", "mentions")
@@ -402,6 +403,6 @@ def refresh_best_labels(wh: Warehouse) -> None:
 def newest_ids(wh: Warehouse, targets: Sequence[str] = TARGETS) -> dict[str, int]:
     out = {}
     for target in targets:
-        row = wh.read_one(f"SELECT coalesce(max({ID_COLUMN[target]}), 0) FROM {target}")
+        row = wh.read_one(f"SELECT {largest_sql(target, ID_COLUMN[target])}")
         out[target] = int(row[0]) if row else 0
     return out

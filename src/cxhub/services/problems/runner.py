@@ -15,6 +15,7 @@ from cxhub.services.problems import discovery, escalation, figures, ownership, p
 from cxhub.services.problems.errors import ProblemInputError, parse_date
 from cxhub.services.problems.impact import own_contacts_message
 from cxhub.warehouse import Warehouse
+from cxhub.warehouse.schema import largest_sql
 
 log = logging.getLogger("cxhub.problems")
 
@@ -179,9 +180,8 @@ class FollowUp:
         if not self.backoff.due() or not self._lock.acquire(blocking=False):
             return {}
         try:
-            row = self._wh.read_one("SELECT coalesce(max(contact_id), 0), (SELECT "
-                                    "coalesce(max(mention_id), 0) FROM mentions) "
-                                    "FROM contacts")
+            row = self._wh.read_one(f"SELECT {largest_sql('contacts', 'contact_id')}, "
+                                    f"{largest_sql('mentions', 'mention_id')}")
             newest_contact, newest_mention = (int(row[0]), int(row[1])) if row else (0, 0)
             if self.after_id is None:
                 self.after_id, self.after_mention_id = newest_contact, newest_mention
