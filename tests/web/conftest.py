@@ -88,11 +88,17 @@ def start(home: Path, *, env: dict[str, str] | None = None) -> Server:
             [sys.executable, "-m", "cxhub", "serve", "--port", str(port)],
             stdout=fh, stderr=subprocess.STDOUT, env=full_env,
         )
-    server = Server(f"http://127.0.0.1:{port}", home, proc, log)
-    deadline = time.monotonic() + _START_TIMEOUT
+    return healthy(Server(f"http://127.0.0.1:{port}", home, proc, log))
+
+
+def healthy(server: Server, timeout: float = _START_TIMEOUT) -> Server:
+    """`server` once it answers /healthz; stopped, and the test failed with its log, if it
+    exits or does not answer within `timeout` seconds."""
+    deadline = time.monotonic() + timeout
     while True:
-        if proc.poll() is not None:
-            raise AssertionError(f"cxhub serve exited {proc.returncode}:\n{log.read_text()}")
+        if server.process.poll() is not None:
+            raise AssertionError(
+                f"cxhub exited {server.process.returncode}:\n{server.log.read_text()}")
         try:
             if httpx.get(f"{server.url}/healthz", timeout=1.0).status_code == 200:
                 return server
@@ -101,7 +107,7 @@ def start(home: Path, *, env: dict[str, str] | None = None) -> Server:
         if time.monotonic() > deadline:
             server.stop()
             raise AssertionError(
-                f"cxhub serve not healthy in {_START_TIMEOUT}s:\n{log.read_text()}")
+                f"cxhub serve not healthy in {timeout}s:\n{server.log.read_text()}")
         time.sleep(0.05)
 
 

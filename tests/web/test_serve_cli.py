@@ -8,13 +8,12 @@ import platform
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 from tests.conftest import run_cli
-from tests.web.conftest import free_port, start
+from tests.web.conftest import Server, free_port, healthy, start
 
 
 @pytest.mark.slow
@@ -72,17 +71,8 @@ def test_the_demo_hands_over_to_a_fresh_cxhub_serve(tmp_path: Path) -> None:
         proc = subprocess.Popen(
             [sys.executable, "-m", "cxhub", "demo", "--data", str(tmp_path / "data"),
              "--customers", "300", "--days", "28"], stdout=fh, stderr=subprocess.STDOUT, env=env)
+    server = healthy(Server(f"http://127.0.0.1:{port}", tmp_path, proc, log), timeout=300)
     try:
-        deadline = time.monotonic() + 300
-        while True:
-            assert proc.poll() is None, log.read_text()
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.2)
         program = Path(f"/proc/{proc.pid}/cmdline").read_bytes().split(b"\0")
         assert b"serve" in program and b"demo" not in program
         environ = Path(f"/proc/{proc.pid}/environ").read_bytes().split(b"\0")
@@ -93,5 +83,4 @@ def test_the_demo_hands_over_to_a_fresh_cxhub_serve(tmp_path: Path) -> None:
                            headers={"X-API-Key": key[1]}, timeout=10)
         assert answer.status_code == 200, answer.text
     finally:
-        proc.terminate()
-        proc.wait(60)
+        server.stop()
