@@ -15,6 +15,7 @@ from cxhub.services.access.keys import KeyCache, RevocationInbox
 from cxhub.services.records.api import RecordSink
 from cxhub.settings import Settings
 from cxhub.warehouse import Warehouse
+from cxhub.warehouse.schema import edge_sql
 from cxhub.web import api_docs
 from cxhub.web.api.v1 import keys, read, records
 from cxhub.web.gate import ReadGate
@@ -54,7 +55,7 @@ def create_app(settings: Settings | None = None, warehouse: Warehouse | None = N
             from cxhub.services.demo.live_feed import LiveFeed
 
             feed = LiveFeed.for_demo(app.state.sink, wh)
-            newest = wh.read_one("SELECT max(created_at) FROM contacts")
+            newest = wh.read_one("SELECT " + edge_sql("contacts", "created_at", "max"))
             feed.start(since=newest[0] if newest and newest[0] else None)
         renewal = None
         if settings.renew_minutes > 0 and warehouse is None:  # tests renew theirs by hand

@@ -34,6 +34,7 @@ from cxhub.analytics.segments.profile import PERSONA_CHANNELS, customer_profile
 from cxhub.analytics.segments.rfm import RfmRules, rfm
 from cxhub.warehouse import Warehouse
 from cxhub.warehouse.engines import connect
+from cxhub.warehouse.schema import edge_sql
 
 __all__ = ["DEFAULT_COST_PER_CONTACT", "ClvSettings", "PortfolioRules", "SegmentSettings",
            "compute_rfm", "compute_segments", "fit_clv", "refresh_segments", "stored_summary"]
@@ -96,8 +97,8 @@ def latest_activity(wh: Warehouse) -> dt.date:
     """The default as-of date: the last day with a transaction or a contact (today if none),
     so that segments of historical data are not all "lost"."""
     (latest,), = wh.read(
-        "SELECT greatest((SELECT max(occurred_at) FROM transactions), "
-        "(SELECT max(created_at) FROM contacts))")
+        f"SELECT greatest({edge_sql('transactions', 'occurred_at', 'max')}, "
+        f"{edge_sql('contacts', 'created_at', 'max')})")
     return latest.date() if latest is not None else dt.date.today()
 
 

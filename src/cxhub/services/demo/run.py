@@ -18,6 +18,7 @@ from cxhub.services.pipeline import PipelineReport, refresh
 from cxhub.services.records.files import IngestReport, ingest_paths
 from cxhub.settings import Settings
 from cxhub.warehouse import Warehouse
+from cxhub.warehouse.schema import edge_sql
 
 Say = Callable[[str], None]
 
@@ -183,7 +184,7 @@ def publish_year(wh: Warehouse, settings: Settings, say: Say) -> int:
     """A daily report for every day of the simulated year, as if published each night."""
     from cxhub.services.public import reports
 
-    first = wh.read_one("SELECT min(created_at) FROM contacts")
+    first = wh.read_one("SELECT " + edge_sql("contacts", "created_at", "min"))
     if not first or first[0] is None:
         return 0
     since = first[0].date()

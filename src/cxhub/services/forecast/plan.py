@@ -24,6 +24,7 @@ from cxhub.analytics.staffing import agents_needed, figures
 from cxhub.domain.errors import NotFoundError
 from cxhub.services.forecast import hours
 from cxhub.warehouse import Warehouse
+from cxhub.warehouse.schema import edge_sql
 
 LIVE = ("phone", "chat")
 CONCURRENCY = {"chat": 2}
@@ -192,7 +193,8 @@ def _channel_plan(wh: Warehouse, channel: str, df: pd.DataFrame) -> ChannelPlan:
 
 
 def _newest(wh: Warehouse, channel: str) -> pd.Timestamp:
-    row = wh.read_one("SELECT max(created_at) FROM contacts WHERE channel = ?", [channel])
+    row = wh.read_one("SELECT " + edge_sql("contacts", "created_at", "max", "channel = ?"),
+                      [channel])
     return pd.Timestamp(row[0]) if row and row[0] else pd.Timestamp.min
 
 

@@ -23,6 +23,7 @@ import pandas as pd
 from cxhub.analytics.staffing import agents_needed, erlang_a, erlang_c
 from cxhub.services.forecast import hours, plan
 from cxhub.warehouse import Warehouse
+from cxhub.warehouse.schema import edge_sql
 
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
@@ -30,7 +31,7 @@ DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday",
 def _now(wh: Warehouse, at: dt.datetime | None) -> dt.datetime:
     if at is not None:
         return at
-    row = wh.read_one("SELECT max(created_at) FROM contacts")
+    row = wh.read_one("SELECT " + edge_sql("contacts", "created_at", "max"))
     return row[0] if row and row[0] else dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 

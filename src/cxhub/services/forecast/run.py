@@ -33,6 +33,7 @@ from cxhub.analytics.forecast.series import (
     mark_gaps,
 )
 from cxhub.warehouse import Warehouse
+from cxhub.warehouse.schema import edge_sql
 
 TRAIN_WEEKS = 12  # history given to the models: enough for every candidate, bounded in time
 RUN_FOLDS = 4  # inner folds (of a week each for long horizons) that choose a run's models
@@ -107,12 +108,14 @@ def channel_series(wh: Warehouse, channel: str, *, minutes: int, timezone: str |
                    part: str | None = None) -> tuple[Series, int, list[dt.date]]:
     """The channel's counts up to the day before `origin` (default: the newest day, which is
     usually partial, left out), with known events and gaps marked."""
-    newest = wh.read_one("SELECT max(created_at) FROM contacts WHERE channel = ?", [channel])
+    newest = wh.read_one("SELECT " + edge_sql("contacts", "created_at", "max", "channel = ?"),
+                         [channel])
     if not newest or newest[0] is None:
         raise SeriesError(f"channel {channel}: no contacts")
     last_local = _to_local(pd.Timestamp(newest[0]), timezone)
     end = min(last_local.date(), origin or last_local.date()) - dt.timedelta(days=1)
-    oldest = wh.read_one("SELECT min(created_at) FROM contacts WHERE channel = ?", [channel])
+    oldest = wh.read_one("SELECT " + edge_sql("contacts", "created_at", "min", "channel = ?"),
+                         [channel])
     first = _to_local(pd.Timestamp(oldest[0]), timezone).date() if oldest else end
     start = max(first, end - dt.timedelta(days=weeks * 7 - 1)) if weeks else first
     since = pd.Timestamp(start) - pd.Timedelta(days=1)

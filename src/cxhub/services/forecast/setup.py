@@ -11,6 +11,7 @@ from pathlib import Path
 from cxhub.analytics.forecast.series import SeriesError
 from cxhub.services.forecast import hours, run
 from cxhub.warehouse import Warehouse
+from cxhub.warehouse.schema import edge_sql
 
 # The quick candidates: the demo forecasts every channel in about a second each; MSTL and
 # AutoETS join in with `cxhub forecast run`.
@@ -23,7 +24,7 @@ def prepare_demo(wh: Warehouse, folder: Path, say: Callable[[str], None]) -> int
     yaml_file = folder / "opening_hours.yaml"
     if yaml_file.is_file():
         hours.load_file(wh, yaml_file)
-    newest = wh.read_one("SELECT max(created_at) FROM contacts")
+    newest = wh.read_one("SELECT " + edge_sql("contacts", "created_at", "max"))
     if not newest or newest[0] is None:
         return None
     origin = newest[0].date() - dt.timedelta(days=7)

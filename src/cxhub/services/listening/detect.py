@@ -27,6 +27,7 @@ from cxhub.services.listening import webhook as listening_webhook
 from cxhub.settings import Settings
 from cxhub.warehouse import Warehouse
 from cxhub.warehouse.engines import connect
+from cxhub.warehouse.schema import edge_sql
 
 KINDS = {"mentions": "mention_spike", "contacts": "contact_spike"}
 TARGETS = tuple(KINDS)
@@ -125,7 +126,7 @@ def calendar_events(wh: Warehouse) -> list[PlannedEvent]:
 
 
 def _last_hour(wh: Warehouse, targets: tuple[str, ...]) -> dt.datetime | None:
-    times = [wh.read_one(f"SELECT max(created_at) FROM {t}") for t in targets]
+    times = [wh.read_one("SELECT " + edge_sql(t, "created_at", "max")) for t in targets]
     found = [r[0] for r in times if r and r[0] is not None]
     return max(found) if found else None
 

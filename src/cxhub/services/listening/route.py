@@ -22,6 +22,7 @@ from cxhub.domain.canonical import CONTACTS
 from cxhub.ingest.upsert import write_rows
 from cxhub.warehouse import Warehouse
 from cxhub.warehouse.engines import connect
+from cxhub.warehouse.schema import edge_sql
 
 SOURCE = routing.ROUTED_SOURCE
 QUEUE = "social"
@@ -87,7 +88,7 @@ def route_mentions(wh: Warehouse, *, as_of: dt.datetime | None = None,
     when the data ends before now (a historical load routes its last days).
     """
     r = rule or routing.RoutingRule()
-    newest = wh.read_one("SELECT max(created_at) FROM mentions WHERE inbound")
+    newest = wh.read_one("SELECT " + edge_sql("mentions", "created_at", "max", "inbound"))
     if not newest or newest[0] is None:
         return RouteReport()
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)

@@ -23,6 +23,7 @@ from cxhub.services.problems import store
 from cxhub.services.problems.errors import ProblemInputError
 from cxhub.warehouse import Warehouse
 from cxhub.warehouse.engines import connect
+from cxhub.warehouse.schema import edge_sql, span_sql
 
 OPEN_STATES = ("open", "acknowledged", "fix_planned")
 FOLLOW = dt.timedelta(days=30)
@@ -70,7 +71,7 @@ def discover(wh: Warehouse, *, settings: disc.DiscoverySettings | None = None,
     daily = _frame(plans.daily_by_cause(con, ready_labels=ready))
     eps = disc.merge(disc.episodes(alerts, st) + disc.weekly_episodes(daily, st), st)
     report = DiscoverReport(episodes=len(eps))
-    last_seen = wh.read_one("SELECT max(created_at) FROM contacts")
+    last_seen = wh.read_one("SELECT " + edge_sql("contacts", "created_at", "max"))
     data_end = last_seen[0] if last_seen else None
     # Planned events first: their contacts are explained, so the extra demand they bring is
     # not found again as an unexplained episode (the weeks of a campaign run high).
@@ -118,7 +119,7 @@ def _planned(wh: Warehouse, con: Any, st: disc.DiscoverySettings, *, ready: bool
     """A problem for each planned event in the calendar (table calendar_events) that brought
     clear extra contacts, named as the event; returns the contacts linked to them."""
     claimed: set[int] = set()
-    span = wh.read_one("SELECT min(created_at), max(created_at) FROM contacts")
+    span = wh.read_one(span_sql("contacts", "created_at"))
     if not span or span[0] is None:
         return claimed
     rows = wh.read(

@@ -18,11 +18,12 @@ from cxhub.domain.errors import CxhubError
 from cxhub.services.metrics import compute as metrics
 from cxhub.services.problems.errors import ProblemInputError, ProblemNotFoundError, parse_date
 from cxhub.warehouse import Warehouse
+from cxhub.warehouse.schema import span_sql
 
 
 def data_days(wh: Warehouse) -> tuple[dt.date, dt.date] | None:
     """The first and the last whole day of contacts (the last day seen may be under way)."""
-    row = wh.read_one("SELECT min(created_at), max(created_at) FROM contacts")
+    row = wh.read_one(span_sql("contacts", "created_at"))
     if not row or row[0] is None:
         return None
     first, last = row[0], row[1]

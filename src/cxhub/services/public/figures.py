@@ -31,6 +31,7 @@ from typing import Any
 from cxhub.services.metrics import compute as metrics
 from cxhub.services.metrics.backend import backend
 from cxhub.warehouse import Warehouse
+from cxhub.warehouse.schema import edge_sql
 
 Row = dict[str, Any]
 log = logging.getLogger(__name__)
@@ -280,7 +281,7 @@ def last_complete(now: datetime, grain: str = "day") -> datetime:
 
 
 def data_start(wh: Warehouse) -> datetime | None:
-    row = _first(wh, "SELECT min(created_at) FROM contacts")
+    row = _first(wh, "SELECT " + edge_sql("contacts", "created_at", "min"))
     return row[0] if row else None
 
 

@@ -12,6 +12,7 @@ from cxhub.domain.errors import CxhubError
 from cxhub.services.access import users
 from cxhub.services.access.users import User
 from cxhub.services.customers.contacts import label_choices
+from cxhub.warehouse.schema import edge_sql
 from cxhub.web.dashboard import downloads, figures
 from cxhub.web.dashboard.auth import (
     CheckedForm,
@@ -29,7 +30,8 @@ router = APIRouter(prefix="/app", include_in_schema=False)
 
 
 def _latest_contact(request: Request) -> datetime | None:
-    row = request.app.state.warehouse.read_one("SELECT max(created_at) FROM contacts")
+    row = request.app.state.warehouse.read_one(
+        "SELECT " + edge_sql("contacts", "created_at", "max"))
     return row[0] if row else None
 
 
