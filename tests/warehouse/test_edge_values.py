@@ -15,6 +15,9 @@ from typing import Any
 
 import pytest
 
+from cxhub.metrics import coverage
+from cxhub.services.metrics.backend import backend
+from cxhub.services.metrics.compute import definition
 from cxhub.warehouse import Warehouse
 from cxhub.warehouse.schema import edge_sql, largest_sql, span_sql
 
@@ -85,4 +88,18 @@ def test_the_span_of_times_reads_a_few_row_groups_not_the_column(
     first = 0 if params is None else 1
     assert span == (dt.datetime(2026, 1, 1) + dt.timedelta(seconds=first),
                     dt.datetime(2026, 1, 1) + dt.timedelta(seconds=last + 3600))
+    assert held_by_min_max > 4 * held, (held, held_by_min_max)
+
+
+def test_the_span_of_a_metrics_data_reads_a_few_row_groups(filled: Path) -> None:
+    """Every compared figure carries its coverage: the first and the last day of the data."""
+    appended = CONTACTS + 600
+    with Warehouse.open(filled) as wh:
+        _insert(wh, appended, 100)
+        before = _held_mb(wh)
+        span = coverage.data_span(backend(wh), definition("contacts"))
+        held = _held_mb(wh) - before
+    assert span == (dt.datetime(2026, 1, 1), dt.datetime(2026, 1, 18))  # 1.5 million seconds
+    _, held_by_min_max = _read_as_served(
+        filled, "SELECT min(created_at), max(created_at) FROM contacts", appended + 100)
     assert held_by_min_max > 4 * held, (held, held_by_min_max)

@@ -37,8 +37,13 @@ def data_span(con: TableSource, metric: Metric) -> Span:
     table, column = SPAN_COLUMN[metric.fact]
     backend: Any = getattr(con, "backend", con)
     if getattr(backend, "name", None) == "duckdb":  # plain SQL: no Ibis compile per call
+        # The first row of each order, not min() and max(): with rows appended since the last
+        # checkpoint those read every block of the column, which DuckDB keeps (as
+        # cxhub.warehouse.schema.edge_sql says; metrics/ does not import the warehouse).
         first, last = backend.con.execute(
-            f"SELECT min({column}), max({column}) FROM {table}").fetchall()[0]
+            f"SELECT (SELECT {column} FROM {table} ORDER BY {column} NULLS LAST LIMIT 1), "
+            f"(SELECT {column} FROM {table} ORDER BY {column} DESC NULLS LAST LIMIT 1)"
+        ).fetchall()[0]
     else:
         t: ir.Table = con.table(table)
         found = t.aggregate(first=t[column].min(), last=t[column].max()).to_pyarrow()
