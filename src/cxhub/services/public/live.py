@@ -19,7 +19,12 @@ def snapshot(wh: Warehouse, *, min_count: int, now: datetime | None = None) -> d
     # No total of the channels is published live, so a small channel hides only itself.
     arrivals = suppress(compute(wh, "contacts", start=hour_ago, end=now, by=("channel",)),
                         min_count, counts=True, total=False)
-    backlog = suppress(compute(wh, "backlog", start=hour_ago, end=now, by=("channel",)),
+    # The backlog now: its range only decides which channels have a row (those with a contact
+    # open at some time in it). It starts on a whole hour, so that the ready-made sums answer
+    # all of it but the hour under way; from the minute an hour ago, the records of that
+    # hour's first minutes were read again at every tick, as many as the clock was past the hour.
+    since = hour_ago.replace(minute=0, second=0, microsecond=0)
+    backlog = suppress(compute(wh, "backlog", start=since, end=now, by=("channel",)),
                        min_count, counts=True, total=False)
     # The catalogue's expected wait: the mean wait of the contacts reached in the last half
     # hour, what a customer arriving now can expect.
