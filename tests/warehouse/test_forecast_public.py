@@ -43,7 +43,8 @@ def test_expected_wait_and_best_time(warehouse: Warehouse, tmp_path: Path) -> No
     ingest_paths(warehouse, "generic", [tmp_path / "waiting.csv"], kind="contacts")
     got = public.expected_wait(warehouse, "phone", at)
     assert got["basis"] == "queue" and got["waiting"] == 3 and got["agents"] == 4
-    aht, patience = plan.channel_history(warehouse, "phone", at)
+    # The handling time and patience of the weeks before the day began.
+    aht, patience = plan.channel_history(warehouse, "phone", dt.datetime.combine(at, dt.time()))
     by_hand = sum(1 / (4 / aht + i / patience) for i in range(4))
     assert got["seconds"] == pytest.approx(by_hand, abs=0.1)
     assert got["open"]["text"] == "open now, closes at 20:00"
@@ -55,6 +56,25 @@ def test_expected_wait_and_best_time(warehouse: Warehouse, tmp_path: Path) -> No
     assert summary["text"].startswith(f"quietest: {summary['weekday']} {summary['from']}-")
     best = min(h["wait_seconds"] for h in quiet["hours"])
     assert summary["wait_seconds"] >= best and summary["wait_seconds_high"] >= best
+
+
+def test_the_weeks_before_the_day_are_read_once_a_day(warehouse: Warehouse,
+                                                     tmp_path: Path) -> None:
+    """The live tick asks for each voice channel every 2 s; four weeks of contacts are read
+    once a day instead (each read kept by DuckDB: docs/reliability.md, the soak)."""
+    build(warehouse, tmp_path)
+    at = dt.datetime.combine(ORIGIN + dt.timedelta(days=1), dt.time(11, 10))
+    first = plan.history_before_today(warehouse, "phone", at)
+    assert first == plan.channel_history(warehouse, "phone", dt.datetime.combine(at, dt.time()))
+    # A long call answered the evening before, loaded late: the day's figures stay as read.
+    evening = at - dt.timedelta(hours=14)
+    (tmp_path / "late.csv").write_text(
+        "source,external_id,channel,created_at,answered_at,talk_seconds\n"
+        f"late,l1,phone,{evening},{evening},90000\n")
+    ingest_paths(warehouse, "generic", [tmp_path / "late.csv"], kind="contacts")
+    assert plan.history_before_today(warehouse, "phone", at + dt.timedelta(hours=5)) == first
+    tomorrow = plan.history_before_today(warehouse, "phone", at + dt.timedelta(days=1))
+    assert tomorrow[0] > first[0]  # read again for the next day, with the long call
 
 
 def test_beyond_the_roster_the_rota_of_an_earlier_week_stands_in(warehouse: Warehouse) -> None:

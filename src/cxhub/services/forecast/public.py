@@ -42,7 +42,7 @@ def expected_wait(wh: Warehouse, channel: str = "phone",
     at = _now(wh, at)
     opening = hours.stored(wh)
     status = opening.status_local(channel, at) if opening else {"known": False}
-    aht, patience = plan.channel_history(wh, channel, at)
+    aht, patience = plan.history_before_today(wh, channel, at)
     patience = patience or 1e9  # nobody hangs up: Erlang C's queue
     row = wh.read_one(
         "SELECT count(*) FROM contacts WHERE channel = ? AND queued_at <= ? "
@@ -116,7 +116,7 @@ def best_times(wh: Warehouse, channel: str = "phone", *, days: int = 7,
     if fc.empty:
         return {"channel": channel, "hours": [], "summary": None}
     opening = hours.stored(wh)
-    aht, patience = plan.channel_history(wh, channel, at)
+    aht, patience = plan.history_before_today(wh, channel, at)
     per = plan.CONCURRENCY.get(channel, 1)
     fc["hour"] = fc["interval_start"].dt.floor("h")
     hourly = fc.groupby("hour").agg(point=("point", "sum"), hi=("hi", "sum")).reset_index()

@@ -83,7 +83,7 @@ def _staffed_to_plan(wh: Warehouse, channel: str, at: dt.datetime,
     if not row or row[0] is None or row[0] <= 0:
         return None
     arrivals, minutes = float(row[0]), int(row[1])
-    aht, patience = plan.channel_history(wh, channel, at)
+    aht, patience = plan.history_before_today(wh, channel, at)
     per = plan.CONCURRENCY.get(channel, 1)
     target, within = plan.service_targets(channel)
     agents = float(agents_needed(arrivals, minutes * 60, aht / per, target, within,
